@@ -63,6 +63,8 @@ CREATE TABLE "runs" (
 	"variables" jsonb NOT NULL,
 	"secret_variables" jsonb NOT NULL,
 	"source" jsonb NOT NULL,
+	"config" jsonb NOT NULL,
+	"source_digest" text,
 	"plan_id" text,
 	"failed_phase" text,
 	"error" text,
@@ -72,12 +74,15 @@ CREATE TABLE "runs" (
 	"cancel_reason" text,
 	"worker_id" text,
 	"heartbeat_at" timestamp with time zone,
+	"step_pid" integer,
 	"step_attempt" integer DEFAULT 0 NOT NULL,
 	"status_since" timestamp with time zone DEFAULT now() NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"updated_at" timestamp with time zone DEFAULT now() NOT NULL,
 	"finished_at" timestamp with time zone,
-	"version" integer DEFAULT 1 NOT NULL
+	"version" integer DEFAULT 1 NOT NULL,
+	CONSTRAINT "runs_status_valid" CHECK ("runs"."status" in ('queued', 'pending', 'initializing', 'planning', 'awaiting_plan_approval', 'awaiting_apply_approval', 'applying', 'destroying', 'verifying', 'rolling_back', 'completed', 'destroyed', 'no_changes', 'failed', 'cancelled', 'rolled_back', 'rollback_failed')),
+	CONSTRAINT "runs_kind_valid" CHECK ("runs"."kind" in ('execute', 'destroy'))
 );
 --> statement-breakpoint
 ALTER TABLE "approvals" ADD CONSTRAINT "approvals_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -2,6 +2,7 @@ import { sql } from 'drizzle-orm';
 import {
   bigint,
   boolean,
+  check,
   customType,
   index,
   integer,
@@ -12,7 +13,9 @@ import {
   timestamp,
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
-import { SLOT_STATUSES } from '../lifecycle/statuses.ts';
+import type { SourceSummary } from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'bytea',
@@ -40,7 +43,11 @@ export const runs = pgTable(
     secretVariables: jsonb('secret_variables')
       .$type<Record<string, string | number | boolean>>()
       .notNull(),
-    source: jsonb('source').$type<Record<string, string | null>>().notNull(),
+    source: jsonb('source').$type<SourceSummary>().notNull(),
+    /** The deployment's config as it was when the run was requested: every step uses it. */
+    config: jsonb('config').$type<Deployment>().notNull(),
+    /** Digest of the source the plan saw (directory contents or git commit). */
+    sourceDigest: text('source_digest'),
     planId: text('plan_id'),
     failedPhase: text('failed_phase'),
     error: text('error'),
@@ -51,6 +58,8 @@ export const runs = pgTable(
     /** The worker executing the current step; null while the step waits for one. */
     workerId: text('worker_id'),
     heartbeatAt: tz('heartbeat_at'),
+    /** Process id of the running step's process group, to stop it after a worker dies. */
+    stepPid: integer('step_pid'),
     /** How many times the current read-only step was started (crash retries). */
     stepAttempt: integer('step_attempt').notNull().default(0),
     statusSince: tz('status_since').notNull().defaultNow(),
@@ -61,6 +70,8 @@ export const runs = pgTable(
     version: integer('version').notNull().default(1),
   },
   (t) => [
+    check('runs_status_valid', sql`${t.status} in (${inList(RUN_STATUSES)})`),
+    check('runs_kind_valid', sql`${t.kind} in (${inList(RUN_KINDS)})`),
     uniqueIndex('runs_one_active_per_deployment')
       .on(t.deployment)
       .where(sql`${t.status} in (${inList(SLOT_STATUSES)})`),

@@ -1,0 +1,512 @@
+// The one core API the CLI, the Slack bot and deploy-tui use. Every method
+// either returns the run as it now is, or throws a Refusal whose message is the
+// sentence the person sees. All state lives in Postgres, so any number of
+// processes can serve the same deployments.
+
+import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
+import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
+import { Refusal } from '../errors.ts';
+import { newId } from '../engine/ids.ts';
+import { startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
+import { LOG_CHANNEL } from '../logs/writer.ts';
+import { checkApprover, checkCanCancel, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
+import {
+  AWAITING_APPROVAL_STATUSES,
+  changeStatusFor,
+  type RunKind,
+  type RunStatus,
+  SLOT_STATUSES,
+  STATUS_TABLE,
+} from '../lifecycle/statuses.ts';
+import { type Queue, startQueue } from '../queue/boss.ts';
+import { type Connection, connect, migrateDatabase, resolveDatabaseUrl } from '../store/database.ts';
+import {
+  insertRun,
+  listRunRows,
+  listTransitions,
+  loadRunView,
+  loadRunViews,
+  RUN_CHANNEL,
+  type RunRow,
+  requireRunRow,
+  slotHolder,
+  transition,
+  type Tx,
+} from '../store/runs.ts';
+import { approvals, plans, runLogs, runs } from '../store/schema.ts';
+import { closestName, usageOf, validateVariables } from '../variables/validate.ts';
+import type {
+  Actor,
+  DeploymentView,
+  GroupMembership,
+  LogLine,
+  RunFilter,
+  RunView,
+  SourceSummary,
+  TransitionView,
+  Unsubscribe,
+} from './types.ts';
+
+export type CoreOptions = {
+  readonly databaseUrl?: string | undefined;
+  readonly dataDir: string;
+  /** A config file to load, or an already loaded config. */
+  readonly config: string | LoadedConfig;
+  readonly groups?: GroupMembership | undefined;
+  /** Apply migrations at start (default true). */
+  readonly migrate?: boolean;
+  readonly poolSize?: number;
+  readonly applicationName?: string;
+};
+
+export type RunChange = {
+  readonly runId: string;
+  readonly version: number;
+  readonly status: RunStatus;
+  readonly deployment: string;
+};
+
+export type RequestRunInput = {
+  readonly deployment: string;
+  readonly kind?: RunKind;
+  /** `key=value` inputs as typed; validated against the deployment's variables. */
+  readonly variables?: Readonly<Record<string, string>>;
+  readonly actor: Actor;
+};
+
+export type ActOptions = {
+  /** The plan the person saw: refused when the run has another plan now. */
+  readonly planId?: string | undefined;
+  readonly reason?: string | undefined;
+};
+
+export class DeployCore {
+  private groups: GroupMembership | undefined;
+  private workers: Worker[] = [];
+
+  readonly connection: Connection;
+  readonly queue: Queue;
+  readonly dataDir: string;
+  private config: LoadedConfig;
+
+  private constructor(
+    connection: Connection,
+    queue: Queue,
+    config: LoadedConfig,
+    dataDir: string,
+    groups: GroupMembership | undefined,
+  ) {
+    this.connection = connection;
+    this.queue = queue;
+    this.config = config;
+    this.dataDir = dataDir;
+    this.groups = groups;
+  }
+
+  static async open(options: CoreOptions): Promise<DeployCore> {
+    const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config;
+    const url = await resolveDatabaseUrl({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+    if (options.migrate !== false) await migrateDatabase(url);
+    const connection = connect(url, {
+      max: options.poolSize ?? 8,
+      applicationName: options.applicationName ?? 'deploy-bot',
+    });
+    let queue: Queue;
+    try {
+      queue = await startQueue(url);
+    } catch (error) {
+      await connection.close();
+      throw error;
+    }
+    return new DeployCore(connection, queue, config, options.dataDir, options.groups);
+  }
+
+  get db() {
+    return this.connection.db;
+  }
+
+  get configFile() {
+    return this.config.file;
+  }
+
+  /** The bot sets its Slack user-group resolver here. */
+  setGroupMembership(groups: GroupMembership | undefined) {
+    this.groups = groups;
+  }
+
+  /** Re-reads the config file; on error the old config stays and the error is thrown. */
+  reloadConfig(): void {
+    this.config = loadConfig(this.config.file);
+  }
+
+  deployment(name: string): Deployment {
+    const found = this.config.deployments.get(name);
+    if (found) return found;
+    const near = closestName(name, [...this.config.deployments.keys()]);
+    throw new Refusal(
+      'unknown_deployment',
+      `there is no deployment "${name}"${near ? `: did you mean ${near}?` : ''} (deployments: ${[...this.config.deployments.keys()].join(', ')})`,
+      { closest: near },
+    );
+  }
+
+  /** Starts a worker in this process (serve and worker commands). */
+  async startWorker(options: Omit<WorkerOptions, 'db' | 'sql' | 'queue' | 'dataDir'> = {}): Promise<Worker> {
+    const worker = await startWorker({
+      ...options,
+      db: this.db,
+      sql: this.connection.sql,
+      queue: this.queue,
+      dataDir: this.dataDir,
+    });
+    this.workers.push(worker);
+    return worker;
+  }
+
+  async close(): Promise<void> {
+    for (const w of this.workers) await w.stop();
+    this.workers = [];
+    await this.queue.stop().catch(() => {});
+    await this.connection.close();
+  }
+
+  // ---- requests and decisions ------------------------------------------------
+
+  async requestRun(input: RequestRunInput): Promise<RunView> {
+    const kind = input.kind ?? 'execute';
+    checkIdentity(input.actor);
+    const deployment = this.deployment(input.deployment);
+    checkChannel(deployment, input.actor);
+    if (kind === 'destroy' && deployment.executor.kind === 'script' && !deployment.executor.destroy) {
+      throw new Refusal(
+        'not_supported',
+        `${deployment.name} cannot be destroyed: its config has no executor.destroy step`,
+      );
+    }
+    const vars = validateVariables(deployment, input.variables ?? {});
+    const source: SourceSummary =
+      deployment.source.kind === 'directory'
+        ? { kind: 'directory', gitRef: null, commit: null, baseDirectory: null, location: deployment.source.path }
+        : {
+            kind: 'git-repository',
+            gitRef: deployment.source.ref,
+            commit: null,
+            baseDirectory: deployment.source.baseDirectory,
+            location: deployment.source.url,
+          };
+    const row = await this.db.transaction((tx) =>
+      insertRun(tx, this.queue, {
+        id: newId('run'),
+        deployment,
+        kind,
+        actor: input.actor,
+        variables: vars.plain,
+        secretVariables: vars.secret,
+        source,
+      }),
+    );
+    return loadRunView(this.db, row.id);
+  }
+
+  /** Locks the run row and checks it is in `status` and on the plan the person saw. */
+  private async lockForDecision(tx: Tx, runId: string, status: RunStatus, options: ActOptions): Promise<RunRow> {
+    const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+    if (!row) {
+      throw new Refusal('unknown_run', `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`);
+    }
+    if (row.status !== status) {
+      const now = STATUS_TABLE[row.status as RunStatus].label.toLowerCase();
+      throw new Refusal('wrong_status', `this run is now ${now}`, { status: row.status, runId });
+    }
+    if (options.planId !== undefined && options.planId !== row.planId) {
+      throw new Refusal(
+        'plan_changed',
+        `this run has a new plan (${row.planId}) since the one you saw (${options.planId}): review it first`,
+        { planId: row.planId },
+      );
+    }
+    return row;
+  }
+
+  async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
+    await this.db.transaction(async (tx) => {
+      const row = await this.lockForDecision(tx, runId, 'awaiting_plan_approval', options);
+      await checkApprover(row.config as Deployment, row.requestedBy, actor, this.groups, 'approve its plan');
+      const plan = await this.requirePlan(tx, row);
+      await tx.insert(approvals).values({
+        runId,
+        stage: 'plan',
+        planId: plan.id,
+        artifactHash: plan.artifactHash,
+        actor: actor.id,
+        via: actor.via,
+      });
+      await this.move(tx, row, 'awaiting_apply_approval', actor, `plan approved by ${actor.id}`);
+    });
+    return loadRunView(this.db, runId);
+  }
+
+  async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
+    await this.db.transaction(async (tx) => {
+      const row = await this.lockForDecision(tx, runId, 'awaiting_apply_approval', options);
+      const deployment = row.config as Deployment;
+      const verb = row.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply';
+      await checkApprover(deployment, row.requestedBy, actor, this.groups, verb);
+      const plan = await this.requirePlan(tx, row);
+      const [planApproval] = await tx
+        .select()
+        .from(approvals)
+        .where(and(eq(approvals.runId, runId), eq(approvals.stage, 'plan')));
+      if (!planApproval || planApproval.planId !== plan.id || planApproval.artifactHash !== plan.artifactHash) {
+        throw new Refusal(
+          'plan_changed',
+          'the plan changed after it was approved: nothing was applied; run the deployment again',
+        );
+      }
+      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deploy-bot:slot:${row.deployment}`}))`);
+      const holder = await slotHolder(tx, row.deployment);
+      if (holder) {
+        throw new Refusal(
+          'deployment_busy',
+          `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status as RunStatus].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
+          { behind: holder.id },
+        );
+      }
+      await tx.insert(approvals).values({
+        runId,
+        stage: 'apply',
+        planId: plan.id,
+        artifactHash: plan.artifactHash,
+        actor: actor.id,
+        via: actor.via,
+      });
+      const to = changeStatusFor(row.kind as RunKind);
+      await this.move(tx, row, to, actor, `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`);
+    });
+    return loadRunView(this.db, runId);
+  }
+
+  async cancelRun(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
+    await this.db.transaction(async (tx) => {
+      const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+      if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
+      const status = row.status as RunStatus;
+      if (!STATUS_TABLE[status].cancellable) {
+        const label = STATUS_TABLE[status].label.toLowerCase();
+        throw new Refusal(
+          STATUS_TABLE[status].next.length === 0 ? 'wrong_status' : 'not_cancellable',
+          STATUS_TABLE[status].next.length === 0
+            ? `this run is already ${label}`
+            : `this run is ${label} and cannot be cancelled: the changes are in progress. Wait for it to finish`,
+          { status },
+        );
+      }
+      await checkCanCancel(row.config as Deployment, row.requestedBy, actor, this.groups);
+      const reason = options.reason?.trim() || 'cancelled by request';
+      await this.move(tx, row, 'cancelled', actor, reason, { cancelledBy: actor.id, cancelReason: reason });
+    });
+    return loadRunView(this.db, runId);
+  }
+
+  private async requirePlan(tx: Tx, row: RunRow) {
+    const [plan] = row.planId ? await tx.select().from(plans).where(eq(plans.id, row.planId)) : [];
+    if (!plan) throw new Error(`run ${row.id} is waiting for approval without a plan`);
+    return plan;
+  }
+
+  private async move(
+    tx: Tx,
+    row: RunRow,
+    to: RunStatus,
+    actor: Actor,
+    reason: string,
+    patch: Partial<typeof runs.$inferInsert> = {},
+  ) {
+    const outcome = await transition(tx, this.queue, {
+      runId: row.id,
+      from: row.status as RunStatus,
+      to,
+      actor,
+      reason,
+      patch,
+    });
+    if (!outcome.ok) throw new Refusal('wrong_status', outcome.reason, { status: outcome.run?.status });
+  }
+
+  // ---- reading -------------------------------------------------------------
+
+  getRun(runId: string): Promise<RunView> {
+    return loadRunView(this.db, runId);
+  }
+
+  async listRuns(filter: RunFilter = {}): Promise<RunView[]> {
+    return loadRunViews(this.db, await listRunRows(this.db, filter));
+  }
+
+  transitions(runId: string): Promise<TransitionView[]> {
+    return requireRunRow(this.db, runId).then(() => listTransitions(this.db, runId));
+  }
+
+  async planText(runId: string): Promise<string | null> {
+    const row = await requireRunRow(this.db, runId);
+    if (!row.planId) return null;
+    const [plan] = await this.db.select({ text: plans.text }).from(plans).where(eq(plans.id, row.planId));
+    return plan?.text ?? null;
+  }
+
+  /** Deployments a person may run here (the channel rule applies for Slack). */
+  async listDeployments(actor?: Actor): Promise<DeploymentView[]> {
+    const all = [...this.config.deployments.values()].filter(
+      (d) => !actor || actor.via !== 'slack' || !d.channels || (actor.channel !== undefined && d.channels.includes(actor.channel)),
+    );
+    const names = all.map((d) => d.name);
+    const counts = names.length
+      ? await this.db
+          .select({ deployment: runs.deployment, status: runs.status, n: sql<number>`count(*)::int` })
+          .from(runs)
+          .where(and(inArray(runs.deployment, names), inArray(runs.status, ['queued', ...AWAITING_APPROVAL_STATUSES])))
+          .groupBy(runs.deployment, runs.status)
+      : [];
+    const activeRows = names.length
+      ? await this.db
+          .select()
+          .from(runs)
+          .where(and(inArray(runs.deployment, names), inArray(runs.status, [...SLOT_STATUSES])))
+      : [];
+    const activeViews = await loadRunViews(this.db, activeRows);
+    return all.map((d) => {
+      const count = (status: string) =>
+        counts.filter((c) => c.deployment === d.name && c.status === status).reduce((n, c) => n + c.n, 0);
+      return {
+        name: d.name,
+        environment: d.environment,
+        description: d.description,
+        approvers: d.approvers,
+        channels: d.channels ?? null,
+        variables: Object.fromEntries(
+          Object.entries(d.variables).map(([name, spec]) => [
+            name,
+            {
+              type: spec.type,
+              required: spec.required,
+              sensitive: spec.sensitive,
+              default: spec.sensitive ? undefined : spec.default,
+              options: spec.type === 'select' ? spec.options : undefined,
+              description: spec.description,
+            },
+          ]),
+        ),
+        usage: usageOf(d),
+        hasDestroy: d.executor.kind === 'terraform' || d.executor.destroy !== undefined,
+        state: {
+          active: activeViews.find((v) => v.deployment === d.name) ?? null,
+          queued: count('queued'),
+          awaiting: count('awaiting_plan_approval') + count('awaiting_apply_approval'),
+        },
+      };
+    });
+  }
+
+  // ---- logs ----------------------------------------------------------------
+
+  /** Log lines of a run: after a line id (following), or the last `tail` lines. */
+  async readLogs(
+    runId: string,
+    options: { afterId?: number; limit?: number; tail?: number; beforeId?: number } = {},
+  ): Promise<LogLine[]> {
+    const limit = Math.min(options.limit ?? options.tail ?? 1000, 10_000);
+    const conditions = [eq(runLogs.runId, runId)];
+    if (options.afterId !== undefined) conditions.push(gt(runLogs.id, options.afterId));
+    if (options.beforeId !== undefined) conditions.push(sql`${runLogs.id} < ${options.beforeId}`);
+    const newestFirst = options.tail !== undefined || options.beforeId !== undefined;
+    const rows = await this.db
+      .select()
+      .from(runLogs)
+      .where(and(...conditions))
+      .orderBy(newestFirst ? desc(runLogs.id) : asc(runLogs.id))
+      .limit(limit);
+    if (newestFirst) rows.reverse();
+    return rows.map((r) => ({
+      id: r.id,
+      runId: r.runId,
+      phase: r.phase,
+      stream: r.stream as LogLine['stream'],
+      line: r.line,
+      at: r.createdAt.toISOString(),
+    }));
+  }
+
+  async countLogLines(runId: string): Promise<number> {
+    const [row] = await this.db
+      .select({ n: sql<number>`count(*)::int` })
+      .from(runLogs)
+      .where(eq(runLogs.runId, runId));
+    return row?.n ?? 0;
+  }
+
+  /**
+   * Follows a run's log from `afterId` (0: the beginning), across processes:
+   * woken by NOTIFY, never by polling. Lines arrive in order, each once.
+   */
+  async followLogs(
+    runId: string,
+    onLines: (lines: LogLine[]) => void,
+    options: { afterId?: number } = {},
+  ): Promise<Unsubscribe> {
+    let cursor = options.afterId ?? 0;
+    let pumping: Promise<void> | null = null;
+    let again = false;
+    let closed = false;
+    const pump = async () => {
+      if (pumping) {
+        again = true;
+        return pumping;
+      }
+      pumping = (async () => {
+        do {
+          again = false;
+          while (!closed) {
+            const lines = await this.readLogs(runId, { afterId: cursor, limit: 5000 });
+            if (lines.length === 0) break;
+            cursor = lines[lines.length - 1]!.id;
+            onLines(lines);
+            if (lines.length < 5000) break;
+          }
+        } while (again && !closed);
+      })().finally(() => {
+        pumping = null;
+      });
+      return pumping;
+    };
+    const listener = await this.connection.sql.listen(
+      LOG_CHANNEL,
+      (payload) => {
+        if (payload.startsWith(`${runId}:`)) void pump().catch(() => {});
+      },
+      // Runs on every (re)connect: catch up on what was written meanwhile.
+      () => void pump().catch(() => {}),
+    );
+    return async () => {
+      closed = true;
+      await listener.unlisten();
+    };
+  }
+
+  /** Every change of every run, from any process. `onResync` fires after a reconnect. */
+  async subscribeRuns(onChange: (change: RunChange) => void, onResync?: () => void): Promise<Unsubscribe> {
+    let first = true;
+    const listener = await this.connection.sql.listen(
+      RUN_CHANNEL,
+      (payload) => {
+        const [runId, version, status, ...deployment] = payload.split(':');
+        if (!runId || !version || !status) return;
+        onChange({ runId, version: Number(version), status: status as RunStatus, deployment: deployment.join(':') });
+      },
+      () => {
+        if (!first) onResync?.();
+        first = false;
+      },
+    );
+    return () => listener.unlisten();
+  }
+}

@@ -1,0 +1,142 @@
+// The core API's public shapes: what `deploy-bot status --json` prints, what the
+// Slack bot renders and what deploy-tui shows. Front ends depend on these only.
+
+import type { Phase, RunKind, RunStatus } from '../lifecycle/statuses.ts';
+
+/** Where a person acted from. */
+export const VIAS = ['slack', 'cli', 'tui', 'api', 'system'] as const;
+export type Via = (typeof VIAS)[number];
+
+export type Actor = {
+  /** A Slack user id (U…/W…) or, for the system, "system". */
+  readonly id: string;
+  readonly via: Via;
+  /** The Slack channel the action came from, when it matters for the channel rule. */
+  readonly channel?: string | undefined;
+};
+
+export const CHANGE_ACTIONS = ['create', 'update', 'delete', 'replace'] as const;
+export type ChangeAction = (typeof CHANGE_ACTIONS)[number];
+export type PlannedChange = { readonly address: string; readonly action: ChangeAction };
+
+export type PlanView = {
+  readonly id: string;
+  /** False when the plan step wrote no changes document: counts are unknown. */
+  readonly known: boolean;
+  readonly add: number;
+  readonly change: number;
+  readonly destroy: number;
+  readonly changes: readonly PlannedChange[];
+  readonly artifactHash: string;
+  readonly createdAt: string;
+};
+
+export type ApprovalStage = 'plan' | 'apply';
+export type ApprovalView = {
+  readonly stage: ApprovalStage;
+  readonly by: string;
+  readonly via: Via;
+  readonly at: string;
+  readonly planId: string;
+};
+
+export type SourceSummary = {
+  readonly kind: 'directory' | 'git-repository';
+  /** The ref asked for (git), null for a directory. */
+  readonly gitRef: string | null;
+  /** The commit the ref resolved to at detect, so every step uses the same code. */
+  readonly commit: string | null;
+  readonly baseDirectory: string | null;
+  /** The directory path or the repository URL. */
+  readonly location: string;
+};
+
+export type RunView = {
+  readonly id: string;
+  readonly deployment: string;
+  readonly environment: string;
+  readonly kind: RunKind;
+  readonly status: RunStatus;
+  readonly statusLabel: string;
+  readonly currentPhase: Phase | null;
+  readonly failedPhase: Phase | null;
+  readonly sourceSummary: SourceSummary;
+  /** Sensitive values are replaced by "••••••". */
+  readonly variables: Readonly<Record<string, string | number | boolean>>;
+  readonly plan: PlanView | null;
+  readonly approvals: readonly ApprovalView[];
+  readonly outputs: Readonly<Record<string, unknown>> | null;
+  readonly error: string | null;
+  readonly recoveryHint: string | null;
+  readonly cancel: { readonly by: string; readonly reason: string } | null;
+  readonly requestedBy: string;
+  readonly requestedVia: Via;
+  readonly channel: string | null;
+  /** For a queued run: the run that holds the slot, and how many are ahead. */
+  readonly queue: { readonly behind: string | null; readonly position: number } | null;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+  readonly finishedAt: string | null;
+  /** Seconds from request to finish (or to now while running). */
+  readonly durationSeconds: number;
+  /** Increases on every change of the run. */
+  readonly version: number;
+};
+
+export type TransitionView = {
+  readonly from: RunStatus | null;
+  readonly to: RunStatus;
+  readonly actor: string;
+  readonly via: Via;
+  readonly reason: string | null;
+  readonly at: string;
+};
+
+export type LogLine = {
+  /** Increasing across all runs: a follower resumes after the last id it saw. */
+  readonly id: number;
+  readonly runId: string;
+  readonly phase: string;
+  readonly stream: 'stdout' | 'stderr' | 'system';
+  readonly line: string;
+  readonly at: string;
+};
+
+export type RunFilter = {
+  readonly deployment?: string | undefined;
+  readonly environment?: string | undefined;
+  readonly statuses?: readonly RunStatus[] | undefined;
+  readonly limit?: number | undefined;
+};
+
+export type DeploymentView = {
+  readonly name: string;
+  readonly environment: string;
+  readonly description: string;
+  readonly approvers: readonly string[];
+  readonly channels: readonly string[] | null;
+  readonly variables: Readonly<
+    Record<
+      string,
+      {
+        readonly type: 'string' | 'number' | 'boolean' | 'select';
+        readonly required: boolean;
+        readonly sensitive: boolean;
+        readonly default?: string | number | boolean | undefined;
+        readonly options?: readonly string[] | undefined;
+        readonly description?: string | undefined;
+      }
+    >
+  >;
+  readonly usage: string;
+  readonly hasDestroy: boolean;
+  /** The run holding the slot, and how many wait for it. */
+  readonly state: { readonly active: RunView | null; readonly queued: number; readonly awaiting: number };
+};
+
+/** Checks whether a user belongs to a Slack user group; the bot provides one. */
+export type GroupMembership = {
+  isMember(userId: string, groupId: string): Promise<boolean>;
+};
+
+export type Unsubscribe = () => Promise<void>;

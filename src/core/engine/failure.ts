@@ -1,0 +1,59 @@
+// A step that failed in an expected way: its phase, the full error and a
+// recovery hint made concrete by the cause. The engine records it on the run.
+
+import type { Phase } from '../lifecycle/statuses.ts';
+import type { StepResult } from '../executors/process.ts';
+import { formatDuration } from '../config/duration.ts';
+
+export class StepFailure extends Error {
+  override readonly name = 'StepFailure';
+  readonly phase: Phase;
+  readonly hint: string;
+
+  constructor(phase: Phase, message: string, hint: string) {
+    super(message);
+    this.phase = phase;
+    this.hint = hint;
+  }
+}
+
+/** Generic guidance per phase, from the product's recovery table. */
+export const PHASE_GUIDANCE: { readonly [P in Phase]: string } = {
+  detect: 'fix the source or the configuration',
+  plan: 'fix the deployment code, its variables or resource settings',
+  execute: 'inspect the server, credentials, build and runtime logs',
+  verify: 'inspect health, network, proxy and access route',
+  rollback: 'manual intervention is required; save the diagnostics (deploy-bot logs RUN) first',
+};
+
+export const PARTLY_CHANGED =
+  'infrastructure may be partly changed: inspect it, then run the deployment again; its plan shows what exists now';
+
+/** Turns a step's unsuccessful result into a failure with a concrete hint. */
+export function failureOf(
+  phase: Phase,
+  label: string,
+  result: Exclude<StepResult, { outcome: 'succeeded' }>,
+  timeoutMs: number,
+  setting: string,
+): StepFailure {
+  const after = phase === 'execute' ? `; ${PARTLY_CHANGED}` : '';
+  switch (result.outcome) {
+    case 'timed_out':
+      return new StepFailure(
+        phase,
+        `${label} ran longer than its ${formatDuration(timeoutMs)} limit and was stopped`,
+        `${label} exceeded ${setting} (${formatDuration(timeoutMs)}): make it faster or raise ${setting}${after}`,
+      );
+    case 'aborted':
+      return new StepFailure(phase, `${label} was stopped`, `the run was stopped while ${label} ran${after}`);
+    case 'failed': {
+      const how = result.exitCode !== null ? `exited with code ${result.exitCode}` : `was killed by ${result.signal}`;
+      return new StepFailure(
+        phase,
+        `${label} ${how}`,
+        `${label} ${how}: read its log (deploy-bot logs RUN), then ${PHASE_GUIDANCE[phase]}${after}`,
+      );
+    }
+  }
+}

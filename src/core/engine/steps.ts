@@ -1,0 +1,395 @@
+// The lifecycle steps a worker executes for a claimed run. Each function does
+// one phase and moves the run on with a compare-and-set transition; a run that
+// someone else moved (cancelled, reaped) is left alone.
+
+import { eq } from 'drizzle-orm';
+import type { Actor } from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+import { errorMessage } from '../errors.ts';
+import type { Executor, ExecutorContext } from '../executors/executor.ts';
+import { scriptExecutor } from '../executors/script.ts';
+import { terraformExecutor } from '../executors/terraform.ts';
+import { makeRedactor, type Redactor } from '../logs/redact.ts';
+import { RunLogWriter } from '../logs/writer.ts';
+import { assertNever, type Phase, type RunStatus } from '../lifecycle/statuses.ts';
+import type { Queue } from '../queue/boss.ts';
+import { recordStepPid } from '../store/claims.ts';
+import type { Db, Sql } from '../store/database.ts';
+import { type RunRow, transition, type TransitionInput } from '../store/runs.ts';
+import { approvals, planArtifacts, plans } from '../store/schema.ts';
+import { PARTLY_CHANGED, StepFailure } from './failure.ts';
+import { runVerify } from './verify.ts';
+import {
+  type Artifact,
+  artifactHash,
+  collectArtifacts,
+  DetectError,
+  prepareWorkspace,
+  restoreArtifacts,
+  type Workspace,
+} from './workspace.ts';
+import { newId } from './ids.ts';
+
+export type EngineContext = {
+  readonly db: Db;
+  readonly sql: Sql;
+  readonly queue: Queue;
+  readonly dataDir: string;
+  readonly workerId: string;
+  /** The environment every step starts from (an allowlist of the worker's own). */
+  readonly baseEnv: Readonly<Record<string, string>>;
+};
+
+const WORKER: Actor = { id: 'system', via: 'system' };
+
+export function executorFor(deployment: Deployment): Executor {
+  const config = deployment.executor;
+  switch (config.kind) {
+    case 'script':
+      return scriptExecutor(config);
+    case 'terraform':
+      return terraformExecutor(config, deployment.baseDir);
+    default:
+      return assertNever(config);
+  }
+}
+
+type StepRun = {
+  readonly ctx: EngineContext;
+  run: RunRow;
+  readonly deployment: Deployment;
+  readonly log: RunLogWriter;
+  readonly redact: Redactor;
+  readonly signal: AbortSignal;
+};
+
+function variablesOf(run: RunRow) {
+  return { ...run.variables, ...run.secretVariables };
+}
+
+function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
+  const env: Record<string, string> = {
+    ...s.ctx.baseEnv,
+    DEPLOY_RUN_ID: s.run.id,
+    DEPLOY_KIND: s.run.kind,
+    DEPLOY_DEPLOYMENT: s.run.deployment,
+    DEPLOY_ENVIRONMENT: s.run.environment,
+    DEPLOY_PLAN_FILE: ws.planFile,
+    DEPLOY_ARTIFACT_DIR: ws.artifactDir,
+    DEPLOY_OUTPUTS_FILE: ws.outputsFile,
+    DEPLOY_STATE_DIR: ws.stateDir,
+  };
+  for (const [name, value] of Object.entries(variablesOf(s.run))) env[`DEPLOY_VAR_${name}`] = String(value);
+  return env;
+}
+
+function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
+  return {
+    runId: s.run.id,
+    kind: s.run.kind as 'execute' | 'destroy',
+    workspace: ws,
+    env: stepEnv(s, ws),
+    variables: variablesOf(s.run),
+    onLine: (stream, line) => s.log.write(stream, line),
+    system: (line) => s.log.system(line),
+    signal: s.signal,
+    onStart: (pid) => void recordStepPid(s.ctx.db, s.run.id, s.ctx.workerId, pid).catch(() => {}),
+    setPhase: (phase) => s.log.setPhase(phase),
+  };
+}
+
+/** Moves the run on; returns false when it had moved elsewhere meanwhile. */
+async function advance(s: StepRun, input: Omit<TransitionInput, 'runId' | 'actor'>): Promise<boolean> {
+  const outcome = await s.ctx.db.transaction((tx) =>
+    transition(tx, s.ctx.queue, { ...input, runId: s.run.id, actor: WORKER }),
+  );
+  if (!outcome.ok) {
+    s.log.system(`stopping: ${outcome.reason}`);
+    return false;
+  }
+  s.run = outcome.run;
+  return true;
+}
+
+async function fail(s: StepRun, from: RunStatus, failure: StepFailure, to: 'failed' | 'rollback_failed' = 'failed') {
+  s.log.setPhase(failure.phase);
+  s.log.system(`failed in ${failure.phase}: ${s.redact(failure.message)}`);
+  s.log.system(`hint: ${s.redact(failure.hint)}`);
+  await advance(s, {
+    from,
+    to,
+    reason: s.redact(failure.message),
+    patch: { failedPhase: failure.phase, error: s.redact(failure.message), recoveryHint: s.redact(failure.hint) },
+  });
+}
+
+/** Turns any error of a step into a StepFailure for the phase. */
+function asFailure(phase: Phase, error: unknown): StepFailure {
+  if (error instanceof StepFailure) return error;
+  if (error instanceof DetectError) return new StepFailure('detect', error.message, error.hint);
+  const message = errorMessage(error);
+  return new StepFailure(
+    phase,
+    `deploy-bot could not ${phase === 'detect' ? 'prepare the workspace' : `run the ${phase} phase`}: ${message}`,
+    phase === 'execute' ? `${PARTLY_CHANGED}; the worker's log has the details` : 'this looks like a problem of deploy-bot or its worker; the worker log has the details',
+  );
+}
+
+async function workspaceFor(s: StepRun, step: string, pinned: boolean): Promise<Workspace> {
+  return prepareWorkspace({
+    dataDir: s.ctx.dataDir,
+    runId: s.run.id,
+    step,
+    deployment: s.deployment,
+    pinnedCommit: pinned ? (s.run.source.commit ?? null) : null,
+  });
+}
+
+/** pending → initializing → planning → awaiting_plan_approval | no_changes. */
+async function detectAndPlan(s: StepRun): Promise<void> {
+  if (s.run.status === 'pending') {
+    if (!(await advance(s, { from: 'pending', to: 'initializing', keepWorker: true, reason: 'preparing the workspace' })))
+      return;
+  }
+  s.log.setPhase('detect');
+  let ws: Workspace;
+  try {
+    ws = await workspaceFor(s, 'plan', false);
+  } catch (error) {
+    await fail(s, s.run.status as RunStatus, asFailure('detect', error));
+    return;
+  }
+  try {
+    const src = ws.source;
+    s.log.system(
+      src.kind === 'git-repository'
+        ? `source: ${src.location} ${src.gitRef} → ${src.commit} (${src.baseDirectory})`
+        : `source: directory ${src.location} (${ws.sourceDigest.slice(0, 19)})`,
+    );
+    if (s.run.status === 'initializing') {
+      const moved = await advance(s, {
+        from: 'initializing',
+        to: 'planning',
+        keepWorker: true,
+        reason: 'source ready: planning',
+        patch: { source: src, sourceDigest: ws.sourceDigest },
+      });
+      if (!moved) return;
+    }
+    s.log.setPhase('plan');
+    const executor = executorFor(s.deployment);
+    let result: Awaited<ReturnType<Executor['plan']>>;
+    let artifacts: Artifact[];
+    try {
+      result = await executor.plan(executorContext(s, ws));
+      artifacts = await collectArtifacts(ws.artifactDir);
+    } catch (error) {
+      await fail(s, 'planning', asFailure('plan', error));
+      return;
+    }
+    const { summary } = result;
+    const hash = artifactHash(ws.sourceDigest, artifacts);
+    const planId = newId('plan');
+    s.log.system(
+      summary.known
+        ? `plan: +${summary.add} to add, ~${summary.change} to change, -${summary.destroy} to destroy`
+        : 'plan: counts unknown (the plan step wrote no changes document)',
+    );
+    await s.log.flush();
+    const outcome = await s.ctx.db.transaction(async (tx) => {
+      await tx.insert(plans).values({
+        id: planId,
+        runId: s.run.id,
+        known: summary.known,
+        add: summary.add,
+        change: summary.change,
+        destroy: summary.destroy,
+        changes: summary.changes.map((c) => ({ address: s.redact(c.address), action: c.action })),
+        text: s.redact(result.text),
+        artifactHash: hash,
+      });
+      for (const a of artifacts) {
+        await tx.insert(planArtifacts).values({ planId, path: a.path, mode: a.mode, content: a.content });
+      }
+      return transition(tx, s.ctx.queue, {
+        runId: s.run.id,
+        from: 'planning',
+        to: summary.noChanges ? 'no_changes' : 'awaiting_plan_approval',
+        actor: WORKER,
+        reason: summary.noChanges ? 'the plan has nothing to do' : 'plan ready for review',
+        patch: { planId, source: ws.source, sourceDigest: ws.sourceDigest },
+      });
+    });
+    if (!outcome.ok) s.log.system(`plan not used: ${outcome.reason}`);
+    else s.run = outcome.run;
+  } finally {
+    await ws.dispose();
+  }
+}
+
+async function loadPlan(s: StepRun) {
+  const planId = s.run.planId;
+  if (!planId) throw new StepFailure('execute', 'the run has no plan', 'run the deployment again');
+  const [plan] = await s.ctx.db.select().from(plans).where(eq(plans.id, planId));
+  const artifacts = await s.ctx.db.select().from(planArtifacts).where(eq(planArtifacts.planId, planId));
+  const approved = await s.ctx.db.select().from(approvals).where(eq(approvals.runId, s.run.id));
+  if (!plan) throw new StepFailure('execute', `plan ${planId} is missing`, 'run the deployment again');
+  return { plan, artifacts: artifacts as Artifact[], approved };
+}
+
+/** applying | destroying → verifying | completed | destroyed, or failed. */
+async function change(s: StepRun): Promise<void> {
+  const from = s.run.status as 'applying' | 'destroying';
+  s.log.setPhase('execute');
+  let ws: Workspace | null = null;
+  try {
+    const { plan, artifacts, approved } = await loadPlan(s);
+    const apply = approved.find((a) => a.stage === 'apply' && a.planId === plan.id);
+    ws = await workspaceFor(s, 'apply', true);
+    const hash = artifactHash(ws.sourceDigest, artifacts);
+    if (!apply || apply.artifactHash !== hash || plan.artifactHash !== hash) {
+      throw new StepFailure(
+        'execute',
+        `the plan changed after it was approved (approved ${apply?.artifactHash.slice(0, 19) ?? 'nothing'}, now ${hash.slice(0, 19)}); nothing was applied`,
+        'the source or the stored plan changed since the approval; nothing was changed: run the deployment again to plan what exists now',
+      );
+    }
+    await restoreArtifacts(ws.artifactDir, artifacts);
+    const executor = executorFor(s.deployment);
+    const outputs = await executor.change(executorContext(s, ws));
+    if (outputs) s.log.system(`outputs: ${s.redact(JSON.stringify(outputs)).slice(0, 2000)}`);
+    const patch = { outputs: outputs ?? null };
+    if (from === 'destroying') {
+      await advance(s, { from, to: 'destroyed', reason: 'everything the deployment manages was removed', patch });
+    } else if (s.deployment.verify) {
+      await advance(s, { from, to: 'verifying', keepWorker: true, reason: 'applied: verifying', patch });
+    } else {
+      await advance(s, { from, to: 'completed', reason: 'applied (no verify configured)', patch });
+    }
+  } catch (error) {
+    await fail(s, from, asFailure('execute', error));
+  } finally {
+    await ws?.dispose();
+  }
+}
+
+/** verifying → completed | rolling_back | failed. */
+async function verify(s: StepRun): Promise<void> {
+  s.log.setPhase('verify');
+  const config = s.deployment.verify;
+  if (!config) {
+    await advance(s, { from: 'verifying', to: 'completed', reason: 'nothing to verify' });
+    return;
+  }
+  let ws: Workspace | null = null;
+  try {
+    ws = config.command ? await workspaceFor(s, 'verify', true) : null;
+    const envCtx = ws ? executorContext(s, ws) : null;
+    await runVerify({
+      verify: config,
+      log: (line) => s.log.system(line),
+      signal: s.signal,
+      step: {
+        cwd: ws?.srcDir ?? s.ctx.dataDir,
+        env: { ...(envCtx?.env ?? s.ctx.baseEnv), DEPLOY_PHASE: 'verify' },
+        onLine: (stream, line) => s.log.write(stream, line),
+        signal: s.signal,
+        onStart: envCtx?.onStart,
+      },
+    });
+    await advance(s, { from: 'verifying', to: 'completed', reason: 'verified' });
+  } catch (error) {
+    const failure = asFailure('verify', error);
+    if (executorFor(s.deployment).rollback) {
+      s.log.system(`verify failed: ${s.redact(failure.message)}; rolling back`);
+      await advance(s, {
+        from: 'verifying',
+        to: 'rolling_back',
+        keepWorker: true,
+        reason: `verify failed: ${s.redact(failure.message)}`,
+        patch: { failedPhase: 'verify', error: s.redact(failure.message), recoveryHint: s.redact(failure.hint) },
+      });
+    } else {
+      await fail(s, 'verifying', failure);
+    }
+  } finally {
+    await ws?.dispose();
+  }
+}
+
+/** rolling_back → rolled_back | rollback_failed. */
+async function rollback(s: StepRun): Promise<void> {
+  s.log.setPhase('rollback');
+  const executor = executorFor(s.deployment);
+  let ws: Workspace | null = null;
+  try {
+    if (!executor.rollback) throw new StepFailure('rollback', 'the deployment has no rollback step', 'add executor.rollback');
+    const { artifacts } = await loadPlan(s);
+    ws = await workspaceFor(s, 'rollback', true);
+    await restoreArtifacts(ws.artifactDir, artifacts);
+    await executor.rollback(executorContext(s, ws));
+    const verifyError = s.run.error ?? 'verify failed';
+    await advance(s, {
+      from: 'rolling_back',
+      to: 'rolled_back',
+      reason: 'rolled back after a failed verify',
+      patch: {
+        failedPhase: 'verify',
+        recoveryHint: `the rollback restored the previous version, but this change failed: ${verifyError}. Inspect health, network, proxy and access route, fix, then run again`,
+      },
+    });
+  } catch (error) {
+    const failure = asFailure('rollback', error);
+    await fail(
+      s,
+      'rolling_back',
+      new StepFailure(
+        'rollback',
+        `${failure.message} (after verify failed: ${s.run.error ?? 'unknown'})`,
+        `manual intervention is required: the service may be half rolled back. Save the diagnostics first (deploy-bot logs ${s.run.id} > ${s.run.id}.log), then restore the previous version by hand. ${failure.hint}`,
+      ),
+      'rollback_failed',
+    );
+  } finally {
+    await ws?.dispose();
+  }
+}
+
+/**
+ * Executes a claimed run from its current working status until it waits for a
+ * person, finishes, or is moved by someone else.
+ */
+export async function executeClaimedRun(ctx: EngineContext, run: RunRow, signal: AbortSignal): Promise<void> {
+  const deployment = run.config as Deployment;
+  const redact = makeRedactor(Object.values(run.secretVariables));
+  const log = new RunLogWriter(ctx.sql, run.id, 'detect', redact);
+  const s: StepRun = { ctx, run, deployment, log, redact, signal };
+  try {
+    for (let guard = 0; guard < 10; guard++) {
+      if (s.run.workerId !== ctx.workerId || signal.aborted) return;
+      const status = s.run.status as RunStatus;
+      switch (status) {
+        case 'pending':
+        case 'initializing':
+        case 'planning':
+          await detectAndPlan(s);
+          break;
+        case 'applying':
+        case 'destroying':
+          await change(s);
+          break;
+        case 'verifying':
+          await verify(s);
+          break;
+        case 'rolling_back':
+          await rollback(s);
+          break;
+        default:
+          return;
+      }
+      if (s.run.status === status) return;
+    }
+  } finally {
+    await log.close();
+  }
+}

@@ -1,0 +1,224 @@
+// A worker process's engine: takes step jobs from the queue, executes claimed
+// runs, beats its heartbeat, stops steps of runs it no longer owns, expires
+// approvals and recovers runs whose worker died.
+
+import { hostname } from 'node:os';
+import type { Job } from 'pg-boss';
+import type { Actor } from '../api/types.ts';
+import { errorMessage } from '../errors.ts';
+import { killGroup } from '../executors/process.ts';
+import { formatDuration } from '../config/duration.ts';
+import type { Deployment } from '../config/load.ts';
+import { decideOrphan } from '../lifecycle/recovery.ts';
+import type { RunStatus } from '../lifecycle/statuses.ts';
+import { type ExpireJob, QUEUES, type Queue, type StepJob } from '../queue/boss.ts';
+import { claimRun, heartbeat, lockOrphans, releaseClaim } from '../store/claims.ts';
+import type { Db, Sql } from '../store/database.ts';
+import { getRunRow, transition } from '../store/runs.ts';
+import { type EngineContext, executeClaimedRun } from './steps.ts';
+import { newId } from './ids.ts';
+
+export type WorkerOptions = {
+  readonly db: Db;
+  readonly sql: Sql;
+  readonly queue: Queue;
+  readonly dataDir: string;
+  /** Steps run at once in this process. */
+  readonly concurrency?: number;
+  readonly heartbeatMs?: number;
+  /** A worker silent this long is taken for dead. */
+  readonly staleMs?: number;
+  readonly baseEnv?: Readonly<Record<string, string>>;
+  readonly log?: (line: string) => void;
+};
+
+export type Worker = {
+  readonly id: string;
+  /** Runs this worker is executing right now. */
+  active(): string[];
+  /** Runs one reaper pass now (tests and the CLI use it). */
+  reap(): Promise<number>;
+  stop(options?: { graceMs?: number }): Promise<void>;
+};
+
+const SYSTEM: Actor = { id: 'system', via: 'system' };
+
+/** The part of the worker's environment a step may see: never its database URL or tokens. */
+export function defaultStepEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const allow = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL', 'TERM'];
+  const patterns = (env.DEPLOY_STEP_ENV ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)
+    .map((p) => new RegExp(`^${p.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`));
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) continue;
+    if (allow.includes(key) || patterns.some((p) => p.test(key))) out[key] = value;
+  }
+  return out;
+}
+
+function pidAlive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const id = `${hostname()}/${process.pid}/${newId('run').slice(4, 10)}`;
+  const heartbeatMs = options.heartbeatMs ?? 2000;
+  const staleMs = options.staleMs ?? heartbeatMs * 5;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const ctx: EngineContext = {
+    db: options.db,
+    sql: options.sql,
+    queue: options.queue,
+    dataDir: options.dataDir,
+    workerId: id,
+    baseEnv: options.baseEnv ?? defaultStepEnv(),
+  };
+  const running = new Map<string, { abort: AbortController; done: Promise<void> }>();
+  let stopping = false;
+  const { boss } = options.queue;
+
+  async function onStep(job: Job<StepJob>) {
+    const { runId, status } = job.data;
+    if (stopping) throw new Error('worker stopping; the job goes back to the queue');
+    const run = await claimRun(options.db, runId, status, id);
+    if (!run) return; // moved on, or another worker has it
+    const abort = new AbortController();
+    let finish = () => {};
+    const done = new Promise<void>((r) => {
+      finish = r;
+    });
+    running.set(runId, { abort, done });
+    try {
+      await executeClaimedRun(ctx, run, abort.signal);
+    } catch (error) {
+      log(`run ${runId}: ${errorMessage(error)}`);
+      // Let another attempt (or the reaper) take the run rather than leave it claimed.
+      await releaseClaim(options.db, runId, id).catch(() => {});
+      throw error;
+    } finally {
+      running.delete(runId);
+      finish();
+    }
+  }
+
+  async function onExpire(job: Job<ExpireJob>) {
+    const { runId, status, version } = job.data;
+    await options.db.transaction(async (tx) => {
+      const run = await getRunRow(tx, runId);
+      if (!run || run.status !== status || run.version !== version) return;
+      const timeout = formatDuration((run.config as Deployment).approvalTimeout);
+      await transition(tx, options.queue, {
+        runId,
+        from: status,
+        to: 'cancelled',
+        actor: SYSTEM,
+        reason: `approval expired: nobody approved within ${timeout}`,
+        patch: { cancelledBy: 'system', cancelReason: `approval expired (waited longer than ${timeout})` },
+      });
+    });
+  }
+
+  async function reap(): Promise<number> {
+    return options.db.transaction(async (tx) => {
+      const orphans = await lockOrphans(tx, staleMs);
+      for (const run of orphans) {
+        const status = run.status as RunStatus;
+        const [host, pidText] = (run.workerId ?? '').split('/');
+        // On the dead worker's machine, stop what its step left running.
+        if (host === hostname() && run.stepPid && !pidAlive(Number(pidText))) killGroup(run.stepPid, 'SIGKILL');
+        const action = decideOrphan(status, run.stepAttempt);
+        if (action.kind === 'retry') {
+          // Keeps step_attempt, so a step that keeps killing workers eventually fails.
+          await releaseClaim(tx, run.id, run.workerId ?? '');
+          await options.queue.sendStep(tx, { runId: run.id, status });
+          log(`run ${run.id}: ${action.reason}`);
+        } else {
+          await transition(tx, options.queue, {
+            runId: run.id,
+            from: status,
+            to: action.to,
+            actor: SYSTEM,
+            reason: action.message,
+            patch: { failedPhase: action.phase, error: action.message, recoveryHint: action.hint },
+          });
+          log(`run ${run.id}: ${action.message}`);
+        }
+      }
+      return orphans.length;
+    });
+  }
+
+
+  async function beat() {
+    const ids = [...running.keys()];
+    const lost = await heartbeat(options.db, id, ids);
+    for (const runId of lost) {
+      const entry = running.get(runId);
+      if (entry && !entry.abort.signal.aborted) {
+        log(`run ${runId}: no longer ours (cancelled or taken over); stopping its step`);
+        entry.abort.abort();
+      }
+    }
+  }
+
+  const timers: NodeJS.Timeout[] = [];
+  const every = (ms: number, fn: () => Promise<unknown>, what: string) => {
+    let busy = false;
+    const t = setInterval(() => {
+      if (busy || stopping) return;
+      busy = true;
+      fn()
+        .catch((error: unknown) => log(`${what}: ${errorMessage(error)}`))
+        .finally(() => {
+          busy = false;
+        });
+    }, ms);
+    t.unref();
+    timers.push(t);
+  };
+  every(heartbeatMs, beat, 'heartbeat');
+  every(Math.max(250, Math.round(staleMs / 3)), reap, 'reaper');
+
+  const concurrency = options.concurrency ?? 8;
+  const workIds = [
+    await boss.work<StepJob>(
+      QUEUES.step,
+      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      async ([job]) => {
+        if (job) await onStep(job);
+      },
+    ),
+    await boss.work<ExpireJob>(
+      QUEUES.expire,
+      { localConcurrency: 2, batchSize: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      async ([job]) => {
+        if (job) await onExpire(job);
+      },
+    ),
+  ];
+
+  return {
+    id,
+    active: () => [...running.keys()],
+    reap,
+    async stop({ graceMs = 10_000 } = {}) {
+      stopping = true;
+      for (const t of timers) clearInterval(t);
+      for (const workId of workIds) await boss.offWork(QUEUES.step, { id: workId, wait: false }).catch(() => {});
+      await boss.offWork(QUEUES.expire, { wait: false }).catch(() => {});
+      const all = Promise.all([...running.values()].map((r) => r.done));
+      const timeout = new Promise((r) => setTimeout(r, graceMs).unref());
+      await Promise.race([all, timeout]);
+      for (const entry of running.values()) entry.abort.abort();
+      await Promise.race([all, new Promise((r) => setTimeout(r, 5000).unref())]);
+    },
+  };
+}

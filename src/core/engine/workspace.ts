@@ -1,0 +1,258 @@
+// A run's workspace: a fresh copy of the deployment's source for each step,
+// the plan's artifacts, and the files a step hands back (plan, outputs).
+// Every step starts from a clean copy, so any worker can run any step.
+
+import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { chmod, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { SourceSummary } from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+
+const execFileAsync = promisify(execFile);
+
+/** A failure of the detect phase whose message says what to fix. */
+export class DetectError extends Error {
+  override readonly name = 'DetectError';
+  readonly hint: string;
+
+  constructor(message: string, hint: string) {
+    super(message);
+    this.hint = hint;
+  }
+}
+
+export type Workspace = {
+  readonly root: string;
+  /** Where steps run: the checkout (and its base directory). */
+  readonly srcDir: string;
+  readonly artifactDir: string;
+  readonly planFile: string;
+  readonly outputsFile: string;
+  readonly stateDir: string;
+  readonly source: SourceSummary;
+  /** Identifies the exact source content: commit for git, content digest for a directory. */
+  readonly sourceDigest: string;
+  dispose(): Promise<void>;
+};
+
+export type Artifact = { readonly path: string; readonly mode: number; readonly content: Buffer };
+
+const MAX_ARTIFACT_BYTES = 256 * 1024 * 1024;
+
+async function walk(dir: string, base = dir): Promise<string[]> {
+  const out: string[] = [];
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (entry.name === '.git') continue;
+      out.push(...(await walk(full, base)));
+    } else if (entry.isFile()) {
+      out.push(path.relative(base, full));
+    }
+  }
+  return out.sort();
+}
+
+async function digestDirectory(dir: string): Promise<string> {
+  const hash = createHash('sha256');
+  for (const rel of await walk(dir)) {
+    const full = path.join(dir, rel);
+    const [content, st] = await Promise.all([readFile(full), stat(full)]);
+    hash.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0${content.length}\0`);
+    hash.update(content);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+async function git(args: string[], cwd?: string): Promise<string> {
+  const { stdout } = await execFileAsync('git', args, {
+    cwd,
+    env: { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_ASKPASS: 'true', LC_ALL: 'C' },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return stdout.trim();
+}
+
+function gitMessage(error: unknown): string {
+  const stderr = (error as { stderr?: string }).stderr ?? '';
+  const line = stderr
+    .split('\n')
+    .map((l) => l.replace(/^(fatal|error): /, '').trim())
+    .find((l) => l.length > 0);
+  return line ?? (error as Error).message;
+}
+
+async function checkoutGit(
+  source: Extract<Deployment['source'], { kind: 'git-repository' }>,
+  dest: string,
+  pinnedCommit: string | null,
+): Promise<{ commit: string; srcDir: string }> {
+  const url = source.url;
+  try {
+    await git(['clone', '--quiet', '--no-checkout', url, dest]);
+  } catch (error) {
+    throw new DetectError(
+      `cannot read the git repository ${url}: ${gitMessage(error)}`,
+      `check the deployment's source.url (${url}) and that this worker can reach it and has access`,
+    );
+  }
+  let commit = pinnedCommit;
+  if (commit === null) {
+    const candidates = [`refs/remotes/origin/${source.ref}`, `refs/tags/${source.ref}`, source.ref];
+    for (const candidate of candidates) {
+      try {
+        commit = await git(['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`], dest);
+        if (commit) break;
+      } catch {
+        commit = null;
+      }
+    }
+    if (!commit) {
+      throw new DetectError(
+        `git ref '${source.ref}' does not exist in ${url}`,
+        `git ref '${source.ref}' does not exist in ${url}: check the ref, or the deployment's source.ref`,
+      );
+    }
+  }
+  try {
+    await git(['checkout', '--quiet', '--detach', commit], dest);
+  } catch (error) {
+    throw new DetectError(
+      `commit ${commit} of ${url} cannot be checked out: ${gitMessage(error)}`,
+      `the planned commit ${commit.slice(0, 12)} is gone from ${url} (force-pushed?): run the deployment again to plan the current ref`,
+    );
+  }
+  const srcDir = path.resolve(dest, source.baseDirectory);
+  if (!srcDir.startsWith(dest)) {
+    throw new DetectError(
+      `source.baseDirectory '${source.baseDirectory}' points outside the repository`,
+      "set the deployment's source.baseDirectory to a directory inside the repository",
+    );
+  }
+  const st = await stat(srcDir).catch(() => null);
+  if (!st?.isDirectory()) {
+    throw new DetectError(
+      `base directory '${source.baseDirectory}' does not exist at ${source.ref} (${commit.slice(0, 12)}) in ${url}`,
+      `check the deployment's source.baseDirectory ('${source.baseDirectory}') against the repository at ${source.ref}`,
+    );
+  }
+  return { commit, srcDir };
+}
+
+export type WorkspaceRequest = {
+  readonly dataDir: string;
+  readonly runId: string;
+  /** Distinguishes the workspaces of one run's steps. */
+  readonly step: string;
+  readonly deployment: Deployment;
+  /** For steps after plan: the commit the plan used. */
+  readonly pinnedCommit: string | null;
+};
+
+export async function prepareWorkspace(request: WorkspaceRequest): Promise<Workspace> {
+  const { deployment } = request;
+  const root = path.join(request.dataDir, 'workspaces', `${request.runId}-${request.step}-${process.pid}`);
+  await rm(root, { recursive: true, force: true });
+  await mkdir(root, { recursive: true });
+  const checkout = path.join(root, 'src');
+  const artifactDir = path.join(root, 'artifacts');
+  const stateDir = path.join(request.dataDir, 'state', deployment.name);
+  await Promise.all([mkdir(artifactDir), mkdir(stateDir, { recursive: true })]);
+  const dispose = () => rm(root, { recursive: true, force: true });
+
+  try {
+    let srcDir: string;
+    let source: SourceSummary;
+    let sourceDigest: string;
+    const spec = deployment.source;
+    if (spec.kind === 'directory') {
+      const from = path.resolve(deployment.baseDir, spec.path);
+      const st = await stat(from).catch(() => null);
+      if (!st?.isDirectory()) {
+        throw new DetectError(
+          `source directory ${from} does not exist`,
+          `check the deployment's source.path ('${spec.path}', relative to the config file's directory ${deployment.baseDir})`,
+        );
+      }
+      await cp(from, checkout, { recursive: true, preserveTimestamps: true });
+      srcDir = checkout;
+      sourceDigest = await digestDirectory(checkout);
+      source = { kind: 'directory', gitRef: null, commit: null, baseDirectory: null, location: from };
+    } else {
+      const { commit, srcDir: dir } = await checkoutGit(spec, checkout, request.pinnedCommit);
+      srcDir = dir;
+      sourceDigest = `git:${commit}`;
+      source = {
+        kind: 'git-repository',
+        gitRef: spec.ref,
+        commit,
+        baseDirectory: spec.baseDirectory,
+        location: spec.url,
+      };
+    }
+    return {
+      root,
+      srcDir,
+      artifactDir,
+      planFile: path.join(root, 'plan.json'),
+      outputsFile: path.join(root, 'outputs.json'),
+      stateDir,
+      source,
+      sourceDigest,
+      dispose,
+    };
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
+}
+
+/** Reads what the plan step left in the artifact directory. */
+export async function collectArtifacts(dir: string): Promise<Artifact[]> {
+  const artifacts: Artifact[] = [];
+  let total = 0;
+  for (const rel of await walk(dir)) {
+    const full = path.join(dir, rel);
+    const [content, st] = await Promise.all([readFile(full), stat(full)]);
+    total += content.length;
+    if (total > MAX_ARTIFACT_BYTES) {
+      throw new Error(
+        `the plan step left more than ${MAX_ARTIFACT_BYTES / 1024 / 1024} MB in DEPLOY_ARTIFACT_DIR; keep only what apply needs there`,
+      );
+    }
+    artifacts.push({ path: rel, mode: st.mode & 0o777, content });
+  }
+  return artifacts;
+}
+
+export async function restoreArtifacts(dir: string, artifacts: readonly Artifact[]): Promise<void> {
+  for (const artifact of artifacts) {
+    const full = path.resolve(dir, artifact.path);
+    if (!full.startsWith(dir + path.sep)) throw new Error(`artifact path ${artifact.path} escapes the workspace`);
+    await mkdir(path.dirname(full), { recursive: true });
+    await writeFile(full, artifact.content);
+    await chmod(full, artifact.mode);
+  }
+}
+
+/** What an approval is bound to: the source the plan saw and every artifact byte. */
+export function artifactHash(sourceDigest: string, artifacts: readonly Artifact[]): string {
+  const hash = createHash('sha256');
+  hash.update(`source\0${sourceDigest}\0`);
+  for (const a of [...artifacts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))) {
+    hash.update(`${a.path}\0${a.mode}\0${a.content.length}\0`);
+    hash.update(a.content);
+  }
+  return `sha256:${hash.digest('hex')}`;
+}
+
+export async function readJsonFile(file: string): Promise<{ found: false } | { found: true; text: string }> {
+  try {
+    return { found: true, text: await readFile(file, 'utf8') };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { found: false };
+    throw error;
+  }
+}

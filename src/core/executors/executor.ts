@@ -1,0 +1,59 @@
+// What the engine asks of an executor. Both kinds run real child processes
+// through runStep; they differ in which commands they run.
+
+import type { Phase } from '../lifecycle/statuses.ts';
+import type { Workspace } from '../engine/workspace.ts';
+import type { PlanSummary } from './plan-summary.ts';
+import type { StepStream } from './process.ts';
+
+export type ExecutorContext = {
+  readonly runId: string;
+  readonly kind: 'execute' | 'destroy';
+  readonly workspace: Workspace;
+  /** Environment every step gets (base + DEPLOY_* + variables). */
+  readonly env: Readonly<Record<string, string>>;
+  /** Variables by name, for executors that pass them their own way (TF_VAR_*). */
+  readonly variables: Readonly<Record<string, string | number | boolean>>;
+  readonly onLine: (stream: StepStream, line: string) => void;
+  readonly system: (line: string) => void;
+  readonly signal: AbortSignal;
+  readonly onStart: (pid: number) => void;
+  readonly setPhase: (phase: Phase) => void;
+};
+
+export type PlanResult = {
+  readonly summary: PlanSummary;
+  /** The plan as a person reads it. */
+  readonly text: string;
+};
+
+export type Executor = {
+  plan(ctx: ExecutorContext): Promise<PlanResult>;
+  /** Apply (execute runs) or destroy (destroy runs) exactly the stored plan. */
+  change(ctx: ExecutorContext): Promise<Record<string, unknown> | null>;
+  /** Undo a verified-bad apply; null when the deployment has no rollback. */
+  readonly rollback: ((ctx: ExecutorContext) => Promise<void>) | null;
+};
+
+const PLAN_TEXT_LIMIT = 4 * 1024 * 1024;
+
+/** Collects a step's output as the plan text while it also goes to the log. */
+export function planTextCollector(ctx: ExecutorContext) {
+  const lines: string[] = [];
+  let size = 0;
+  let cut = false;
+  return {
+    onLine(stream: StepStream, line: string) {
+      ctx.onLine(stream, line);
+      if (size + line.length > PLAN_TEXT_LIMIT) {
+        cut = true;
+        return;
+      }
+      size += line.length + 1;
+      lines.push(line);
+    },
+    text() {
+      return cut ? `${lines.join('\n')}\n… (plan output cut at 4 MB; the full output is in the run log)` : lines.join('\n');
+    },
+  };
+}

@@ -1,0 +1,164 @@
+// Runs one step as a child process in its own process group, streaming its
+// output line by line. Values reach the step only through its environment,
+// never through a shell string. On timeout or abort the whole group is killed.
+
+import { spawn } from 'node:child_process';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { tokenize } from '../variables/args.ts';
+
+export type StepStream = 'stdout' | 'stderr';
+
+export type StepRequest = {
+  /** A human name for messages: "plan step ./plan.sh". */
+  readonly label: string;
+  /** The command as written in config: a path (relative to cwd) and optional fixed arguments. */
+  readonly command: string | readonly string[];
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly onLine: (stream: StepStream, line: string) => void;
+  readonly signal?: AbortSignal | undefined;
+  /** Told the process id as soon as the step starts (recorded for crash recovery). */
+  readonly onStart?: ((pid: number) => void) | undefined;
+};
+
+export type StepResult =
+  | { readonly outcome: 'succeeded'; readonly durationMs: number }
+  | { readonly outcome: 'failed'; readonly exitCode: number | null; readonly signal: string | null; readonly durationMs: number }
+  | { readonly outcome: 'timed_out'; readonly durationMs: number }
+  | { readonly outcome: 'aborted'; readonly durationMs: number };
+
+/** A step that cannot be started at all: missing, not executable. Says what to fix. */
+export class StepLaunchError extends Error {
+  override readonly name = 'StepLaunchError';
+}
+
+const MAX_LINE = 16 * 1024;
+const KILL_GRACE_MS = 3_000;
+
+export function resolveCommand(command: string | readonly string[], cwd: string, label: string): string[] {
+  const argv = typeof command === 'string' ? tokenize(command) : [...command];
+  const [program] = argv;
+  if (program === undefined) throw new StepLaunchError(`${label} is empty`);
+  if (program.includes('/')) {
+    const file = path.resolve(cwd, program);
+    if (!existsSync(file)) throw new StepLaunchError(`${label}: ${program} does not exist in the workspace (${cwd})`);
+    if (!statSync(file).isFile()) throw new StepLaunchError(`${label}: ${program} is not a file`);
+    try {
+      accessSync(file, constants.X_OK);
+    } catch {
+      throw new StepLaunchError(`${label}: ${program} is not executable; run "chmod +x ${program}" and commit it`);
+    }
+    argv[0] = file;
+  }
+  return argv;
+}
+
+/** Kills a process group, politely first. */
+export function killGroup(pid: number, signal: NodeJS.Signals = 'SIGTERM'): void {
+  try {
+    process.kill(-pid, signal);
+  } catch {
+    // Already gone.
+  }
+}
+
+class LineSplitter {
+  private buffer = '';
+  private readonly emit: (line: string) => void;
+  constructor(emit: (line: string) => void) {
+    this.emit = emit;
+  }
+  push(chunk: string) {
+    this.buffer += chunk;
+    let nl = this.buffer.indexOf('\n');
+    while (nl !== -1) {
+      this.emitLine(this.buffer.slice(0, nl));
+      this.buffer = this.buffer.slice(nl + 1);
+      nl = this.buffer.indexOf('\n');
+    }
+    while (this.buffer.length > MAX_LINE) {
+      this.emit(this.buffer.slice(0, MAX_LINE));
+      this.buffer = this.buffer.slice(MAX_LINE);
+    }
+  }
+  end() {
+    if (this.buffer.length > 0) this.emitLine(this.buffer);
+    this.buffer = '';
+  }
+  private emitLine(line: string) {
+    this.emit(line.endsWith('\r') ? line.slice(0, -1) : line);
+  }
+}
+
+export function runStep(request: StepRequest): Promise<StepResult> {
+  const argv = resolveCommand(request.command, request.cwd, request.label);
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  return new Promise<StepResult>((resolve, reject) => {
+    if (request.signal?.aborted) {
+      resolve({ outcome: 'aborted', durationMs: 0 });
+      return;
+    }
+    const child = spawn(argv[0]!, argv.slice(1), {
+      cwd: request.cwd,
+      env: { ...request.env },
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let ending: 'timed_out' | 'aborted' | null = null;
+    let killTimer: NodeJS.Timeout | undefined;
+    const stop = (why: 'timed_out' | 'aborted') => {
+      if (ending !== null || child.pid === undefined) return;
+      ending = why;
+      killGroup(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+      killTimer.unref();
+    };
+    const timer = setTimeout(() => stop('timed_out'), request.timeoutMs);
+    const onAbort = () => stop('aborted');
+    request.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const out = new LineSplitter((line) => request.onLine('stdout', line));
+    const err = new LineSplitter((line) => request.onLine('stderr', line));
+    child.stdout.setEncoding('utf8').on('data', (c: string) => out.push(c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => err.push(c));
+
+    child.once('spawn', () => {
+      if (child.pid !== undefined) request.onStart?.(child.pid);
+    });
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      request.signal?.removeEventListener('abort', onAbort);
+      reject(new StepLaunchError(`${request.label} could not start: ${error.message}`));
+    });
+    let finished = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      if (killTimer) clearTimeout(killTimer);
+      request.signal?.removeEventListener('abort', onAbort);
+      out.end();
+      err.end();
+      // Children the failed step left behind in its group do not outlive it.
+      if (child.pid !== undefined && ending === null && code !== 0) killGroup(child.pid, 'SIGKILL');
+      const durationMs = elapsed();
+      if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
+      else if (ending === 'aborted') resolve({ outcome: 'aborted', durationMs });
+      else if (code === 0) resolve({ outcome: 'succeeded', durationMs });
+      else resolve({ outcome: 'failed', exitCode: code, signal, durationMs });
+    };
+    child.once('close', finish);
+    // A background process the step started may keep its output pipes open:
+    // the step is over when its own process exits.
+    child.once('exit', (code, signal) => {
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(code, signal);
+      }, 500).unref();
+    });
+  });
+}

@@ -1,0 +1,86 @@
+// Who may do what. Pure decisions over the deployment's config; group
+// membership comes from a resolver the Slack bot provides.
+
+import type { Actor, GroupMembership } from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+import { Refusal } from '../errors.ts';
+
+const mention = (id: string) => (id.startsWith('S') ? `members of ${id}` : id);
+
+export function describeApprovers(deployment: Deployment): string {
+  return deployment.approvers.map(mention).join(', ');
+}
+
+export function checkIdentity(actor: Actor): void {
+  if (!actor.id || actor.id === 'system') {
+    throw new Refusal('no_identity', 'who are you? Give your Slack user id with --as U… or set DEPLOY_USER');
+  }
+}
+
+/** The channel rule: a deployment limited to channels can only be used from them in Slack. */
+export function checkChannel(deployment: Deployment, actor: Actor): void {
+  if (actor.via !== 'slack' || !deployment.channels) return;
+  if (!actor.channel || !deployment.channels.includes(actor.channel)) {
+    throw new Refusal(
+      'channel_not_allowed',
+      `${deployment.name} cannot be run from this channel: use ${deployment.channels.map((c) => `<#${c}>`).join(' or ')}`,
+      { channels: deployment.channels },
+    );
+  }
+}
+
+export async function isApprover(
+  deployment: Deployment,
+  userId: string,
+  groups: GroupMembership | undefined,
+): Promise<boolean> {
+  if (deployment.approvers.includes(userId)) return true;
+  for (const id of deployment.approvers) {
+    if (id.startsWith('S') && groups && (await groups.isMember(userId, id))) return true;
+  }
+  return false;
+}
+
+export async function checkApprover(
+  deployment: Deployment,
+  requestedBy: string,
+  actor: Actor,
+  groups: GroupMembership | undefined,
+  what: string,
+): Promise<void> {
+  checkIdentity(actor);
+  checkChannel(deployment, actor);
+  if (!(await isApprover(deployment, actor.id, groups))) {
+    const groupNote =
+      !groups && deployment.approvers.some((a) => a.startsWith('S'))
+        ? ' (user-group membership can only be checked from Slack)'
+        : '';
+    throw new Refusal(
+      'not_approver',
+      `you are not an approver of ${deployment.name}, so you cannot ${what}: approvers are ${describeApprovers(deployment)}${groupNote}`,
+    );
+  }
+  if (actor.id === requestedBy && !deployment.allowSelfApproval) {
+    throw new Refusal(
+      'self_approval',
+      `you requested this run, so you cannot ${what} yourself: ask another approver of ${deployment.name} (${describeApprovers(deployment)})`,
+    );
+  }
+}
+
+/** The requester or any approver may cancel. */
+export async function checkCanCancel(
+  deployment: Deployment,
+  requestedBy: string,
+  actor: Actor,
+  groups: GroupMembership | undefined,
+): Promise<void> {
+  if (actor.id === 'system') return;
+  checkIdentity(actor);
+  if (actor.id === requestedBy) return;
+  if (await isApprover(deployment, actor.id, groups)) return;
+  throw new Refusal(
+    'not_approver',
+    `only the requester (${requestedBy}) or an approver of ${deployment.name} (${describeApprovers(deployment)}) can cancel this run`,
+  );
+}

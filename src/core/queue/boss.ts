@@ -1,0 +1,75 @@
+// The job queue that drives the lifecycle: pg-boss in the same database, with
+// LISTEN/NOTIFY wake-ups. Jobs are enqueued inside the transaction that changes
+// the run's status, so a status and its job commit (or vanish) together.
+
+import { sql as drizzleSql } from 'drizzle-orm';
+import { fromDrizzle, PgBoss } from 'pg-boss';
+import { wrapError } from '../errors.ts';
+import type { RunStatus } from '../lifecycle/statuses.ts';
+import type { Tx } from '../store/runs.ts';
+
+export const QUEUES = {
+  /** Advance a run that is in a working status: detect/plan, apply/destroy, verify, rollback. */
+  step: 'deploy-run-step',
+  /** Cancel a run still waiting for an approval when its approval timeout passes. */
+  expire: 'deploy-run-expire',
+} as const;
+
+export type StepJob = { readonly runId: string; readonly status: RunStatus };
+export type ExpireJob = { readonly runId: string; readonly status: RunStatus; readonly version: number };
+
+export const BOSS_SCHEMA = 'pgboss';
+
+export type Queue = {
+  readonly boss: PgBoss;
+  sendStep(tx: Tx, job: StepJob): Promise<void>;
+  sendExpiry(tx: Tx, job: ExpireJob, afterSeconds: number): Promise<void>;
+  stop(): Promise<void>;
+};
+
+export async function startQueue(url: string, options: { max?: number; supervise?: boolean } = {}): Promise<Queue> {
+  const boss = new PgBoss({
+    connectionString: url,
+    schema: BOSS_SCHEMA,
+    max: options.max ?? 4,
+    useListenNotify: true,
+    application_name: 'deploy-bot:queue',
+    supervise: options.supervise ?? true,
+    schedule: false,
+    registerInstance: false,
+  });
+  const errors: unknown[] = [];
+  boss.on('error', (error) => {
+    errors.push(error);
+    // pg-boss reports connection trouble here and recovers by itself.
+    process.stderr.write(`queue: ${String((error as Error).message ?? error)}\n`);
+  });
+  try {
+    await boss.start();
+    for (const name of Object.values(QUEUES)) {
+      await boss.createQueue(name, {
+        notify: true,
+        retryLimit: 5,
+        retryDelay: 1,
+        retryBackoff: true,
+        expireInSeconds: 4 * 3600,
+      });
+    }
+  } catch (cause) {
+    await boss.stop({ graceful: false }).catch(() => {});
+    throw wrapError('could not start the job queue (pg-boss)', cause);
+  }
+  const db = (tx: Tx) => fromDrizzle(tx, drizzleSql);
+  return {
+    boss,
+    async sendStep(tx, job) {
+      await boss.send(QUEUES.step, job, { db: db(tx) });
+    },
+    async sendExpiry(tx, job, afterSeconds) {
+      await boss.send(QUEUES.expire, job, { db: db(tx), startAfter: Math.max(1, Math.ceil(afterSeconds)) });
+    },
+    async stop() {
+      await boss.stop({ graceful: true, timeout: 5000 });
+    },
+  };
+}

@@ -1,0 +1,73 @@
+// Which worker executes which run. A worker claims a run in a working status
+// before running its step and keeps a heartbeat; a run whose worker went quiet
+// is recovered by the reaper in any other worker process.
+
+import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
+import { type RunStatus, WORKING_STATUSES } from '../lifecycle/statuses.ts';
+import type { Db } from './database.ts';
+import type { RunRow, Tx } from './runs.ts';
+import { runs } from './schema.ts';
+
+/** Takes the run for this worker, or null when it moved on or another worker has it. */
+export async function claimRun(db: Db, runId: string, status: RunStatus, workerId: string): Promise<RunRow | null> {
+  const [row] = await db
+    .update(runs)
+    .set({
+      workerId,
+      heartbeatAt: sql`now()`,
+      stepAttempt: sql`${runs.stepAttempt} + 1`,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(runs.id, runId), eq(runs.status, status), isNull(runs.workerId)))
+    .returning();
+  return row ?? null;
+}
+
+export async function recordStepPid(db: Db, runId: string, workerId: string, pid: number | null) {
+  await db.update(runs).set({ stepPid: pid }).where(and(eq(runs.id, runId), eq(runs.workerId, workerId)));
+}
+
+/**
+ * Refreshes the heartbeat of the runs this worker executes and returns the ids
+ * it no longer owns (cancelled, or taken over), so their steps can be stopped.
+ */
+export async function heartbeat(db: Db, workerId: string, runIds: readonly string[]): Promise<string[]> {
+  if (runIds.length === 0) return [];
+  const owned = await db
+    .update(runs)
+    .set({ heartbeatAt: sql`now()` })
+    .where(and(inArray(runs.id, [...runIds]), eq(runs.workerId, workerId)))
+    .returning({ id: runs.id });
+  const still = new Set(owned.map((r) => r.id));
+  return runIds.filter((id) => !still.has(id));
+}
+
+/** Releases a claim without changing the status, so the step can run again. */
+export async function releaseClaim(db: Db | Tx, runId: string, workerId: string) {
+  await db
+    .update(runs)
+    .set({ workerId: null, heartbeatAt: null, stepPid: null })
+    .where(and(eq(runs.id, runId), eq(runs.workerId, workerId)));
+}
+
+/**
+ * Runs in a working status whose worker stopped sending heartbeats. Locked for
+ * the caller's transaction; other reapers skip them. Nothing is reaped right
+ * after a database restart, before live workers had a chance to beat again.
+ */
+export async function lockOrphans(tx: Tx, staleMs: number): Promise<RunRow[]> {
+  const staleInterval = sql.raw(`interval '${Math.ceil(staleMs)} milliseconds'`);
+  return tx
+    .select()
+    .from(runs)
+    .where(
+      and(
+        inArray(runs.status, [...WORKING_STATUSES]),
+        sql`${runs.workerId} is not null`,
+        lt(runs.heartbeatAt, sql`now() - ${staleInterval}`),
+        sql`pg_postmaster_start_time() < now() - ${staleInterval}`,
+      ),
+    )
+    .limit(100)
+    .for('update', { skipLocked: true });
+}

@@ -1,0 +1,379 @@
+// The run store: rows in, views out, and the one function that moves a run
+// between statuses. A transition is a compare-and-set on the status, recorded in
+// the audit trail, announced with NOTIFY, and enqueues its follow-up job in the
+// same transaction. The database's unique index keeps one run per slot.
+
+import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
+import type {
+  Actor,
+  ApprovalView,
+  PlannedChange,
+  PlanView,
+  RunFilter,
+  RunView,
+  TransitionView,
+  Via,
+} from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+import { Refusal } from '../errors.ts';
+import { MASK } from '../logs/redact.ts';
+import {
+  AWAITING_APPROVAL_STATUSES,
+  decideTransition,
+  isTerminal,
+  type Phase,
+  phaseOf,
+  type RunKind,
+  type RunStatus,
+  SLOT_STATUSES,
+  STATUS_TABLE,
+} from '../lifecycle/statuses.ts';
+import type { Queue } from '../queue/boss.ts';
+import type { Db } from './database.ts';
+import { approvals, plans, runs, runTransitions } from './schema.ts';
+
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+export type RunRow = typeof runs.$inferSelect;
+export type PlanRow = typeof plans.$inferSelect;
+
+export const RUN_CHANNEL = 'deploy_run_changed';
+
+export type TransitionInput = {
+  readonly runId: string;
+  /** The status(es) the caller saw: the change happens only from one of them. */
+  readonly from: RunStatus | readonly RunStatus[];
+  readonly to: RunStatus;
+  readonly actor: Actor;
+  readonly reason?: string | undefined;
+  /** Extra columns to set with the status. */
+  readonly patch?: Partial<Omit<typeof runs.$inferInsert, 'id' | 'status' | 'version'>>;
+  /** The worker continues with the run in the same job (no new job is enqueued). */
+  readonly keepWorker?: boolean;
+};
+
+export type TransitionOutcome =
+  | { readonly ok: true; readonly run: RunRow }
+  | { readonly ok: false; readonly run: RunRow | null; readonly reason: string };
+
+/**
+ * Moves a run from one of `from` to `to`, or reports why it did not. Nothing
+ * changes when the run is not in an expected status (someone else moved it).
+ */
+export async function transition(tx: Tx, queue: Queue, input: TransitionInput): Promise<TransitionOutcome> {
+  const expected: readonly RunStatus[] = typeof input.from === 'string' ? [input.from] : input.from;
+  const [current] = await tx.select().from(runs).where(eq(runs.id, input.runId)).for('update');
+  if (!current) return { ok: false, run: null, reason: `run ${input.runId} does not exist` };
+  const status = current.status as RunStatus;
+  if (!expected.includes(status)) {
+    return { ok: false, run: current, reason: `the run is now ${STATUS_TABLE[status].label.toLowerCase()}` };
+  }
+  const decision = decideTransition(current.kind as RunKind, status, input.to);
+  if (!decision.ok) return { ok: false, run: current, reason: decision.reason };
+
+  const terminal = isTerminal(input.to);
+  const [updated] = await tx
+    .update(runs)
+    .set({
+      ...input.patch,
+      status: input.to,
+      statusSince: sql`now()`,
+      updatedAt: sql`now()`,
+      version: sql`${runs.version} + 1`,
+      ...(input.keepWorker ? {} : { workerId: null, heartbeatAt: null, stepPid: null, stepAttempt: 0 }),
+      ...(terminal ? { finishedAt: sql`now()` } : {}),
+    })
+    .where(and(eq(runs.id, input.runId), eq(runs.status, status)))
+    .returning();
+  if (!updated) return { ok: false, run: current, reason: 'the run changed meanwhile' };
+
+  await tx.insert(runTransitions).values({
+    runId: updated.id,
+    fromStatus: status,
+    toStatus: input.to,
+    actor: input.actor.id,
+    via: input.actor.via,
+    reason: input.reason ?? null,
+  });
+  await notifyRunChanged(tx, updated);
+
+  if (STATUS_TABLE[input.to].working && !input.keepWorker) {
+    await queue.sendStep(tx, { runId: updated.id, status: input.to });
+  }
+  if (AWAITING_APPROVAL_STATUSES.includes(input.to)) {
+    const timeoutMs = (updated.config as Deployment).approvalTimeout;
+    await queue.sendExpiry(tx, { runId: updated.id, status: input.to, version: updated.version }, timeoutMs / 1000);
+  }
+  if (input.to === 'applying' || input.to === 'destroying') {
+    await supersedeWaitingRuns(tx, queue, updated);
+  }
+  if (SLOT_STATUSES.includes(status) && !SLOT_STATUSES.includes(input.to)) {
+    await promoteNext(tx, queue, updated.deployment);
+  }
+  return { ok: true, run: updated };
+}
+
+export async function notifyRunChanged(tx: Tx, run: Pick<RunRow, 'id' | 'version' | 'status' | 'deployment'>) {
+  await tx.execute(
+    sql`select pg_notify(${RUN_CHANNEL}, ${`${run.id}:${run.version}:${run.status}:${run.deployment}`})`,
+  );
+}
+
+const SYSTEM: Actor = { id: 'system', via: 'system' };
+
+/** Plans made before another run's apply are stale: cancel the runs waiting on them. */
+async function supersedeWaitingRuns(tx: Tx, queue: Queue, applying: RunRow) {
+  const waiting = await tx
+    .select({ id: runs.id, status: runs.status })
+    .from(runs)
+    .where(
+      and(
+        eq(runs.deployment, applying.deployment),
+        inArray(runs.status, [...AWAITING_APPROVAL_STATUSES]),
+        sql`${runs.id} <> ${applying.id}`,
+      ),
+    );
+  for (const run of waiting) {
+    await transition(tx, queue, {
+      runId: run.id,
+      from: run.status as RunStatus,
+      to: 'cancelled',
+      actor: SYSTEM,
+      reason: `superseded: ${applying.id} started to ${applying.kind === 'destroy' ? 'destroy' : 'apply'} ${applying.deployment} after this plan was made, so the plan is stale`,
+      patch: { cancelledBy: 'system', cancelReason: `superseded by ${applying.id}` },
+    });
+  }
+}
+
+async function lockDeployment(tx: Tx, deployment: string) {
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deploy-bot:slot:${deployment}`}))`);
+}
+
+/** The run holding the deployment's slot, if any. */
+export async function slotHolder(tx: Tx | Db, deployment: string): Promise<RunRow | null> {
+  const [row] = await tx
+    .select()
+    .from(runs)
+    .where(and(eq(runs.deployment, deployment), inArray(runs.status, [...SLOT_STATUSES])))
+    .limit(1);
+  return row ?? null;
+}
+
+/** Starts the oldest queued run of the deployment when its slot is free. */
+export async function promoteNext(tx: Tx, queue: Queue, deployment: string): Promise<RunRow | null> {
+  await lockDeployment(tx, deployment);
+  if (await slotHolder(tx, deployment)) return null;
+  const [next] = await tx
+    .select({ id: runs.id })
+    .from(runs)
+    .where(and(eq(runs.deployment, deployment), eq(runs.status, 'queued')))
+    .orderBy(asc(runs.seq))
+    .limit(1)
+    .for('update', { skipLocked: true });
+  if (!next) return null;
+  const outcome = await transition(tx, queue, {
+    runId: next.id,
+    from: 'queued',
+    to: 'pending',
+    actor: SYSTEM,
+    reason: 'the deployment is free: starting',
+  });
+  return outcome.ok ? outcome.run : null;
+}
+
+export type NewRun = {
+  readonly id: string;
+  readonly deployment: Deployment;
+  readonly kind: RunKind;
+  readonly actor: Actor;
+  readonly variables: Record<string, string | number | boolean>;
+  readonly secretVariables: Record<string, string | number | boolean>;
+  readonly source: RunRow['source'];
+};
+
+/** Inserts a queued run and starts it at once when the deployment is free. */
+export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<RunRow> {
+  const [row] = await tx
+    .insert(runs)
+    .values({
+      id: input.id,
+      deployment: input.deployment.name,
+      environment: input.deployment.environment,
+      kind: input.kind,
+      status: 'queued',
+      requestedBy: input.actor.id,
+      requestedVia: input.actor.via,
+      channel: input.actor.channel ?? null,
+      variables: input.variables,
+      secretVariables: input.secretVariables,
+      source: input.source,
+      config: input.deployment,
+    })
+    .returning();
+  if (!row) throw new Error('inserting the run returned nothing');
+  await tx.insert(runTransitions).values({
+    runId: row.id,
+    fromStatus: null,
+    toStatus: 'queued',
+    actor: input.actor.id,
+    via: input.actor.via,
+    reason: `requested ${input.kind}`,
+  });
+  await notifyRunChanged(tx, row);
+  const started = await promoteNext(tx, queue, row.deployment);
+  return started?.id === row.id ? started : row;
+}
+
+export async function getRunRow(db: Db | Tx, runId: string): Promise<RunRow | null> {
+  const [row] = await db.select().from(runs).where(eq(runs.id, runId));
+  return row ?? null;
+}
+
+export async function requireRunRow(db: Db | Tx, runId: string): Promise<RunRow> {
+  const row = await getRunRow(db, runId);
+  if (!row) {
+    throw new Refusal('unknown_run', `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`, {
+      runId,
+    });
+  }
+  return row;
+}
+
+function iso(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}
+
+function maskedVariables(row: RunRow): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = { ...row.variables };
+  for (const key of Object.keys(row.secretVariables)) out[key] = MASK;
+  return out;
+}
+
+export function planView(plan: PlanRow): PlanView {
+  return {
+    id: plan.id,
+    known: plan.known,
+    add: plan.add,
+    change: plan.change,
+    destroy: plan.destroy,
+    changes: plan.changes as PlannedChange[],
+    artifactHash: plan.artifactHash,
+    createdAt: plan.createdAt.toISOString(),
+  };
+}
+
+type Extras = {
+  plan: PlanRow | null;
+  approvals: (typeof approvals.$inferSelect)[];
+  queue: RunView['queue'];
+};
+
+export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunView {
+  const status = row.status as RunStatus;
+  const end = row.finishedAt ?? now;
+  const approvalViews: ApprovalView[] = extras.approvals
+    .sort((a, b) => (a.stage === 'plan' ? -1 : b.stage === 'plan' ? 1 : 0))
+    .map((a) => ({
+      stage: a.stage as ApprovalView['stage'],
+      by: a.actor,
+      via: a.via as Via,
+      at: a.createdAt.toISOString(),
+      planId: a.planId,
+    }));
+  return {
+    id: row.id,
+    deployment: row.deployment,
+    environment: row.environment,
+    kind: row.kind as RunKind,
+    status,
+    statusLabel: STATUS_TABLE[status].label,
+    currentPhase: phaseOf(status),
+    failedPhase: (row.failedPhase as Phase | null) ?? null,
+    sourceSummary: row.source,
+    variables: maskedVariables(row),
+    plan: extras.plan ? planView(extras.plan) : null,
+    approvals: approvalViews,
+    outputs: row.outputs ?? null,
+    error: row.error,
+    recoveryHint: row.recoveryHint,
+    cancel: row.cancelledBy ? { by: row.cancelledBy, reason: row.cancelReason ?? '' } : null,
+    requestedBy: row.requestedBy,
+    requestedVia: row.requestedVia as Via,
+    channel: row.channel,
+    queue: extras.queue,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    finishedAt: iso(row.finishedAt),
+    durationSeconds: Math.max(0, Math.round((end.getTime() - row.createdAt.getTime()) / 1000)),
+    version: row.version,
+  };
+}
+
+async function queueInfo(db: Db | Tx, row: RunRow): Promise<RunView['queue']> {
+  if (row.status !== 'queued') return null;
+  const [ahead] = await db
+    .select({ n: sql<number>`count(*)::int` })
+    .from(runs)
+    .where(and(eq(runs.deployment, row.deployment), eq(runs.status, 'queued'), sql`${runs.seq} < ${row.seq}`));
+  const holder = await slotHolder(db, row.deployment);
+  return { behind: holder?.id ?? null, position: (ahead?.n ?? 0) + 1 };
+}
+
+export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promise<RunView[]> {
+  if (rows.length === 0) return [];
+  const planIds = rows.map((r) => r.planId).filter((p): p is string => p !== null);
+  const ids = rows.map((r) => r.id);
+  const [planRows, approvalRows] = await Promise.all([
+    planIds.length ? db.select().from(plans).where(inArray(plans.id, planIds)) : Promise.resolve([]),
+    db.select().from(approvals).where(inArray(approvals.runId, ids)),
+  ]);
+  const planById = new Map(planRows.map((p) => [p.id, p]));
+  const now = new Date();
+  return Promise.all(
+    rows.map(async (row) =>
+      toRunView(
+        row,
+        {
+          plan: row.planId ? (planById.get(row.planId) ?? null) : null,
+          approvals: approvalRows.filter((a) => a.runId === row.id && a.planId === row.planId),
+          queue: await queueInfo(db, row),
+        },
+        now,
+      ),
+    ),
+  );
+}
+
+export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> {
+  const row = await requireRunRow(db, runId);
+  const [view] = await loadRunViews(db, [row]);
+  return view!;
+}
+
+export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> {
+  const conditions = [];
+  if (filter.deployment) conditions.push(eq(runs.deployment, filter.deployment));
+  if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
+  if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(runs.status, [...filter.statuses]));
+  return db
+    .select()
+    .from(runs)
+    .where(conditions.length ? and(...conditions) : undefined)
+    .orderBy(desc(runs.seq))
+    .limit(Math.min(Math.max(filter.limit ?? 50, 1), 5000));
+}
+
+export async function listTransitions(db: Db, runId: string): Promise<TransitionView[]> {
+  const rows = await db
+    .select()
+    .from(runTransitions)
+    .where(eq(runTransitions.runId, runId))
+    .orderBy(asc(runTransitions.id));
+  return rows.map((r) => ({
+    from: (r.fromStatus as RunStatus | null) ?? null,
+    to: r.toStatus as RunStatus,
+    actor: r.actor,
+    via: r.via as Via,
+    reason: r.reason,
+    at: r.createdAt.toISOString(),
+  }));
+}
