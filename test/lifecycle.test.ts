@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isRefusal } from '../src/core/errors.ts';
@@ -115,27 +115,45 @@ describe('execute lifecycle', () => {
   });
 
   it('ends in no_changes when the plan has nothing to do', async () => {
-    const run = await h.core.requestRun({ deployment: 'web', variables: { image_tag: '1.4.2' }, actor: REQUESTER });
+    const run = await h.core.requestRun({
+      deployment: 'web',
+      variables: { image_tag: '1.4.2' },
+      actor: REQUESTER,
+    });
     const done = await h.waitFor(run.id, 'no_changes');
     expect(done.plan).toMatchObject({ add: 0, change: 0, destroy: 0 });
     expect(done.approvals).toEqual([]);
   });
 
   it('refuses approval by the requester and by a non-approver, changing nothing', async () => {
-    const run = await h.core.requestRun({ deployment: 'web', variables: { image_tag: '2.0.0' }, actor: REQUESTER });
+    const run = await h.core.requestRun({
+      deployment: 'web',
+      variables: { image_tag: '2.0.0' },
+      actor: REQUESTER,
+    });
     await h.waitFor(run.id, 'awaiting_plan_approval');
     const self = await refusalOf(h.core.approvePlan(run.id, REQUESTER));
     expect(self.code).toBe('not_approver');
     const selfApprover = await refusalOf(
-      h.core.approvePlan(
-        (await h.core.requestRun({ deployment: 'web', variables: { image_tag: '2.0.1' }, actor: APPROVER })).id,
-        APPROVER,
-      ).catch(async (e) => {
-        throw e;
-      }),
+      h.core
+        .approvePlan(
+          (
+            await h.core.requestRun({
+              deployment: 'web',
+              variables: { image_tag: '2.0.1' },
+              actor: APPROVER,
+            })
+          ).id,
+          APPROVER,
+        )
+        .catch(async (e) => {
+          throw e;
+        }),
     ).catch((e) => e);
     expect(['self_approval', 'wrong_status']).toContain(selfApprover.code);
-    const stranger = await refusalOf(h.core.approvePlan(run.id, { id: 'U0STRANGER', via: 'slack' }));
+    const stranger = await refusalOf(
+      h.core.approvePlan(run.id, { id: 'U0STRANGER', via: 'slack' }),
+    );
     expect(stranger.message).toMatch(/you are not an approver of web/);
     expect((await h.core.getRun(run.id)).status).toBe('awaiting_plan_approval');
     await h.core.cancelRun(run.id, REQUESTER, { reason: 'test done' });

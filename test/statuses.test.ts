@@ -51,9 +51,17 @@ describe('run status machine', () => {
       const stack = [s as string];
       while (stack.length) {
         const cur = stack.pop() as (typeof RUN_STATUSES)[number];
-        for (const n of STATUS_TABLE[cur].next) if (!seen.has(n)) (seen.add(n), stack.push(n));
+        for (const n of STATUS_TABLE[cur].next) {
+          if (!seen.has(n)) {
+            seen.add(n);
+            stack.push(n);
+          }
+        }
       }
-      expect([...seen].some((x) => (TERMINAL_STATUSES as string[]).includes(x)), s).toBe(true);
+      expect(
+        [...seen].some((x) => (TERMINAL_STATUSES as string[]).includes(x)),
+        s,
+      ).toBe(true);
     }
   });
 
@@ -62,7 +70,14 @@ describe('run status machine', () => {
       expect(STATUS_TABLE[s].cancellable).toBe(false);
       expect(STATUS_TABLE[s].next).not.toContain('cancelled');
     }
-    for (const s of ['queued', 'pending', 'initializing', 'planning', 'awaiting_plan_approval', 'awaiting_apply_approval'] as const) {
+    for (const s of [
+      'queued',
+      'pending',
+      'initializing',
+      'planning',
+      'awaiting_plan_approval',
+      'awaiting_apply_approval',
+    ] as const) {
       expect(STATUS_TABLE[s].cancellable).toBe(true);
       expect(STATUS_TABLE[s].next).toContain('cancelled');
     }

@@ -4,8 +4,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
-import { ConfigError } from './errors.ts';
 import { formatIssuePath } from './config/load.ts';
+import { ConfigError } from './errors.ts';
 
 const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const EXAMPLE_CONFIG = path.join(PROJECT_ROOT, 'examples', 'deploy.config.yaml');
@@ -32,7 +32,10 @@ export type Settings = {
   readonly staleMs: number;
 };
 
-export function readSettings(env: NodeJS.ProcessEnv = process.env, overrides: { config?: string } = {}): Settings {
+export function readSettings(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: { config?: string } = {},
+): Settings {
   const parsed = envSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(

@@ -2,7 +2,6 @@ import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
 import { inject } from 'vitest';
 
-
 export type TestDatabase = {
   readonly url: string;
   readonly name: string;

@@ -9,7 +9,6 @@ import { startQueue } from '../../src/core/queue/boss.ts';
 import { migrateDatabase } from '../../src/core/store/database.ts';
 import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../../src/core/store/embedded.ts';
 
-
 function withDatabase(url: string, database: string) {
   const u = new URL(url);
   u.pathname = `/${database}`;
@@ -51,7 +50,8 @@ export default async function setup(project: TestProject) {
       select datname from pg_database where datname ~ '^deploy_bot_(t|tpl)_[0-9]+'`;
     for (const { datname } of all) {
       const pid = Number(/^deploy_bot_(?:t|tpl)_(\d+)/.exec(datname)?.[1]);
-      if (pid !== process.pid && !alive(pid)) await admin.unsafe(`drop database if exists "${datname}" with (force)`);
+      if (pid !== process.pid && !alive(pid))
+        await admin.unsafe(`drop database if exists "${datname}" with (force)`);
     }
   } finally {
     await admin.end({ timeout: 5 });

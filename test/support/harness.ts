@@ -20,8 +20,16 @@ export type Harness = {
   readonly dir: string;
   readonly dataDir: string;
   readonly workers: Worker[];
-  startWorker(options?: { heartbeatMs?: number; staleMs?: number; concurrency?: number }): Promise<Worker>;
-  waitFor(runId: string, statuses: RunStatus | readonly RunStatus[], timeoutMs?: number): Promise<RunView>;
+  startWorker(options?: {
+    heartbeatMs?: number;
+    staleMs?: number;
+    concurrency?: number;
+  }): Promise<Worker>;
+  waitFor(
+    runId: string,
+    statuses: RunStatus | readonly RunStatus[],
+    timeoutMs?: number,
+  ): Promise<RunView>;
   /** Writes an executable script into the source directory. */
   script(relative: string, body: string): string;
   close(): Promise<void>;
@@ -63,7 +71,9 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
     poolSize: 6,
   });
   const workers: Worker[] = [];
-  const startWorker = async (o: { heartbeatMs?: number; staleMs?: number; concurrency?: number } = {}) => {
+  const startWorker = async (
+    o: { heartbeatMs?: number; staleMs?: number; concurrency?: number } = {},
+  ) => {
     const w = await core.startWorker({
       heartbeatMs: o.heartbeatMs ?? options.heartbeatMs ?? 200,
       staleMs: o.staleMs ?? options.staleMs ?? 1500,
@@ -75,7 +85,11 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
   };
   for (let i = 0; i < (options.workers ?? 1); i++) await startWorker();
 
-  async function waitFor(runId: string, statuses: RunStatus | readonly RunStatus[], timeoutMs = 20_000) {
+  async function waitFor(
+    runId: string,
+    statuses: RunStatus | readonly RunStatus[],
+    timeoutMs = 20_000,
+  ) {
     const wanted: readonly RunStatus[] = typeof statuses === 'string' ? [statuses] : statuses;
     const deadline = Date.now() + timeoutMs;
     let last: RunView | null = null;
@@ -104,6 +118,46 @@ export async function startHarness(options: HarnessOptions): Promise<Harness> {
       await core.close();
       await db.drop();
       rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export type WorkerProcess = { readonly pid: number; kill(signal?: NodeJS.Signals): Promise<void> };
+
+/** Starts a worker in a separate Node process against the harness's database. */
+export async function spawnWorkerProcess(
+  h: Harness,
+  env: Record<string, string> = {},
+): Promise<WorkerProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    process.execPath,
+    [
+      path.resolve(import.meta.dirname, 'worker-process.ts'),
+      h.db.url,
+      path.join(h.dir, 'deploy.config.yaml'),
+      h.dataDir,
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+  );
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (c: string) => {
+    stderr += c;
+  });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').on('data', (c: string) => {
+      if (c.includes('ready')) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`worker process exited with ${code}: ${stderr}`)),
+    );
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  return {
+    pid: child.pid!,
+    async kill(signal: NodeJS.Signals = 'SIGKILL') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
     },
   };
 }

@@ -5,10 +5,9 @@
 
 import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
-import { Refusal } from '../errors.ts';
 import { newId } from '../engine/ids.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
-import { LOG_CHANNEL } from '../logs/writer.ts';
+import { Refusal } from '../errors.ts';
 import { checkApprover, checkCanCancel, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import {
   AWAITING_APPROVAL_STATUSES,
@@ -18,8 +17,14 @@ import {
   SLOT_STATUSES,
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
+import { LOG_CHANNEL } from '../logs/writer.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
-import { type Connection, connect, migrateDatabase, resolveDatabaseUrl } from '../store/database.ts';
+import {
+  type Connection,
+  connect,
+  migrateDatabase,
+  resolveDatabaseUrl,
+} from '../store/database.ts';
 import {
   insertRun,
   listRunRows,
@@ -30,8 +35,8 @@ import {
   type RunRow,
   requireRunRow,
   slotHolder,
-  transition,
   type Tx,
+  transition,
 } from '../store/runs.ts';
 import { approvals, plans, runLogs, runs } from '../store/schema.ts';
 import { closestName, usageOf, validateVariables } from '../variables/validate.ts';
@@ -105,7 +110,10 @@ export class DeployCore {
 
   static async open(options: CoreOptions): Promise<DeployCore> {
     const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config;
-    const url = await resolveDatabaseUrl({ databaseUrl: options.databaseUrl, dataDir: options.dataDir });
+    const url = await resolveDatabaseUrl({
+      databaseUrl: options.databaseUrl,
+      dataDir: options.dataDir,
+    });
     if (options.migrate !== false) await migrateDatabase(url);
     const connection = connect(url, {
       max: options.poolSize ?? 8,
@@ -151,7 +159,9 @@ export class DeployCore {
   }
 
   /** Starts a worker in this process (serve and worker commands). */
-  async startWorker(options: Omit<WorkerOptions, 'db' | 'sql' | 'queue' | 'dataDir'> = {}): Promise<Worker> {
+  async startWorker(
+    options: Omit<WorkerOptions, 'db' | 'sql' | 'queue' | 'dataDir'> = {},
+  ): Promise<Worker> {
     const worker = await startWorker({
       ...options,
       db: this.db,
@@ -177,7 +187,11 @@ export class DeployCore {
     checkIdentity(input.actor);
     const deployment = this.deployment(input.deployment);
     checkChannel(deployment, input.actor);
-    if (kind === 'destroy' && deployment.executor.kind === 'script' && !deployment.executor.destroy) {
+    if (
+      kind === 'destroy' &&
+      deployment.executor.kind === 'script' &&
+      !deployment.executor.destroy
+    ) {
       throw new Refusal(
         'not_supported',
         `${deployment.name} cannot be destroyed: its config has no executor.destroy step`,
@@ -186,7 +200,13 @@ export class DeployCore {
     const vars = validateVariables(deployment, input.variables ?? {});
     const source: SourceSummary =
       deployment.source.kind === 'directory'
-        ? { kind: 'directory', gitRef: null, commit: null, baseDirectory: null, location: deployment.source.path }
+        ? {
+            kind: 'directory',
+            gitRef: null,
+            commit: null,
+            baseDirectory: null,
+            location: deployment.source.path,
+          }
         : {
             kind: 'git-repository',
             gitRef: deployment.source.ref,
@@ -209,10 +229,18 @@ export class DeployCore {
   }
 
   /** Locks the run row and checks it is in `status` and on the plan the person saw. */
-  private async lockForDecision(tx: Tx, runId: string, status: RunStatus, options: ActOptions): Promise<RunRow> {
+  private async lockForDecision(
+    tx: Tx,
+    runId: string,
+    status: RunStatus,
+    options: ActOptions,
+  ): Promise<RunRow> {
     const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
     if (!row) {
-      throw new Refusal('unknown_run', `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`);
+      throw new Refusal(
+        'unknown_run',
+        `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`,
+      );
     }
     if (row.status !== status) {
       const now = STATUS_TABLE[row.status as RunStatus].label.toLowerCase();
@@ -231,7 +259,13 @@ export class DeployCore {
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
     await this.db.transaction(async (tx) => {
       const row = await this.lockForDecision(tx, runId, 'awaiting_plan_approval', options);
-      await checkApprover(row.config as Deployment, row.requestedBy, actor, this.groups, 'approve its plan');
+      await checkApprover(
+        row.config as Deployment,
+        row.requestedBy,
+        actor,
+        this.groups,
+        'approve its plan',
+      );
       const plan = await this.requirePlan(tx, row);
       await tx.insert(approvals).values({
         runId,
@@ -257,13 +291,19 @@ export class DeployCore {
         .select()
         .from(approvals)
         .where(and(eq(approvals.runId, runId), eq(approvals.stage, 'plan')));
-      if (!planApproval || planApproval.planId !== plan.id || planApproval.artifactHash !== plan.artifactHash) {
+      if (
+        !planApproval ||
+        planApproval.planId !== plan.id ||
+        planApproval.artifactHash !== plan.artifactHash
+      ) {
         throw new Refusal(
           'plan_changed',
           'the plan changed after it was approved: nothing was applied; run the deployment again',
         );
       }
-      await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deploy-bot:slot:${row.deployment}`}))`);
+      await tx.execute(
+        sql`select pg_advisory_xact_lock(hashtext(${`deploy-bot:slot:${row.deployment}`}))`,
+      );
       const holder = await slotHolder(tx, row.deployment);
       if (holder) {
         throw new Refusal(
@@ -281,7 +321,13 @@ export class DeployCore {
         via: actor.via,
       });
       const to = changeStatusFor(row.kind as RunKind);
-      await this.move(tx, row, to, actor, `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`);
+      await this.move(
+        tx,
+        row,
+        to,
+        actor,
+        `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`,
+      );
     });
     return loadRunView(this.db, runId);
   }
@@ -303,7 +349,10 @@ export class DeployCore {
       }
       await checkCanCancel(row.config as Deployment, row.requestedBy, actor, this.groups);
       const reason = options.reason?.trim() || 'cancelled by request';
-      await this.move(tx, row, 'cancelled', actor, reason, { cancelledBy: actor.id, cancelReason: reason });
+      await this.move(tx, row, 'cancelled', actor, reason, {
+        cancelledBy: actor.id,
+        cancelReason: reason,
+      });
     });
     return loadRunView(this.db, runId);
   }
@@ -330,10 +379,26 @@ export class DeployCore {
       reason,
       patch,
     });
-    if (!outcome.ok) throw new Refusal('wrong_status', outcome.reason, { status: outcome.run?.status });
+    if (!outcome.ok)
+      throw new Refusal('wrong_status', outcome.reason, { status: outcome.run?.status });
   }
 
   // ---- reading -------------------------------------------------------------
+
+  /** Round trip to the database: front ends use it to show a "reconnecting" state. */
+  async ping(timeoutMs = 2000): Promise<boolean> {
+    try {
+      await Promise.race([
+        this.connection.sql`select 1`,
+        new Promise((_, reject) =>
+          setTimeout(() => reject(new Error('timeout')), timeoutMs).unref(),
+        ),
+      ]);
+      return true;
+    } catch {
+      return false;
+    }
+  }
 
   getRun(runId: string): Promise<RunView> {
     return loadRunView(this.db, runId);
@@ -350,21 +415,36 @@ export class DeployCore {
   async planText(runId: string): Promise<string | null> {
     const row = await requireRunRow(this.db, runId);
     if (!row.planId) return null;
-    const [plan] = await this.db.select({ text: plans.text }).from(plans).where(eq(plans.id, row.planId));
+    const [plan] = await this.db
+      .select({ text: plans.text })
+      .from(plans)
+      .where(eq(plans.id, row.planId));
     return plan?.text ?? null;
   }
 
   /** Deployments a person may run here (the channel rule applies for Slack). */
   async listDeployments(actor?: Actor): Promise<DeploymentView[]> {
     const all = [...this.config.deployments.values()].filter(
-      (d) => !actor || actor.via !== 'slack' || !d.channels || (actor.channel !== undefined && d.channels.includes(actor.channel)),
+      (d) =>
+        actor?.via !== 'slack' ||
+        !d.channels ||
+        (actor.channel !== undefined && d.channels.includes(actor.channel)),
     );
     const names = all.map((d) => d.name);
     const counts = names.length
       ? await this.db
-          .select({ deployment: runs.deployment, status: runs.status, n: sql<number>`count(*)::int` })
+          .select({
+            deployment: runs.deployment,
+            status: runs.status,
+            n: sql<number>`count(*)::int`,
+          })
           .from(runs)
-          .where(and(inArray(runs.deployment, names), inArray(runs.status, ['queued', ...AWAITING_APPROVAL_STATUSES])))
+          .where(
+            and(
+              inArray(runs.deployment, names),
+              inArray(runs.status, ['queued', ...AWAITING_APPROVAL_STATUSES]),
+            ),
+          )
           .groupBy(runs.deployment, runs.status)
       : [];
     const activeRows = names.length
@@ -376,7 +456,9 @@ export class DeployCore {
     const activeViews = await loadRunViews(this.db, activeRows);
     return all.map((d) => {
       const count = (status: string) =>
-        counts.filter((c) => c.deployment === d.name && c.status === status).reduce((n, c) => n + c.n, 0);
+        counts
+          .filter((c) => c.deployment === d.name && c.status === status)
+          .reduce((n, c) => n + c.n, 0);
       return {
         name: d.name,
         environment: d.environment,
@@ -493,14 +575,22 @@ export class DeployCore {
   }
 
   /** Every change of every run, from any process. `onResync` fires after a reconnect. */
-  async subscribeRuns(onChange: (change: RunChange) => void, onResync?: () => void): Promise<Unsubscribe> {
+  async subscribeRuns(
+    onChange: (change: RunChange) => void,
+    onResync?: () => void,
+  ): Promise<Unsubscribe> {
     let first = true;
     const listener = await this.connection.sql.listen(
       RUN_CHANNEL,
       (payload) => {
         const [runId, version, status, ...deployment] = payload.split(':');
         if (!runId || !version || !status) return;
-        onChange({ runId, version: Number(version), status: status as RunStatus, deployment: deployment.join(':') });
+        onChange({
+          runId,
+          version: Number(version),
+          status: status as RunStatus,
+          deployment: deployment.join(':'),
+        });
       },
       () => {
         if (!first) onResync?.();

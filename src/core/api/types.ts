@@ -131,7 +131,11 @@ export type DeploymentView = {
   readonly usage: string;
   readonly hasDestroy: boolean;
   /** The run holding the slot, and how many wait for it. */
-  readonly state: { readonly active: RunView | null; readonly queued: number; readonly awaiting: number };
+  readonly state: {
+    readonly active: RunView | null;
+    readonly queued: number;
+    readonly awaiting: number;
+  };
 };
 
 /** Checks whether a user belongs to a Slack user group; the bot provides one. */

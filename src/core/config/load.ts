@@ -3,7 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
-import { type DeployConfig, type DeploymentConfig, configSchema } from './schema.ts';
+import { configSchema, type DeployConfig, type DeploymentConfig } from './schema.ts';
 
 export type Deployment = DeploymentConfig & {
   /** The directory relative paths in the deployment resolve against (the config file's). */

@@ -135,7 +135,10 @@ export const deploymentSchema = z.strictObject({
   channels: z.array(z.string().min(1)).optional(),
   source: sourceSchema,
   variables: z
-    .record(z.string().regex(VARIABLE_NAME, 'a variable name is letters, digits and _'), variableSpecSchema)
+    .record(
+      z.string().regex(VARIABLE_NAME, 'a variable name is letters, digits and _'),
+      variableSpecSchema,
+    )
     .default({}),
   executor: executorSchema,
   verify: verifySchema.optional(),
@@ -159,7 +162,11 @@ export const configSchema = z
       }
       seen.set(d.name, i);
       for (const [name, spec] of Object.entries(d.variables)) {
-        if (spec.type === 'select' && spec.default !== undefined && !spec.options.includes(spec.default)) {
+        if (
+          spec.type === 'select' &&
+          spec.default !== undefined &&
+          !spec.options.includes(spec.default)
+        ) {
           ctx.addIssue({
             code: 'custom',
             path: ['deployments', i, 'variables', name, 'default'],

@@ -1,9 +1,9 @@
 // A step that failed in an expected way: its phase, the full error and a
 // recovery hint made concrete by the cause. The engine records it on the run.
 
-import type { Phase } from '../lifecycle/statuses.ts';
-import type { StepResult } from '../executors/process.ts';
 import { formatDuration } from '../config/duration.ts';
+import type { StepResult } from '../executors/process.ts';
+import type { Phase } from '../lifecycle/statuses.ts';
 
 export class StepFailure extends Error {
   override readonly name = 'StepFailure';
@@ -46,9 +46,16 @@ export function failureOf(
         `${label} exceeded ${setting} (${formatDuration(timeoutMs)}): make it faster or raise ${setting}${after}`,
       );
     case 'aborted':
-      return new StepFailure(phase, `${label} was stopped`, `the run was stopped while ${label} ran${after}`);
+      return new StepFailure(
+        phase,
+        `${label} was stopped`,
+        `the run was stopped while ${label} ran${after}`,
+      );
     case 'failed': {
-      const how = result.exitCode !== null ? `exited with code ${result.exitCode}` : `was killed by ${result.signal}`;
+      const how =
+        result.exitCode !== null
+          ? `exited with code ${result.exitCode}`
+          : `was killed by ${result.signal}`;
       return new StepFailure(
         phase,
         `${label} ${how}`,

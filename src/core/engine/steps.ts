@@ -9,15 +9,16 @@ import { errorMessage } from '../errors.ts';
 import type { Executor, ExecutorContext } from '../executors/executor.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
+import { assertNever, type Phase, type RunStatus } from '../lifecycle/statuses.ts';
 import { makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
-import { assertNever, type Phase, type RunStatus } from '../lifecycle/statuses.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
-import { type RunRow, transition, type TransitionInput } from '../store/runs.ts';
+import { type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';
+import { newId } from './ids.ts';
 import { runVerify } from './verify.ts';
 import {
   type Artifact,
@@ -28,7 +29,6 @@ import {
   restoreArtifacts,
   type Workspace,
 } from './workspace.ts';
-import { newId } from './ids.ts';
 
 export type EngineContext = {
   readonly db: Db;
@@ -79,7 +79,8 @@ function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
     DEPLOY_OUTPUTS_FILE: ws.outputsFile,
     DEPLOY_STATE_DIR: ws.stateDir,
   };
-  for (const [name, value] of Object.entries(variablesOf(s.run))) env[`DEPLOY_VAR_${name}`] = String(value);
+  for (const [name, value] of Object.entries(variablesOf(s.run)))
+    env[`DEPLOY_VAR_${name}`] = String(value);
   return env;
 }
 
@@ -99,7 +100,12 @@ function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
 }
 
 /** Moves the run on; returns false when it had moved elsewhere meanwhile. */
-async function advance(s: StepRun, input: Omit<TransitionInput, 'runId' | 'actor'>): Promise<boolean> {
+async function advance(
+  s: StepRun,
+  input: Omit<TransitionInput, 'runId' | 'actor'>,
+): Promise<boolean> {
+  // Followers see every line of a phase before they see the run move on.
+  await s.log.flush();
   const outcome = await s.ctx.db.transaction((tx) =>
     transition(tx, s.ctx.queue, { ...input, runId: s.run.id, actor: WORKER }),
   );
@@ -111,7 +117,12 @@ async function advance(s: StepRun, input: Omit<TransitionInput, 'runId' | 'actor
   return true;
 }
 
-async function fail(s: StepRun, from: RunStatus, failure: StepFailure, to: 'failed' | 'rollback_failed' = 'failed') {
+async function fail(
+  s: StepRun,
+  from: RunStatus,
+  failure: StepFailure,
+  to: 'failed' | 'rollback_failed' = 'failed',
+) {
   s.log.setPhase(failure.phase);
   s.log.system(`failed in ${failure.phase}: ${s.redact(failure.message)}`);
   s.log.system(`hint: ${s.redact(failure.hint)}`);
@@ -119,7 +130,11 @@ async function fail(s: StepRun, from: RunStatus, failure: StepFailure, to: 'fail
     from,
     to,
     reason: s.redact(failure.message),
-    patch: { failedPhase: failure.phase, error: s.redact(failure.message), recoveryHint: s.redact(failure.hint) },
+    patch: {
+      failedPhase: failure.phase,
+      error: s.redact(failure.message),
+      recoveryHint: s.redact(failure.hint),
+    },
   });
 }
 
@@ -131,7 +146,9 @@ function asFailure(phase: Phase, error: unknown): StepFailure {
   return new StepFailure(
     phase,
     `deploy-bot could not ${phase === 'detect' ? 'prepare the workspace' : `run the ${phase} phase`}: ${message}`,
-    phase === 'execute' ? `${PARTLY_CHANGED}; the worker's log has the details` : 'this looks like a problem of deploy-bot or its worker; the worker log has the details',
+    phase === 'execute'
+      ? `${PARTLY_CHANGED}; the worker's log has the details`
+      : 'this looks like a problem of deploy-bot or its worker; the worker log has the details',
   );
 }
 
@@ -148,7 +165,14 @@ async function workspaceFor(s: StepRun, step: string, pinned: boolean): Promise<
 /** pending → initializing → planning → awaiting_plan_approval | no_changes. */
 async function detectAndPlan(s: StepRun): Promise<void> {
   if (s.run.status === 'pending') {
-    if (!(await advance(s, { from: 'pending', to: 'initializing', keepWorker: true, reason: 'preparing the workspace' })))
+    if (
+      !(await advance(s, {
+        from: 'pending',
+        to: 'initializing',
+        keepWorker: true,
+        reason: 'preparing the workspace',
+      }))
+    )
       return;
   }
   s.log.setPhase('detect');
@@ -209,7 +233,9 @@ async function detectAndPlan(s: StepRun): Promise<void> {
         artifactHash: hash,
       });
       for (const a of artifacts) {
-        await tx.insert(planArtifacts).values({ planId, path: a.path, mode: a.mode, content: a.content });
+        await tx
+          .insert(planArtifacts)
+          .values({ planId, path: a.path, mode: a.mode, content: a.content });
       }
       return transition(tx, s.ctx.queue, {
         runId: s.run.id,
@@ -231,9 +257,13 @@ async function loadPlan(s: StepRun) {
   const planId = s.run.planId;
   if (!planId) throw new StepFailure('execute', 'the run has no plan', 'run the deployment again');
   const [plan] = await s.ctx.db.select().from(plans).where(eq(plans.id, planId));
-  const artifacts = await s.ctx.db.select().from(planArtifacts).where(eq(planArtifacts.planId, planId));
+  const artifacts = await s.ctx.db
+    .select()
+    .from(planArtifacts)
+    .where(eq(planArtifacts.planId, planId));
   const approved = await s.ctx.db.select().from(approvals).where(eq(approvals.runId, s.run.id));
-  if (!plan) throw new StepFailure('execute', `plan ${planId} is missing`, 'run the deployment again');
+  if (!plan)
+    throw new StepFailure('execute', `plan ${planId} is missing`, 'run the deployment again');
   return { plan, artifacts: artifacts as Artifact[], approved };
 }
 
@@ -260,9 +290,20 @@ async function change(s: StepRun): Promise<void> {
     if (outputs) s.log.system(`outputs: ${s.redact(JSON.stringify(outputs)).slice(0, 2000)}`);
     const patch = { outputs: outputs ?? null };
     if (from === 'destroying') {
-      await advance(s, { from, to: 'destroyed', reason: 'everything the deployment manages was removed', patch });
+      await advance(s, {
+        from,
+        to: 'destroyed',
+        reason: 'everything the deployment manages was removed',
+        patch,
+      });
     } else if (s.deployment.verify) {
-      await advance(s, { from, to: 'verifying', keepWorker: true, reason: 'applied: verifying', patch });
+      await advance(s, {
+        from,
+        to: 'verifying',
+        keepWorker: true,
+        reason: 'applied: verifying',
+        patch,
+      });
     } else {
       await advance(s, { from, to: 'completed', reason: 'applied (no verify configured)', patch });
     }
@@ -307,7 +348,11 @@ async function verify(s: StepRun): Promise<void> {
         to: 'rolling_back',
         keepWorker: true,
         reason: `verify failed: ${s.redact(failure.message)}`,
-        patch: { failedPhase: 'verify', error: s.redact(failure.message), recoveryHint: s.redact(failure.hint) },
+        patch: {
+          failedPhase: 'verify',
+          error: s.redact(failure.message),
+          recoveryHint: s.redact(failure.hint),
+        },
       });
     } else {
       await fail(s, 'verifying', failure);
@@ -323,7 +368,12 @@ async function rollback(s: StepRun): Promise<void> {
   const executor = executorFor(s.deployment);
   let ws: Workspace | null = null;
   try {
-    if (!executor.rollback) throw new StepFailure('rollback', 'the deployment has no rollback step', 'add executor.rollback');
+    if (!executor.rollback)
+      throw new StepFailure(
+        'rollback',
+        'the deployment has no rollback step',
+        'add executor.rollback',
+      );
     const { artifacts } = await loadPlan(s);
     ws = await workspaceFor(s, 'rollback', true);
     await restoreArtifacts(ws.artifactDir, artifacts);
@@ -359,7 +409,11 @@ async function rollback(s: StepRun): Promise<void> {
  * Executes a claimed run from its current working status until it waits for a
  * person, finishes, or is moved by someone else.
  */
-export async function executeClaimedRun(ctx: EngineContext, run: RunRow, signal: AbortSignal): Promise<void> {
+export async function executeClaimedRun(
+  ctx: EngineContext,
+  run: RunRow,
+  signal: AbortSignal,
+): Promise<void> {
   const deployment = run.config as Deployment;
   const redact = makeRedactor(Object.values(run.secretVariables));
   const log = new RunLogWriter(ctx.sql, run.id, 'detect', redact);

@@ -1,9 +1,9 @@
 // The verify phase: HTTP health checks with retries, and/or a command.
 
-import type { VerifyConfig } from '../config/schema.ts';
 import { formatDuration } from '../config/duration.ts';
-import { type StepRequest, runStep } from '../executors/process.ts';
-import { StepFailure, failureOf } from './failure.ts';
+import type { VerifyConfig } from '../config/schema.ts';
+import { runStep, type StepRequest } from '../executors/process.ts';
+import { failureOf, StepFailure } from './failure.ts';
 
 export type VerifyContext = {
   readonly verify: VerifyConfig;
@@ -15,7 +15,14 @@ export type VerifyContext = {
 function sleep(ms: number, signal: AbortSignal) {
   return new Promise<void>((resolve) => {
     const t = setTimeout(resolve, ms);
-    signal.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }
 
@@ -23,7 +30,8 @@ async function checkHttp(ctx: VerifyContext, http: NonNullable<VerifyConfig['htt
   const attempts = http.retries + 1;
   let last = '';
   for (let attempt = 1; attempt <= attempts; attempt++) {
-    if (ctx.signal.aborted) throw new StepFailure('verify', 'verify was stopped', 'the run was stopped during verify');
+    if (ctx.signal.aborted)
+      throw new StepFailure('verify', 'verify was stopped', 'the run was stopped during verify');
     try {
       const response = await fetch(http.url, {
         signal: AbortSignal.any([AbortSignal.timeout(http.timeout), ctx.signal]),
@@ -58,7 +66,12 @@ export async function runVerify(ctx: VerifyContext): Promise<void> {
   if (verify.command) {
     const label = `verify command ${verify.command}`;
     ctx.log(`running ${label}`);
-    const result = await runStep({ ...ctx.step, label, command: verify.command, timeoutMs: verify.timeout });
+    const result = await runStep({
+      ...ctx.step,
+      label,
+      command: verify.command,
+      timeoutMs: verify.timeout,
+    });
     if (result.outcome !== 'succeeded') {
       const failure = failureOf('verify', label, result, verify.timeout, 'verify.timeout');
       throw new StepFailure(

@@ -5,18 +5,18 @@
 import { hostname } from 'node:os';
 import type { Job } from 'pg-boss';
 import type { Actor } from '../api/types.ts';
-import { errorMessage } from '../errors.ts';
-import { killGroup } from '../executors/process.ts';
 import { formatDuration } from '../config/duration.ts';
 import type { Deployment } from '../config/load.ts';
+import { errorMessage } from '../errors.ts';
+import { killGroup } from '../executors/process.ts';
 import { decideOrphan } from '../lifecycle/recovery.ts';
 import type { RunStatus } from '../lifecycle/statuses.ts';
 import { type ExpireJob, QUEUES, type Queue, type StepJob } from '../queue/boss.ts';
 import { claimRun, heartbeat, lockOrphans, releaseClaim } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
 import { getRunRow, transition } from '../store/runs.ts';
-import { type EngineContext, executeClaimedRun } from './steps.ts';
 import { newId } from './ids.ts';
+import { type EngineContext, executeClaimedRun } from './steps.ts';
 
 export type WorkerOptions = {
   readonly db: Db;
@@ -45,7 +45,18 @@ const SYSTEM: Actor = { id: 'system', via: 'system' };
 
 /** The part of the worker's environment a step may see: never its database URL or tokens. */
 export function defaultStepEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
-  const allow = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'LC_ALL', 'TZ', 'TMPDIR', 'SHELL', 'TERM'];
+  const allow = [
+    'PATH',
+    'HOME',
+    'USER',
+    'LOGNAME',
+    'LANG',
+    'LC_ALL',
+    'TZ',
+    'TMPDIR',
+    'SHELL',
+    'TERM',
+  ];
   const patterns = (env.DEPLOY_STEP_ENV ?? '')
     .split(',')
     .map((p) => p.trim())
@@ -121,7 +132,10 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         to: 'cancelled',
         actor: SYSTEM,
         reason: `approval expired: nobody approved within ${timeout}`,
-        patch: { cancelledBy: 'system', cancelReason: `approval expired (waited longer than ${timeout})` },
+        patch: {
+          cancelledBy: 'system',
+          cancelReason: `approval expired (waited longer than ${timeout})`,
+        },
       });
     });
   }
@@ -133,7 +147,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         const status = run.status as RunStatus;
         const [host, pidText] = (run.workerId ?? '').split('/');
         // On the dead worker's machine, stop what its step left running.
-        if (host === hostname() && run.stepPid && !pidAlive(Number(pidText))) killGroup(run.stepPid, 'SIGKILL');
+        if (host === hostname() && run.stepPid && !pidAlive(Number(pidText)))
+          killGroup(run.stepPid, 'SIGKILL');
         const action = decideOrphan(status, run.stepAttempt);
         if (action.kind === 'retry') {
           // Keeps step_attempt, so a step that keeps killing workers eventually fails.
@@ -155,7 +170,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       return orphans.length;
     });
   }
-
 
   async function beat() {
     const ids = [...running.keys()];
@@ -191,14 +205,24 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const workIds = [
     await boss.work<StepJob>(
       QUEUES.step,
-      { localConcurrency: concurrency, batchSize: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      {
+        localConcurrency: concurrency,
+        batchSize: 1,
+        pollingIntervalSeconds: 2,
+        notifyPollingIntervalSeconds: 10,
+      },
       async ([job]) => {
         if (job) await onStep(job);
       },
     ),
     await boss.work<ExpireJob>(
       QUEUES.expire,
-      { localConcurrency: 2, batchSize: 1, pollingIntervalSeconds: 2, notifyPollingIntervalSeconds: 10 },
+      {
+        localConcurrency: 2,
+        batchSize: 1,
+        pollingIntervalSeconds: 2,
+        notifyPollingIntervalSeconds: 10,
+      },
       async ([job]) => {
         if (job) await onExpire(job);
       },
@@ -212,7 +236,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     async stop({ graceMs = 10_000 } = {}) {
       stopping = true;
       for (const t of timers) clearInterval(t);
-      for (const workId of workIds) await boss.offWork(QUEUES.step, { id: workId, wait: false }).catch(() => {});
+      for (const workId of workIds)
+        await boss.offWork(QUEUES.step, { id: workId, wait: false }).catch(() => {});
       await boss.offWork(QUEUES.expire, { wait: false }).catch(() => {});
       const all = Promise.all([...running.values()].map((r) => r.done));
       const timeout = new Promise((r) => setTimeout(r, graceMs).unref());

@@ -153,7 +153,11 @@ export type WorkspaceRequest = {
 
 export async function prepareWorkspace(request: WorkspaceRequest): Promise<Workspace> {
   const { deployment } = request;
-  const root = path.join(request.dataDir, 'workspaces', `${request.runId}-${request.step}-${process.pid}`);
+  const root = path.join(
+    request.dataDir,
+    'workspaces',
+    `${request.runId}-${request.step}-${process.pid}`,
+  );
   await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   const checkout = path.join(root, 'src');
@@ -179,7 +183,13 @@ export async function prepareWorkspace(request: WorkspaceRequest): Promise<Works
       await cp(from, checkout, { recursive: true, preserveTimestamps: true });
       srcDir = checkout;
       sourceDigest = await digestDirectory(checkout);
-      source = { kind: 'directory', gitRef: null, commit: null, baseDirectory: null, location: from };
+      source = {
+        kind: 'directory',
+        gitRef: null,
+        commit: null,
+        baseDirectory: null,
+        location: from,
+      };
     } else {
       const { commit, srcDir: dir } = await checkoutGit(spec, checkout, request.pinnedCommit);
       srcDir = dir;
@@ -230,7 +240,8 @@ export async function collectArtifacts(dir: string): Promise<Artifact[]> {
 export async function restoreArtifacts(dir: string, artifacts: readonly Artifact[]): Promise<void> {
   for (const artifact of artifacts) {
     const full = path.resolve(dir, artifact.path);
-    if (!full.startsWith(dir + path.sep)) throw new Error(`artifact path ${artifact.path} escapes the workspace`);
+    if (!full.startsWith(dir + path.sep))
+      throw new Error(`artifact path ${artifact.path} escapes the workspace`);
     await mkdir(path.dirname(full), { recursive: true });
     await writeFile(full, artifact.content);
     await chmod(full, artifact.mode);
@@ -248,7 +259,9 @@ export function artifactHash(sourceDigest: string, artifacts: readonly Artifact[
   return `sha256:${hash.digest('hex')}`;
 }
 
-export async function readJsonFile(file: string): Promise<{ found: false } | { found: true; text: string }> {
+export async function readJsonFile(
+  file: string,
+): Promise<{ found: false } | { found: true; text: string }> {
   try {
     return { found: true, text: await readFile(file, 'utf8') };
   } catch (error) {

@@ -1,8 +1,8 @@
 // What the engine asks of an executor. Both kinds run real child processes
 // through runStep; they differ in which commands they run.
 
-import type { Phase } from '../lifecycle/statuses.ts';
 import type { Workspace } from '../engine/workspace.ts';
+import type { Phase } from '../lifecycle/statuses.ts';
 import type { PlanSummary } from './plan-summary.ts';
 import type { StepStream } from './process.ts';
 
@@ -53,7 +53,9 @@ export function planTextCollector(ctx: ExecutorContext) {
       lines.push(line);
     },
     text() {
-      return cut ? `${lines.join('\n')}\n… (plan output cut at 4 MB; the full output is in the run log)` : lines.join('\n');
+      return cut
+        ? `${lines.join('\n')}\n… (plan output cut at 4 MB; the full output is in the run log)`
+        : lines.join('\n');
     },
   };
 }

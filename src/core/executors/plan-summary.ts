@@ -10,8 +10,7 @@
 // cannot leak them. Pure: no I/O.
 
 import { z } from 'zod';
-import type { ChangeAction, PlannedChange } from '../api/types.ts';
-import { CHANGE_ACTIONS } from '../api/types.ts';
+import { CHANGE_ACTIONS, type ChangeAction, type PlannedChange } from '../api/types.ts';
 
 export type PlanSummary = {
   /** False when the plan step wrote no file: the counts are unknown. */
@@ -163,7 +162,7 @@ export function summarizeTerraformPlan(doc: unknown): PlanSummary {
   if (!parsed.success) throw issuesError(parsed.error.issues, doc);
   const plan = parsed.data;
   if (plan.errored === true) {
-    throw problem('errored: true: planning failed, so the plan is incomplete and cannot be used');
+    throw problem('errored: planning failed, so the plan is incomplete and cannot be used');
   }
 
   const changes: PlannedChange[] = [];

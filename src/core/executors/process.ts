@@ -25,7 +25,12 @@ export type StepRequest = {
 
 export type StepResult =
   | { readonly outcome: 'succeeded'; readonly durationMs: number }
-  | { readonly outcome: 'failed'; readonly exitCode: number | null; readonly signal: string | null; readonly durationMs: number }
+  | {
+      readonly outcome: 'failed';
+      readonly exitCode: number | null;
+      readonly signal: string | null;
+      readonly durationMs: number;
+    }
   | { readonly outcome: 'timed_out'; readonly durationMs: number }
   | { readonly outcome: 'aborted'; readonly durationMs: number };
 
@@ -37,18 +42,25 @@ export class StepLaunchError extends Error {
 const MAX_LINE = 16 * 1024;
 const KILL_GRACE_MS = 3_000;
 
-export function resolveCommand(command: string | readonly string[], cwd: string, label: string): string[] {
+export function resolveCommand(
+  command: string | readonly string[],
+  cwd: string,
+  label: string,
+): string[] {
   const argv = typeof command === 'string' ? tokenize(command) : [...command];
   const [program] = argv;
   if (program === undefined) throw new StepLaunchError(`${label} is empty`);
   if (program.includes('/')) {
     const file = path.resolve(cwd, program);
-    if (!existsSync(file)) throw new StepLaunchError(`${label}: ${program} does not exist in the workspace (${cwd})`);
+    if (!existsSync(file))
+      throw new StepLaunchError(`${label}: ${program} does not exist in the workspace (${cwd})`);
     if (!statSync(file).isFile()) throw new StepLaunchError(`${label}: ${program} is not a file`);
     try {
       accessSync(file, constants.X_OK);
     } catch {
-      throw new StepLaunchError(`${label}: ${program} is not executable; run "chmod +x ${program}" and commit it`);
+      throw new StepLaunchError(
+        `${label}: ${program} is not executable; run "chmod +x ${program}" and commit it`,
+      );
     }
     argv[0] = file;
   }
@@ -113,7 +125,10 @@ export function runStep(request: StepRequest): Promise<StepResult> {
       if (ending !== null || child.pid === undefined) return;
       ending = why;
       killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'), KILL_GRACE_MS);
+      killTimer = setTimeout(
+        () => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'),
+        KILL_GRACE_MS,
+      );
       killTimer.unref();
     };
     const timer = setTimeout(() => stop('timed_out'), request.timeoutMs);

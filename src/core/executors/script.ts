@@ -1,5 +1,5 @@
 import type { ExecutorConfig } from '../config/schema.ts';
-import { StepFailure, failureOf } from '../engine/failure.ts';
+import { failureOf, StepFailure } from '../engine/failure.ts';
 import { readJsonFile } from '../engine/workspace.ts';
 import type { Executor, ExecutorContext } from './executor.ts';
 import { planTextCollector } from './executor.ts';
@@ -24,7 +24,7 @@ async function run(
       label,
       command,
       cwd: ctx.workspace.srcDir,
-      env: { ...ctx.env, DEPLOY_PHASE: name },
+      env: { ...ctx.env, DEPLOY_PHASE: name === 'destroyPlan' ? 'plan' : name },
       timeoutMs: config.timeout,
       onLine,
       signal: ctx.signal,
@@ -32,11 +32,16 @@ async function run(
     });
   } catch (error) {
     if (error instanceof StepLaunchError) {
-      throw new StepFailure(phase === 'plan' ? 'detect' : phase, error.message, `${error.message} (executor.${name} in the deployment's config)`);
+      throw new StepFailure(
+        phase === 'plan' ? 'detect' : phase,
+        error.message,
+        `${error.message} (executor.${name} in the deployment's config)`,
+      );
     }
     throw error;
   }
-  if (result.outcome !== 'succeeded') throw failureOf(phase, label, result, config.timeout, 'executor.timeout');
+  if (result.outcome !== 'succeeded')
+    throw failureOf(phase, label, result, config.timeout, 'executor.timeout');
   ctx.system(`${label} finished in ${(result.durationMs / 1000).toFixed(1)}s`);
 }
 
@@ -45,7 +50,8 @@ export async function readOutputs(file: string): Promise<Record<string, unknown>
   if (!found.found) return null;
   try {
     const value: unknown = JSON.parse(found.text);
-    if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new Error('not a JSON object');
+    if (value === null || typeof value !== 'object' || Array.isArray(value))
+      throw new Error('not a JSON object');
     return value as Record<string, unknown>;
   } catch (error) {
     throw new StepFailure(
@@ -63,17 +69,33 @@ export function scriptExecutor(config: ScriptConfig): Executor {
       const command = destroying ? config.destroyPlan : config.plan;
       const collector = planTextCollector(ctx);
       if (command === undefined) {
-        ctx.system('no destroyPlan step is configured: the destroy step removes everything the deployment manages');
-        return { summary: UNKNOWN_PLAN, text: 'destroy everything this deployment manages (no destroyPlan step configured)' };
+        ctx.system(
+          'no destroyPlan step is configured: the destroy step removes everything the deployment manages',
+        );
+        return {
+          summary: UNKNOWN_PLAN,
+          text: 'destroy everything this deployment manages (no destroyPlan step configured)',
+        };
       }
-      await run(ctx, config, 'plan', destroying ? 'destroyPlan' : 'plan', command, collector.onLine);
+      await run(
+        ctx,
+        config,
+        'plan',
+        destroying ? 'destroyPlan' : 'plan',
+        command,
+        collector.onLine,
+      );
       const doc = await readJsonFile(ctx.workspace.planFile);
       if (!doc.found) return { summary: UNKNOWN_PLAN, text: collector.text() };
       try {
         return { summary: summarizePlanDocument(doc.text), text: collector.text() };
       } catch (error) {
         if (error instanceof PlanDocumentError) {
-          throw new StepFailure('plan', error.message, `fix what the plan step writes to DEPLOY_PLAN_FILE: ${error.message}`);
+          throw new StepFailure(
+            'plan',
+            error.message,
+            `fix what the plan step writes to DEPLOY_PLAN_FILE: ${error.message}`,
+          );
         }
         throw error;
       }
@@ -82,7 +104,11 @@ export function scriptExecutor(config: ScriptConfig): Executor {
       const destroying = ctx.kind === 'destroy';
       const command = destroying ? config.destroy : config.apply;
       if (command === undefined) {
-        throw new StepFailure('execute', 'this deployment has no destroy step', 'add executor.destroy to the deployment config');
+        throw new StepFailure(
+          'execute',
+          'this deployment has no destroy step',
+          'add executor.destroy to the deployment config',
+        );
       }
       await run(ctx, config, 'execute', destroying ? 'destroy' : 'apply', command);
       return destroying ? null : readOutputs(ctx.workspace.outputsFile);

@@ -4,7 +4,7 @@
 
 import path from 'node:path';
 import type { ExecutorConfig } from '../config/schema.ts';
-import { StepFailure, failureOf } from '../engine/failure.ts';
+import { failureOf, StepFailure } from '../engine/failure.ts';
 import { MASK } from '../logs/redact.ts';
 import type { Executor, ExecutorContext } from './executor.ts';
 import { planTextCollector } from './executor.ts';
@@ -39,7 +39,11 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
         label,
         command: [binary, ...args],
         cwd: ctx.workspace.srcDir,
-        env: { ...terraformEnv(ctx), DEPLOY_PHASE: phase === 'execute' ? (ctx.kind === 'destroy' ? 'destroy' : 'apply') : phase },
+        env: {
+          ...terraformEnv(ctx),
+          DEPLOY_PHASE:
+            phase === 'execute' ? (ctx.kind === 'destroy' ? 'destroy' : 'apply') : phase,
+        },
         timeoutMs: config.timeout,
         onLine,
         signal: ctx.signal,
@@ -58,7 +62,8 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
       }
       throw error;
     }
-    if (result.outcome !== 'succeeded') throw failureOf(phase, label, result, config.timeout, 'executor.timeout');
+    if (result.outcome !== 'succeeded')
+      throw failureOf(phase, label, result, config.timeout, 'executor.timeout');
   }
 
   const planPath = (ctx: ExecutorContext) => path.join(ctx.workspace.artifactDir, PLAN_FILE);
@@ -68,7 +73,12 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
       await tf(ctx, 'plan', ['init', '-input=false', '-no-color']);
       const collector = planTextCollector(ctx);
       const destroy = ctx.kind === 'destroy' ? ['-destroy'] : [];
-      await tf(ctx, 'plan', ['plan', '-input=false', '-no-color', ...destroy, `-out=${planPath(ctx)}`], collector.onLine);
+      await tf(
+        ctx,
+        'plan',
+        ['plan', '-input=false', '-no-color', ...destroy, `-out=${planPath(ctx)}`],
+        collector.onLine,
+      );
       // The JSON plan holds every value, sensitive ones included: it is parsed, never logged.
       const json: string[] = [];
       await tf(ctx, 'plan', ['show', '-json', planPath(ctx)], (stream, line) => {
@@ -76,15 +86,31 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
         else ctx.onLine(stream, line);
       });
       try {
-        return { summary: summarizeTerraformPlan(JSON.parse(json.join('\n'))), text: collector.text() };
+        return {
+          summary: summarizeTerraformPlan(JSON.parse(json.join('\n'))),
+          text: collector.text(),
+        };
       } catch (error) {
-        const message = error instanceof PlanDocumentError || error instanceof SyntaxError ? error.message : String(error);
-        throw new StepFailure('plan', `${name} show -json gave an unreadable plan: ${message}`, `check the ${name} version on the workers (1.0 or newer is needed)`);
+        const message =
+          error instanceof PlanDocumentError || error instanceof SyntaxError
+            ? error.message
+            : String(error);
+        throw new StepFailure(
+          'plan',
+          `${name} show -json gave an unreadable plan: ${message}`,
+          `check the ${name} version on the workers (1.0 or newer is needed)`,
+        );
       }
     },
     async change(ctx) {
       await tf(ctx, 'execute', ['init', '-input=false', '-no-color']);
-      await tf(ctx, 'execute', ['apply', '-input=false', '-no-color', '-auto-approve', planPath(ctx)]);
+      await tf(ctx, 'execute', [
+        'apply',
+        '-input=false',
+        '-no-color',
+        '-auto-approve',
+        planPath(ctx),
+      ]);
       if (ctx.kind === 'destroy') return null;
       const json: string[] = [];
       await tf(ctx, 'execute', ['output', '-json', '-no-color'], (stream, line) => {
@@ -93,22 +119,31 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
       });
       return parseTerraformOutputs(json.join('\n'));
     },
-    rollback: config.rollback === undefined ? null : async (ctx) => {
-      ctx.system(`running rollback step ${config.rollback}`);
-      const result = await runStep({
-        label: `rollback step ${config.rollback}`,
-        command: config.rollback!,
-        cwd: ctx.workspace.srcDir,
-        env: { ...terraformEnv(ctx), DEPLOY_PHASE: 'rollback' },
-        timeoutMs: config.timeout,
-        onLine: ctx.onLine,
-        signal: ctx.signal,
-        onStart: ctx.onStart,
-      });
-      if (result.outcome !== 'succeeded') {
-        throw failureOf('rollback', `rollback step ${config.rollback}`, result, config.timeout, 'executor.timeout');
-      }
-    },
+    rollback:
+      config.rollback === undefined
+        ? null
+        : async (ctx) => {
+            ctx.system(`running rollback step ${config.rollback}`);
+            const result = await runStep({
+              label: `rollback step ${config.rollback}`,
+              command: config.rollback!,
+              cwd: ctx.workspace.srcDir,
+              env: { ...terraformEnv(ctx), DEPLOY_PHASE: 'rollback' },
+              timeoutMs: config.timeout,
+              onLine: ctx.onLine,
+              signal: ctx.signal,
+              onStart: ctx.onStart,
+            });
+            if (result.outcome !== 'succeeded') {
+              throw failureOf(
+                'rollback',
+                `rollback step ${config.rollback}`,
+                result,
+                config.timeout,
+                'executor.timeout',
+              );
+            }
+          },
   };
 }
 

@@ -13,7 +13,10 @@ export function describeApprovers(deployment: Deployment): string {
 
 export function checkIdentity(actor: Actor): void {
   if (!actor.id || actor.id === 'system') {
-    throw new Refusal('no_identity', 'who are you? Give your Slack user id with --as U… or set DEPLOY_USER');
+    throw new Refusal(
+      'no_identity',
+      'who are you? Give your Slack user id with --as U… or set DEPLOY_USER',
+    );
   }
 }
 

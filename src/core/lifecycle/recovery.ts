@@ -23,9 +23,13 @@ export function decideOrphan(status: RunStatus, attempts: number): OrphanAction 
     case 'initializing':
     case 'planning':
     case 'verifying': {
-      const phase: Phase = status === 'verifying' ? 'verify' : status === 'planning' ? 'plan' : 'detect';
+      const phase: Phase =
+        status === 'verifying' ? 'verify' : status === 'planning' ? 'plan' : 'detect';
       if (attempts < MAX_STEP_ATTEMPTS) {
-        return { kind: 'retry', reason: `${lost}; the ${phase} step is read-only, so another worker runs it again (attempt ${attempts + 1} of ${MAX_STEP_ATTEMPTS})` };
+        return {
+          kind: 'retry',
+          reason: `${lost}; the ${phase} step is read-only, so another worker runs it again (attempt ${attempts + 1} of ${MAX_STEP_ATTEMPTS})`,
+        };
       }
       return {
         kind: 'fail',

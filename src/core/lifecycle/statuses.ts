@@ -250,7 +250,11 @@ export type TransitionDecision =
   | { readonly ok: false; readonly reason: string };
 
 /** Pure: may a run of `kind` move from `from` to `to`? */
-export function decideTransition(kind: RunKind, from: RunStatus, to: RunStatus): TransitionDecision {
+export function decideTransition(
+  kind: RunKind,
+  from: RunStatus,
+  to: RunStatus,
+): TransitionDecision {
   const info = STATUS_TABLE[from];
   if (!info.next.includes(to)) {
     return {

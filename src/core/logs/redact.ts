@@ -16,7 +16,9 @@ export function makeRedactor(secrets: Iterable<string | number | boolean>): Reda
     forms.add(Buffer.from(value).toString('base64'));
   }
   // Longest first, so a secret that contains another is masked whole.
-  const list = [...forms].filter((f) => f.length >= MIN_SECRET_LENGTH).sort((a, b) => b.length - a.length);
+  const list = [...forms]
+    .filter((f) => f.length >= MIN_SECRET_LENGTH)
+    .sort((a, b) => b.length - a.length);
   if (list.length === 0) return (text) => text;
   return (text) => {
     let out = text;

@@ -84,20 +84,19 @@ export class RunLogWriter {
   }
 
   private async insertOnce(batch: Row[]) {
-    {
-      await this.sql`
+    await this.sql`
         with ins as (
           insert into run_logs ${this.sql(batch, 'run_id', 'phase', 'stream', 'line')}
           returning id
         )
         select pg_notify(${LOG_CHANNEL}, ${this.runId} || ':' || max(id)) from ins`;
-    }
   }
 
   async close(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.flush();
-    if (this.failure) throw new Error(`could not store log lines of ${this.runId}`, { cause: this.failure });
+    if (this.failure)
+      throw new Error(`could not store log lines of ${this.runId}`, { cause: this.failure });
   }
 }

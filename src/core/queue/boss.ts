@@ -16,7 +16,11 @@ export const QUEUES = {
 } as const;
 
 export type StepJob = { readonly runId: string; readonly status: RunStatus };
-export type ExpireJob = { readonly runId: string; readonly status: RunStatus; readonly version: number };
+export type ExpireJob = {
+  readonly runId: string;
+  readonly status: RunStatus;
+  readonly version: number;
+};
 
 export const BOSS_SCHEMA = 'pgboss';
 
@@ -27,7 +31,10 @@ export type Queue = {
   stop(): Promise<void>;
 };
 
-export async function startQueue(url: string, options: { max?: number; supervise?: boolean } = {}): Promise<Queue> {
+export async function startQueue(
+  url: string,
+  options: { max?: number; supervise?: boolean } = {},
+): Promise<Queue> {
   const boss = new PgBoss({
     connectionString: url,
     schema: BOSS_SCHEMA,
@@ -66,7 +73,10 @@ export async function startQueue(url: string, options: { max?: number; supervise
       await boss.send(QUEUES.step, job, { db: db(tx) });
     },
     async sendExpiry(tx, job, afterSeconds) {
-      await boss.send(QUEUES.expire, job, { db: db(tx), startAfter: Math.max(1, Math.ceil(afterSeconds)) });
+      await boss.send(QUEUES.expire, job, {
+        db: db(tx),
+        startAfter: Math.max(1, Math.ceil(afterSeconds)),
+      });
     },
     async stop() {
       await boss.stop({ graceful: true, timeout: 5000 });

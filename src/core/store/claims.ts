@@ -9,7 +9,12 @@ import type { RunRow, Tx } from './runs.ts';
 import { runs } from './schema.ts';
 
 /** Takes the run for this worker, or null when it moved on or another worker has it. */
-export async function claimRun(db: Db, runId: string, status: RunStatus, workerId: string): Promise<RunRow | null> {
+export async function claimRun(
+  db: Db,
+  runId: string,
+  status: RunStatus,
+  workerId: string,
+): Promise<RunRow | null> {
   const [row] = await db
     .update(runs)
     .set({
@@ -24,14 +29,21 @@ export async function claimRun(db: Db, runId: string, status: RunStatus, workerI
 }
 
 export async function recordStepPid(db: Db, runId: string, workerId: string, pid: number | null) {
-  await db.update(runs).set({ stepPid: pid }).where(and(eq(runs.id, runId), eq(runs.workerId, workerId)));
+  await db
+    .update(runs)
+    .set({ stepPid: pid })
+    .where(and(eq(runs.id, runId), eq(runs.workerId, workerId)));
 }
 
 /**
  * Refreshes the heartbeat of the runs this worker executes and returns the ids
  * it no longer owns (cancelled, or taken over), so their steps can be stopped.
  */
-export async function heartbeat(db: Db, workerId: string, runIds: readonly string[]): Promise<string[]> {
+export async function heartbeat(
+  db: Db,
+  workerId: string,
+  runIds: readonly string[],
+): Promise<string[]> {
   if (runIds.length === 0) return [];
   const owned = await db
     .update(runs)

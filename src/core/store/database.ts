@@ -11,7 +11,10 @@ export type Schema = typeof schema;
 export type Db = PostgresJsDatabase<Schema>;
 export type Sql = postgres.Sql;
 
-export const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../drizzle');
+export const MIGRATIONS_DIR = path.resolve(
+  path.dirname(fileURLToPath(import.meta.url)),
+  '../../../drizzle',
+);
 
 export type DatabaseSettings = {
   /** An external PostgreSQL; when absent the embedded one under dataDir is used. */
@@ -33,7 +36,10 @@ export type Connection = {
   close(): Promise<void>;
 };
 
-export function connect(url: string, options: { max?: number; applicationName?: string } = {}): Connection {
+export function connect(
+  url: string,
+  options: { max?: number; applicationName?: string } = {},
+): Connection {
   const sql = postgres(url, {
     max: options.max ?? 8,
     onnotice: () => {},

@@ -6,7 +6,16 @@
 
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -36,7 +45,10 @@ async function binaries(): Promise<{ postgres: string; pg_ctl: string }> {
   try {
     return (await import(pkg)) as { postgres: string; pg_ctl: string };
   } catch (cause) {
-    throw wrapError(`no embedded PostgreSQL for ${os.platform()}-${os.arch()} (${pkg}); set DATABASE_URL`, cause);
+    throw wrapError(
+      `no embedded PostgreSQL for ${os.platform()}-${os.arch()} (${pkg}); set DATABASE_URL`,
+      cause,
+    );
   }
 }
 
@@ -56,7 +68,8 @@ function checkReachable(dir: string, ids: { uid: number; gid: number }) {
   let current = path.dirname(dir);
   while (true) {
     const st = statSync(current);
-    const ok = st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
+    const ok =
+      st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
     if (!ok) {
       throw new Error(
         `PostgreSQL refuses to run as root, so the embedded server runs as the "postgres" user, which cannot enter ${current}. ` +
@@ -93,12 +106,14 @@ async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
       } catch {
         // The holder is between mkdir and writing its pid.
       }
-      const age = Date.now() - statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs!;
+      const age =
+        Date.now() - (statSync(lockDir, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
       if ((holder > 0 && !pidAlive(holder)) || age > LOCK_STALE_MS) {
         rmSync(lockDir, { recursive: true, force: true });
         continue;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${lockDir} (held by pid ${holder})`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${lockDir} (held by pid ${holder})`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
@@ -129,7 +144,9 @@ function readCredentials(dataDir: string): Credentials | null {
 }
 
 function writeCredentials(dataDir: string, creds: Credentials) {
-  writeFileSync(path.join(dataDir, 'postgres.json'), `${JSON.stringify(creds, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(path.join(dataDir, 'postgres.json'), `${JSON.stringify(creds, null, 2)}\n`, {
+    mode: 0o600,
+  });
 }
 
 function urlOf(creds: Credentials, database: string) {
@@ -165,8 +182,12 @@ async function waitReady(url: string, logFile: string, child: { exitCode: number
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const tail = existsSync(logFile) ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
-  throw new Error(`the embedded PostgreSQL did not start; its log (${logFile}) ends with:\n${tail}`);
+  const tail = existsSync(logFile)
+    ? readFileSync(logFile, 'utf8').split('\n').slice(-15).join('\n')
+    : '';
+  throw new Error(
+    `the embedded PostgreSQL did not start; its log (${logFile}) ends with:\n${tail}`,
+  );
 }
 
 async function initialise(pgDir: string, creds: Credentials) {
@@ -243,7 +264,11 @@ export async function ensureEmbeddedPostgres(
   const pgDir = pgDirOf(dataDir);
 
   const existing = readCredentials(dataDir);
-  if (existing && runningPort(pgDir) === existing.port && (await canConnect(urlOf(existing, 'postgres')))) {
+  if (
+    existing &&
+    runningPort(pgDir) === existing.port &&
+    (await canConnect(urlOf(existing, 'postgres')))
+  ) {
     await ensureDatabase(existing, database);
     return server(existing, dataDir, database, false);
   }
@@ -286,7 +311,12 @@ export async function ensureEmbeddedPostgres(
   });
 }
 
-function server(creds: Credentials, dataDir: string, database: string, started: boolean): EmbeddedServer {
+function server(
+  creds: Credentials,
+  dataDir: string,
+  database: string,
+  started: boolean,
+): EmbeddedServer {
   return {
     url: urlOf(creds, database),
     adminUrl: urlOf(creds, 'postgres'),
@@ -301,10 +331,12 @@ async function ensureDatabase(creds: Credentials, database: string) {
   try {
     const [row] = await sql`select 1 as found from pg_database where datname = ${database}`;
     if (!row) {
-      await sql.unsafe(`create database "${database.replaceAll('"', '""')}"`).catch((e: unknown) => {
-        // Another process created it in between.
-        if (!/already exists/.test(errorMessage(e))) throw e;
-      });
+      await sql
+        .unsafe(`create database "${database.replaceAll('"', '""')}"`)
+        .catch((e: unknown) => {
+          // Another process created it in between.
+          if (!/already exists/.test(errorMessage(e))) throw e;
+        });
     }
   } finally {
     await sql.end({ timeout: 2 });

@@ -16,7 +16,6 @@ import type {
 } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { Refusal } from '../errors.ts';
-import { MASK } from '../logs/redact.ts';
 import {
   AWAITING_APPROVAL_STATUSES,
   decideTransition,
@@ -28,6 +27,7 @@ import {
   SLOT_STATUSES,
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
+import { MASK } from '../logs/redact.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db } from './database.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
@@ -59,13 +59,21 @@ export type TransitionOutcome =
  * Moves a run from one of `from` to `to`, or reports why it did not. Nothing
  * changes when the run is not in an expected status (someone else moved it).
  */
-export async function transition(tx: Tx, queue: Queue, input: TransitionInput): Promise<TransitionOutcome> {
+export async function transition(
+  tx: Tx,
+  queue: Queue,
+  input: TransitionInput,
+): Promise<TransitionOutcome> {
   const expected: readonly RunStatus[] = typeof input.from === 'string' ? [input.from] : input.from;
   const [current] = await tx.select().from(runs).where(eq(runs.id, input.runId)).for('update');
   if (!current) return { ok: false, run: null, reason: `run ${input.runId} does not exist` };
   const status = current.status as RunStatus;
   if (!expected.includes(status)) {
-    return { ok: false, run: current, reason: `the run is now ${STATUS_TABLE[status].label.toLowerCase()}` };
+    return {
+      ok: false,
+      run: current,
+      reason: `the run is now ${STATUS_TABLE[status].label.toLowerCase()}`,
+    };
   }
   const decision = decideTransition(current.kind as RunKind, status, input.to);
   if (!decision.ok) return { ok: false, run: current, reason: decision.reason };
@@ -79,7 +87,9 @@ export async function transition(tx: Tx, queue: Queue, input: TransitionInput): 
       statusSince: sql`now()`,
       updatedAt: sql`now()`,
       version: sql`${runs.version} + 1`,
-      ...(input.keepWorker ? {} : { workerId: null, heartbeatAt: null, stepPid: null, stepAttempt: 0 }),
+      ...(input.keepWorker
+        ? {}
+        : { workerId: null, heartbeatAt: null, stepPid: null, stepAttempt: 0 }),
       ...(terminal ? { finishedAt: sql`now()` } : {}),
     })
     .where(and(eq(runs.id, input.runId), eq(runs.status, status)))
@@ -101,7 +111,11 @@ export async function transition(tx: Tx, queue: Queue, input: TransitionInput): 
   }
   if (AWAITING_APPROVAL_STATUSES.includes(input.to)) {
     const timeoutMs = (updated.config as Deployment).approvalTimeout;
-    await queue.sendExpiry(tx, { runId: updated.id, status: input.to, version: updated.version }, timeoutMs / 1000);
+    await queue.sendExpiry(
+      tx,
+      { runId: updated.id, status: input.to, version: updated.version },
+      timeoutMs / 1000,
+    );
   }
   if (input.to === 'applying' || input.to === 'destroying') {
     await supersedeWaitingRuns(tx, queue, updated);
@@ -112,7 +126,10 @@ export async function transition(tx: Tx, queue: Queue, input: TransitionInput): 
   return { ok: true, run: updated };
 }
 
-export async function notifyRunChanged(tx: Tx, run: Pick<RunRow, 'id' | 'version' | 'status' | 'deployment'>) {
+export async function notifyRunChanged(
+  tx: Tx,
+  run: Pick<RunRow, 'id' | 'version' | 'status' | 'deployment'>,
+) {
   await tx.execute(
     sql`select pg_notify(${RUN_CHANNEL}, ${`${run.id}:${run.version}:${run.status}:${run.deployment}`})`,
   );
@@ -159,7 +176,11 @@ export async function slotHolder(tx: Tx | Db, deployment: string): Promise<RunRo
 }
 
 /** Starts the oldest queued run of the deployment when its slot is free. */
-export async function promoteNext(tx: Tx, queue: Queue, deployment: string): Promise<RunRow | null> {
+export async function promoteNext(
+  tx: Tx,
+  queue: Queue,
+  deployment: string,
+): Promise<RunRow | null> {
   await lockDeployment(tx, deployment);
   if (await slotHolder(tx, deployment)) return null;
   const [next] = await tx
@@ -231,9 +252,13 @@ export async function getRunRow(db: Db | Tx, runId: string): Promise<RunRow | nu
 export async function requireRunRow(db: Db | Tx, runId: string): Promise<RunRow> {
   const row = await getRunRow(db, runId);
   if (!row) {
-    throw new Refusal('unknown_run', `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`, {
-      runId,
-    });
+    throw new Refusal(
+      'unknown_run',
+      `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`,
+      {
+        runId,
+      },
+    );
   }
   return row;
 }
@@ -242,9 +267,19 @@ function iso(date: Date | null): string | null {
   return date ? date.toISOString() : null;
 }
 
+/** Variables in the config's order, sensitive values masked. */
 function maskedVariables(row: RunRow): Record<string, string | number | boolean> {
-  const out: Record<string, string | number | boolean> = { ...row.variables };
-  for (const key of Object.keys(row.secretVariables)) out[key] = MASK;
+  const out: Record<string, string | number | boolean> = {};
+  const order = Object.keys((row.config as Deployment).variables ?? {});
+  for (const key of [
+    ...order,
+    ...Object.keys(row.variables),
+    ...Object.keys(row.secretVariables),
+  ]) {
+    if (key in out) continue;
+    if (key in row.secretVariables) out[key] = MASK;
+    else if (key in row.variables) out[key] = row.variables[key]!;
+  }
   return out;
 }
 
@@ -313,7 +348,13 @@ async function queueInfo(db: Db | Tx, row: RunRow): Promise<RunView['queue']> {
   const [ahead] = await db
     .select({ n: sql<number>`count(*)::int` })
     .from(runs)
-    .where(and(eq(runs.deployment, row.deployment), eq(runs.status, 'queued'), sql`${runs.seq} < ${row.seq}`));
+    .where(
+      and(
+        eq(runs.deployment, row.deployment),
+        eq(runs.status, 'queued'),
+        sql`${runs.seq} < ${row.seq}`,
+      ),
+    );
   const holder = await slotHolder(db, row.deployment);
   return { behind: holder?.id ?? null, position: (ahead?.n ?? 0) + 1 };
 }
@@ -323,7 +364,9 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
   const planIds = rows.map((r) => r.planId).filter((p): p is string => p !== null);
   const ids = rows.map((r) => r.id);
   const [planRows, approvalRows] = await Promise.all([
-    planIds.length ? db.select().from(plans).where(inArray(plans.id, planIds)) : Promise.resolve([]),
+    planIds.length
+      ? db.select().from(plans).where(inArray(plans.id, planIds))
+      : Promise.resolve([]),
     db.select().from(approvals).where(inArray(approvals.runId, ids)),
   ]);
   const planById = new Map(planRows.map((p) => [p.id, p]));
@@ -353,7 +396,8 @@ export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> 
   const conditions = [];
   if (filter.deployment) conditions.push(eq(runs.deployment, filter.deployment));
   if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
-  if (filter.statuses && filter.statuses.length > 0) conditions.push(inArray(runs.status, [...filter.statuses]));
+  if (filter.statuses && filter.statuses.length > 0)
+    conditions.push(inArray(runs.status, [...filter.statuses]));
   return db
     .select()
     .from(runs)

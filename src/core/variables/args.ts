@@ -42,7 +42,10 @@ export function tokenize(text: string): string[] {
       inToken = true;
     }
   }
-  if (quote !== null) throw new ArgsError(`unclosed quote ${quote === '”' ? '“' : quote}: close it, e.g. msg="hello world"`);
+  if (quote !== null)
+    throw new ArgsError(
+      `unclosed quote ${quote === '”' ? '“' : quote}: close it, e.g. msg="hello world"`,
+    );
   if (inToken) tokens.push(current);
   return tokens;
 }

@@ -45,10 +45,13 @@ export function closestName(name: string, candidates: readonly string[]): string
 }
 
 function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | string[] {
-  const shown = spec.sensitive ? '(hidden)' : JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
+  const shown = spec.sensitive
+    ? '(hidden)'
+    : JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
   switch (spec.type) {
     case 'string': {
-      if (raw.length > spec.maxLength) return [`${name} is longer than ${spec.maxLength} characters`];
+      if (raw.length > spec.maxLength)
+        return [`${name} is longer than ${spec.maxLength} characters`];
       if (spec.pattern !== undefined && !new RegExp(spec.pattern).test(raw)) {
         return [`${name}=${shown} does not match the pattern ${spec.pattern}`];
       }
@@ -58,8 +61,10 @@ function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | 
       const n = raw.trim() === '' ? Number.NaN : Number(raw);
       if (!Number.isFinite(n)) return [`${name}=${shown} is not a number`];
       if (spec.integer && !Number.isInteger(n)) return [`${name}=${shown} is not a whole number`];
-      if (spec.min !== undefined && n < spec.min) return [`${name}=${shown} is below the minimum ${spec.min}`];
-      if (spec.max !== undefined && n > spec.max) return [`${name}=${shown} is above the maximum ${spec.max}`];
+      if (spec.min !== undefined && n < spec.min)
+        return [`${name}=${shown} is below the minimum ${spec.min}`];
+      if (spec.max !== undefined && n > spec.max)
+        return [`${name}=${shown} is above the maximum ${spec.max}`];
       return n;
     }
     case 'boolean': {
@@ -69,7 +74,8 @@ function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | 
       return [`${name}=${shown} is not a boolean: use true or false`];
     }
     case 'select': {
-      if (!spec.options.includes(raw)) return [`${name}=${shown} is not one of ${spec.options.join(', ')}`];
+      if (!spec.options.includes(raw))
+        return [`${name}=${shown} is not one of ${spec.options.join(', ')}`];
       return raw;
     }
   }
@@ -112,7 +118,9 @@ export function validateVariables(
     } else if (spec.default !== undefined) {
       value = spec.default;
     } else if (spec.required) {
-      problems.push(`missing required variable ${name} (${spec.type}${spec.description ? `: ${spec.description}` : ''})`);
+      problems.push(
+        `missing required variable ${name} (${spec.type}${spec.description ? `: ${spec.description}` : ''})`,
+      );
       continue;
     }
     if (value === undefined) continue;
@@ -120,7 +128,10 @@ export function validateVariables(
     else plain[name] = value;
   }
   if (problems.length > 0) {
-    throw new Refusal('invalid_variables', problems.join('; '), { problems, usage: usageOf(deployment) });
+    throw new Refusal('invalid_variables', problems.join('; '), {
+      problems,
+      usage: usageOf(deployment),
+    });
   }
   return { plain, secret };
 }

@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// Entry point: checks the Node version, then runs the TypeScript sources
+// directly (Node strips the types; no build step).
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(
+    `deploy-bot needs Node.js 22.19 or newer (this is ${process.version}).\n` +
+      'Run ". scripts/ensure-node.sh" in the project directory to install Node 24 for this shell.\n',
+  );
+  process.exit(1);
+}
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,43 @@
+// The buttons' action ids and the value every button carries, so a click acts
+// only on the run (version and plan) the message was rendered for.
+
+export const ACTION_IDS = {
+  approvePlan: 'approve_plan',
+  confirmApply: 'confirm_apply',
+  cancelRun: 'cancel_run',
+} as const;
+export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
+
+const ACTION_ID_VALUES: readonly string[] = Object.values(ACTION_IDS);
+
+export function isActionId(value: string): value is ActionId {
+  return ACTION_ID_VALUES.includes(value);
+}
+
+/** What a button's `value` holds: the run, its version and its plan when rendered. */
+export type ButtonValue = {
+  readonly runId: string;
+  readonly version: number;
+  readonly planId: string | null;
+};
+
+export function encodeButtonValue(value: ButtonValue): string {
+  return JSON.stringify({ runId: value.runId, version: value.version, planId: value.planId });
+}
+
+/** Parses a button value; null when it is not one the renderer wrote. */
+export function parseButtonValue(raw: string | undefined | null): ButtonValue | null {
+  if (typeof raw !== 'string' || raw.length === 0) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    return null;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return null;
+  const { runId, version, planId } = parsed as Record<string, unknown>;
+  if (typeof runId !== 'string' || runId.length === 0) return null;
+  if (typeof version !== 'number' || !Number.isInteger(version)) return null;
+  if (planId !== null && typeof planId !== 'string') return null;
+  return { runId, version, planId };
+}

@@ -1,0 +1,109 @@
+// Plain-text rendering of runs for the terminal.
+
+import type { DeploymentView, LogLine, RunView } from '../core/api/types.ts';
+import { formatDuration } from '../core/config/duration.ts';
+import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
+
+export function planLine(run: RunView): string {
+  const plan = run.plan;
+  if (!plan) return 'not planned yet';
+  if (!plan.known) return 'counts unknown (the plan step wrote no changes document)';
+  return `+${plan.add} to add, ~${plan.change} to change, -${plan.destroy} to destroy`;
+}
+
+function sourceLine(run: RunView): string {
+  const s = run.sourceSummary;
+  if (s.kind === 'directory') return `directory ${s.location}`;
+  return `${s.location} ${s.gitRef}${s.commit ? ` @ ${s.commit.slice(0, 12)}` : ''} (${s.baseDirectory})`;
+}
+
+/** What the person can do next, as commands. */
+export function nextSteps(run: RunView): string[] {
+  switch (run.status) {
+    case 'awaiting_plan_approval':
+      return [`deploy-bot approve ${run.id}`, `deploy-bot cancel ${run.id}`];
+    case 'awaiting_apply_approval':
+      return [`deploy-bot apply ${run.id}`, `deploy-bot cancel ${run.id}`];
+    case 'failed':
+    case 'rolled_back':
+    case 'rollback_failed':
+      return [`deploy-bot logs ${run.id}`];
+    default:
+      return STATUS_TABLE[run.status].next.length > 0 ? [`deploy-bot logs ${run.id} --follow`] : [];
+  }
+}
+
+export function formatRun(run: RunView): string {
+  const info = STATUS_TABLE[run.status];
+  const lines = [
+    `${run.id}  ${run.kind === 'destroy' ? 'DESTROY' : 'execute'} ${run.deployment} (${run.environment})`,
+    `  status:    ${info.symbol} ${info.label}${run.currentPhase ? ` — phase ${run.currentPhase}` : ''}`,
+    `  requested: by ${run.requestedBy} via ${run.requestedVia}, ${run.createdAt}`,
+    `  source:    ${sourceLine(run)}`,
+  ];
+  const vars = Object.entries(run.variables);
+  if (vars.length > 0)
+    lines.push(`  variables: ${vars.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
+  if (run.queue) {
+    lines.push(
+      `  queue:     position ${run.queue.position}${run.queue.behind ? `, behind ${run.queue.behind}` : ''}`,
+    );
+  }
+  lines.push(`  plan:      ${planLine(run)}`);
+  if (run.plan && run.plan.changes.length > 0) {
+    const shown = run.plan.changes.slice(0, 20);
+    for (const c of shown)
+      lines.push(`             ${symbolOf(c.action)} ${c.address} (${c.action})`);
+    if (run.plan.changes.length > shown.length)
+      lines.push(`             …and ${run.plan.changes.length - shown.length} more`);
+  }
+  for (const a of run.approvals) {
+    lines.push(
+      `  approved:  ${a.stage === 'plan' ? 'plan' : 'apply'} by ${a.by} via ${a.via} at ${a.at}`,
+    );
+  }
+  if (run.outputs) lines.push(`  outputs:   ${JSON.stringify(run.outputs)}`);
+  if (run.failedPhase) lines.push(`  failed in: ${run.failedPhase}`);
+  if (run.error) lines.push(`  error:     ${run.error}`);
+  if (run.recoveryHint) lines.push(`  hint:      ${run.recoveryHint}`);
+  if (run.cancel) lines.push(`  cancelled: by ${run.cancel.by}: ${run.cancel.reason}`);
+  lines.push(`  duration:  ${formatDuration(run.durationSeconds * 1000)}`);
+  const next = nextSteps(run);
+  if (next.length > 0) lines.push(`  next:      ${next.join('   or   ')}`);
+  return lines.join('\n');
+}
+
+function symbolOf(action: string) {
+  return action === 'create' ? '+' : action === 'delete' ? '-' : action === 'replace' ? '±' : '~';
+}
+
+export function formatRunRow(run: RunView): string {
+  const info = STATUS_TABLE[run.status];
+  return [
+    run.id.padEnd(13),
+    run.deployment.padEnd(16).slice(0, 16),
+    run.environment.padEnd(12).slice(0, 12),
+    run.kind.padEnd(8),
+    `${info.symbol} ${run.status}`.padEnd(26),
+    run.requestedBy.padEnd(12),
+    formatDuration(run.durationSeconds * 1000),
+  ].join(' ');
+}
+
+export function formatDeployment(d: DeploymentView): string {
+  const state = d.state.active
+    ? `running ${d.state.active.id} (${d.state.active.status})`
+    : d.state.awaiting > 0
+      ? 'idle'
+      : 'idle';
+  const extra = [
+    d.state.awaiting > 0 ? `${d.state.awaiting} awaiting approval` : '',
+    d.state.queued > 0 ? `${d.state.queued} queued` : '',
+  ].filter(Boolean);
+  return `${d.name.padEnd(20)} ${d.environment.padEnd(12)} ${state}${extra.length ? `, ${extra.join(', ')}` : ''}\n    usage: ${d.usage}${d.description ? `\n    ${d.description}` : ''}`;
+}
+
+export function formatLogLine(line: LogLine): string {
+  const prefix = line.stream === 'system' ? '»' : line.stream === 'stderr' ? '!' : ' ';
+  return `${line.at.slice(11, 23)} ${line.phase.padEnd(8)} ${prefix} ${line.line}`;
+}

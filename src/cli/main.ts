@@ -1,0 +1,376 @@
+// deploy-bot: the operator CLI and the server. Script-friendly: --json prints
+// the run as `status --json` does; a refusal exits 1 with its message on stderr;
+// wrong usage exits 2.
+
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { DeployCore } from '../core/api/core.ts';
+import type { Actor, RunView } from '../core/api/types.ts';
+import { ConfigError, errorMessage, isRefusal } from '../core/errors.ts';
+import {
+  isTerminal,
+  RUN_STATUSES,
+  type RunStatus,
+  STATUS_GROUPS,
+} from '../core/lifecycle/statuses.ts';
+import { readSettings, type Settings } from '../core/settings.ts';
+import { migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
+import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
+import { ArgsError, splitAssignments } from '../core/variables/args.ts';
+import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
+import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
+import { serve } from './serve.ts';
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+type Io = { out: (text: string) => void; err: (text: string) => void };
+const stdio: Io = {
+  out: (text) => process.stdout.write(`${text}\n`),
+  err: (text) => process.stderr.write(`${text}\n`),
+};
+
+const FLAGS = {
+  as: { type: 'string' },
+  json: { type: 'boolean' },
+  config: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+  follow: { type: 'boolean', short: 'f' },
+  tail: { type: 'string', short: 'n' },
+  reason: { type: 'string' },
+  deployment: { type: 'string' },
+  environment: { type: 'string' },
+  status: { type: 'string' },
+  limit: { type: 'string' },
+  wait: { type: 'boolean', short: 'w' },
+  plan: { type: 'string' },
+  concurrency: { type: 'string' },
+} as const;
+
+const positiveInt = (flag: string) =>
+  z.coerce
+    .number({ error: `--${flag} takes a whole number` })
+    .int(`--${flag} takes a whole number`)
+    .positive(`--${flag} must be above 0`);
+
+function statusFilter(value: string | undefined): RunStatus[] | undefined {
+  if (value === undefined) return undefined;
+  if (value in STATUS_GROUPS) return [...STATUS_GROUPS[value as keyof typeof STATUS_GROUPS]];
+  const statuses = value.split(',').map((s) => s.trim());
+  for (const s of statuses) {
+    if (!(RUN_STATUSES as readonly string[]).includes(s)) {
+      throw new UsageError(
+        `--status ${s} is not a status; use one of ${Object.keys(STATUS_GROUPS).join(', ')} or: ${RUN_STATUSES.join(', ')}`,
+      );
+    }
+  }
+  return statuses as RunStatus[];
+}
+
+type Parsed = {
+  values: {
+    [K in keyof typeof FLAGS]?: (typeof FLAGS)[K]['type'] extends 'string' ? string : boolean;
+  };
+  positionals: string[];
+};
+
+function parse(argv: string[]): Parsed {
+  try {
+    return parseArgs({
+      args: argv,
+      options: FLAGS,
+      allowPositionals: true,
+      strict: true,
+    }) as Parsed;
+  } catch (error) {
+    throw new UsageError(errorMessage(error).replace(/^TypeError \[[A-Z_]+\]: /, ''));
+  }
+}
+
+function actorOf(parsed: Parsed, settings: Settings): Actor {
+  const id = parsed.values.as ?? settings.user;
+  if (!id) {
+    throw new UsageError('who is acting? Pass --as U… (your Slack user id) or set DEPLOY_USER');
+  }
+  return { id, via: 'cli' };
+}
+
+function need(positionals: string[], index: number, what: string, command: string): string {
+  const value = positionals[index];
+  if (!value) throw new UsageError(`${command} needs ${what}\n\n${COMMAND_HELP[command] ?? ''}`);
+  return value;
+}
+
+async function openCore(settings: Settings, migrate = true) {
+  return DeployCore.open({
+    databaseUrl: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    config: settings.configFile,
+    migrate,
+    poolSize: 4,
+    applicationName: 'deploy-bot:cli',
+  });
+}
+
+/** Waits until the run needs a person or is finished; prints log lines meanwhile unless --json. */
+async function waitForRun(
+  core: DeployCore,
+  run: RunView,
+  io: Io,
+  quiet: boolean,
+): Promise<RunView> {
+  const settled = (r: RunView) =>
+    isTerminal(r.status) ||
+    r.status === 'awaiting_plan_approval' ||
+    r.status === 'awaiting_apply_approval';
+  let current = run;
+  let resolveChange: () => void = () => {};
+  const unsubscribe = await core.subscribeRuns((change) => {
+    if (change.runId === run.id) resolveChange();
+  });
+  const [last] = await core.readLogs(run.id, { tail: 1 });
+  const stopLogs = quiet
+    ? null
+    : await core.followLogs(
+        run.id,
+        (lines) => {
+          for (const l of lines) io.out(formatLogLine(l));
+        },
+        {
+          afterId: last?.id ?? 0,
+        },
+      );
+  try {
+    while (!settled(current)) {
+      await new Promise<void>((resolve) => {
+        resolveChange = resolve;
+        setTimeout(resolve, 2000).unref();
+      });
+      current = await core.getRun(run.id);
+    }
+    return current;
+  } finally {
+    await unsubscribe();
+    await stopLogs?.();
+  }
+}
+
+function printRun(run: RunView, json: boolean | undefined, io: Io) {
+  io.out(json ? JSON.stringify(run, null, 2) : formatRun(run));
+}
+
+export async function main(argv: string[], io: Io = stdio): Promise<number> {
+  const [command = 'help', ...rest] = argv;
+  try {
+    if (command === 'help' || command === '--help' || command === '-h') {
+      const topic = rest[0];
+      io.out(topic && COMMAND_HELP[topic] ? COMMAND_HELP[topic] : GENERAL_HELP);
+      return 0;
+    }
+    if (command === '--version') {
+      io.out('deploy-bot 0.1.0');
+      return 0;
+    }
+    if (!(command in COMMAND_HELP)) {
+      throw new UsageError(`unknown command "${command}"\n\n${GENERAL_HELP}`);
+    }
+    const parsed = parse(rest);
+    if (parsed.values.help) {
+      io.out(COMMAND_HELP[command]!);
+      return 0;
+    }
+    const settings = readSettings(process.env, { config: parsed.values.config });
+    return await runCommand(command, parsed, settings, io);
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ArgsError) {
+      io.err(`deploy-bot: ${error.message}`);
+      return 2;
+    }
+    if (isRefusal(error)) {
+      io.err(`deploy-bot: ${error.message}`);
+      return 1;
+    }
+    if (error instanceof ConfigError) {
+      io.err(`deploy-bot: ${error.message}`);
+      return 1;
+    }
+    io.err(`deploy-bot: ${errorMessage(error)}`);
+    if (process.env.DEPLOY_DEBUG) io.err(String((error as Error).stack));
+    return 1;
+  }
+}
+
+async function runCommand(
+  command: string,
+  parsed: Parsed,
+  settings: Settings,
+  io: Io,
+): Promise<number> {
+  const { values, positionals } = parsed;
+  switch (command) {
+    case 'migrate': {
+      const url = await resolveDatabaseUrl(settings);
+      await migrateDatabase(url);
+      io.out(
+        `database migrated (${settings.databaseUrl ? 'DATABASE_URL' : `embedded, data in ${settings.dataDir}`})`,
+      );
+      return 0;
+    }
+    case 'db-stop': {
+      const stopped = await stopEmbeddedPostgres(settings.dataDir);
+      io.out(
+        stopped
+          ? `stopped the embedded PostgreSQL of ${settings.dataDir}`
+          : 'no embedded PostgreSQL is running there',
+      );
+      return 0;
+    }
+    case 'serve':
+    case 'worker':
+      return serve({ settings, withBot: command === 'serve', concurrency: values.concurrency, io });
+  }
+
+  const core = await openCore(settings);
+  try {
+    switch (command) {
+      case 'execute':
+      case 'destroy': {
+        const name = need(positionals, 0, 'a deployment name', command);
+        const { words, assignments } = splitAssignments(positionals.slice(1));
+        if (words.length > 0) {
+          throw new UsageError(
+            `unexpected "${words.join(' ')}": variables are key=value, e.g. image_tag=1.4.2`,
+          );
+        }
+        if (command === 'destroy' && Object.keys(assignments).length > 0) {
+          // Destroy takes the deployment's variables too (a destroy plan may need them).
+        }
+        let run = await core.requestRun({
+          deployment: name,
+          kind: command === 'destroy' ? 'destroy' : 'execute',
+          variables: assignments,
+          actor: actorOf(parsed, settings),
+        });
+        if (!values.json && run.status === 'queued') {
+          io.err(
+            `${name} is busy: ${run.id} is queued behind ${run.queue?.behind ?? 'another run'} and starts by itself when it finishes`,
+          );
+        }
+        if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json));
+        printRun(run, values.json, io);
+        return 0;
+      }
+      case 'approve': {
+        const run = await core.approvePlan(
+          need(positionals, 0, 'a run id', command),
+          actorOf(parsed, settings),
+          {
+            planId: values.plan,
+          },
+        );
+        printRun(run, values.json, io);
+        return 0;
+      }
+      case 'apply': {
+        let run = await core.confirmApply(
+          need(positionals, 0, 'a run id', command),
+          actorOf(parsed, settings),
+          {
+            planId: values.plan,
+          },
+        );
+        if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json));
+        printRun(run, values.json, io);
+        return 0;
+      }
+      case 'cancel': {
+        const run = await core.cancelRun(
+          need(positionals, 0, 'a run id', command),
+          actorOf(parsed, settings),
+          {
+            reason: values.reason,
+          },
+        );
+        printRun(run, values.json, io);
+        return 0;
+      }
+      case 'status': {
+        let run = await core.getRun(need(positionals, 0, 'a run id', command));
+        if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json));
+        printRun(run, values.json, io);
+        return 0;
+      }
+      case 'list': {
+        const limit = values.limit === undefined ? 20 : positiveInt('limit').parse(values.limit);
+        const runs = await core.listRuns({
+          deployment: values.deployment,
+          environment: values.environment,
+          statuses: statusFilter(values.status),
+          limit,
+        });
+        if (values.json) io.out(JSON.stringify(runs, null, 2));
+        else if (runs.length === 0) io.out('no runs yet: start one with deploy-bot execute NAME');
+        else for (const r of runs) io.out(formatRunRow(r));
+        return 0;
+      }
+      case 'deployments': {
+        const deployments = await core.listDeployments();
+        if (values.json) io.out(JSON.stringify(deployments, null, 2));
+        else for (const d of deployments) io.out(formatDeployment(d));
+        return 0;
+      }
+      case 'logs': {
+        const runId = need(positionals, 0, 'a run id', command);
+        const run = await core.getRun(runId);
+        const tail = values.tail === undefined ? undefined : positiveInt('tail').parse(values.tail);
+        const lines = await core.readLogs(runId, tail === undefined ? { limit: 10_000 } : { tail });
+        for (const l of lines) io.out(values.json ? JSON.stringify(l) : formatLogLine(l));
+        if (!values.follow || isTerminal(run.status)) return 0;
+        const last = lines.at(-1)?.id ?? 0;
+        await new Promise<void>((resolve) => {
+          let unsubscribeRuns: (() => Promise<void>) | null = null;
+          let stopLogs: (() => Promise<void>) | null = null;
+          const finish = async () => {
+            await unsubscribeRuns?.();
+            await stopLogs?.();
+            resolve();
+          };
+          void (async () => {
+            stopLogs = await core.followLogs(
+              runId,
+              (batch) => {
+                for (const l of batch) io.out(values.json ? JSON.stringify(l) : formatLogLine(l));
+              },
+              { afterId: last },
+            );
+            unsubscribeRuns = await core.subscribeRuns(async (change) => {
+              if (change.runId === runId && isTerminal(change.status)) {
+                // Let the last lines arrive before leaving.
+                setTimeout(() => void finish(), 300);
+              }
+            });
+            process.once('SIGINT', () => void finish());
+          })();
+        });
+        return 0;
+      }
+      case 'audit': {
+        const entries = await core.transitions(need(positionals, 0, 'a run id', command));
+        if (values.json) io.out(JSON.stringify(entries, null, 2));
+        else {
+          for (const t of entries) {
+            io.out(
+              `${t.at}  ${(t.from ?? '—').padEnd(24)} → ${t.to.padEnd(24)} ${t.actor} (${t.via})${t.reason ? `: ${t.reason}` : ''}`,
+            );
+          }
+        }
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${command}"`);
+    }
+  } finally {
+    await core.close();
+  }
+}
