@@ -28,7 +28,9 @@ for (const [key, entry] of Object.entries(lock.packages)) {
     if (lock.packages[depKey]) continue;
     const match = PLATFORM.exec(dep);
     if (!match) {
-      console.error(`complete-lockfile: ${dep} (optional dependency of ${key}) is missing and is not a platform build`);
+      console.error(
+        `complete-lockfile: ${dep} (optional dependency of ${key}) is missing and is not a platform build`,
+      );
       process.exitCode = 1;
       continue;
     }
@@ -39,10 +41,16 @@ for (const [key, entry] of Object.entries(lock.packages)) {
       ...(entry.license ? { license: entry.license } : {}),
       optional: true,
       os: [match[1]!],
-      ...(match[3] === '-musl' ? { libc: ['musl'] } : match[3] === '-gnu' ? { libc: ['glibc'] } : {}),
+      ...(match[3] === '-musl'
+        ? { libc: ['musl'] }
+        : match[3] === '-gnu'
+          ? { libc: ['glibc'] }
+          : {}),
     };
     added++;
   }
 }
 writeFileSync(file, `${JSON.stringify(lock, null, 2)}\n`);
-console.log(`complete-lockfile: added ${added} missing optional platform entr${added === 1 ? 'y' : 'ies'}`);
+console.log(
+  `complete-lockfile: added ${added} missing optional platform entr${added === 1 ? 'y' : 'ies'}`,
+);

@@ -7,7 +7,11 @@ type Io = { out: (text: string) => void; err: (text: string) => void };
 
 export type Bot = { stop(): Promise<void> };
 
-export async function startBotFromEnv(_core: DeployCore, env: NodeJS.ProcessEnv, io: Io): Promise<Bot | null> {
+export async function startBotFromEnv(
+  _core: DeployCore,
+  env: NodeJS.ProcessEnv,
+  io: Io,
+): Promise<Bot | null> {
   const missing = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'].filter((k) => !env[k]);
   if (missing.length > 0 && !env.SLACK_APP_TOKEN) {
     io.out(
