@@ -10,4 +10,5 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.exit(1);
 }
 const { main } = await import('../src/cli/main.ts');
-process.exitCode = await main(process.argv.slice(2));
+// Exit explicitly: a library's exit hook must not turn a refusal into success.
+process.exit(await main(process.argv.slice(2)));

@@ -187,6 +187,10 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err(`deploy-bot: ${error.message}`);
       return 2;
     }
+    if (error instanceof z.ZodError) {
+      io.err(`deploy-bot: ${error.issues.map((i) => i.message).join('; ')}`);
+      return 2;
+    }
     if (isRefusal(error)) {
       io.err(`deploy-bot: ${error.message}`);
       return 1;
@@ -322,8 +326,8 @@ async function runCommand(
       }
       case 'logs': {
         const runId = need(positionals, 0, 'a run id', command);
-        const run = await core.getRun(runId);
         const tail = values.tail === undefined ? undefined : positiveInt('tail').parse(values.tail);
+        const run = await core.getRun(runId);
         const lines = await core.readLogs(runId, tail === undefined ? { limit: 10_000 } : { tail });
         for (const l of lines) io.out(values.json ? JSON.stringify(l) : formatLogLine(l));
         if (!values.follow || isTerminal(run.status)) return 0;

