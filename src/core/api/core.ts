@@ -563,7 +563,7 @@ export class DeployCore {
     const listener = await this.connection.sql.listen(
       LOG_CHANNEL,
       (payload) => {
-        if (payload.startsWith(`${runId}:`)) void pump().catch(() => {});
+        if (payload === runId) void pump().catch(() => {});
       },
       // Runs on every (re)connect: catch up on what was written meanwhile.
       () => void pump().catch(() => {}),

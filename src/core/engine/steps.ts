@@ -96,6 +96,7 @@ function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
     signal: s.signal,
     onStart: (pid) => void recordStepPid(s.ctx.db, s.run.id, s.ctx.workerId, pid).catch(() => {}),
     setPhase: (phase) => s.log.setPhase(phase),
+    backpressure: () => s.log.backpressure(),
   };
 }
 

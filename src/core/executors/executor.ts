@@ -18,6 +18,7 @@ export type ExecutorContext = {
   readonly system: (line: string) => void;
   readonly signal: AbortSignal;
   readonly onStart: (pid: number) => void;
+  readonly backpressure: () => Promise<void> | null;
   readonly setPhase: (phase: Phase) => void;
 };
 

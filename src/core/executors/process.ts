@@ -21,6 +21,8 @@ export type StepRequest = {
   readonly signal?: AbortSignal | undefined;
   /** Told the process id as soon as the step starts (recorded for crash recovery). */
   readonly onStart?: ((pid: number) => void) | undefined;
+  /** When it returns a promise, the step's output is paused until it settles. */
+  readonly backpressure?: (() => Promise<void> | null) | undefined;
 };
 
 export type StepResult =
@@ -137,8 +139,19 @@ export function runStep(request: StepRequest): Promise<StepResult> {
 
     const out = new LineSplitter((line) => request.onLine('stdout', line));
     const err = new LineSplitter((line) => request.onLine('stderr', line));
-    child.stdout.setEncoding('utf8').on('data', (c: string) => out.push(c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => err.push(c));
+    const consume = (stream: NodeJS.ReadableStream, splitter: LineSplitter) => {
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        splitter.push(chunk);
+        const wait = request.backpressure?.();
+        if (wait) {
+          stream.pause();
+          void wait.then(() => stream.resume());
+        }
+      });
+    };
+    consume(child.stdout, out);
+    consume(child.stderr, err);
 
     child.once('spawn', () => {
       if (child.pid !== undefined) request.onStart?.(child.pid);

@@ -29,6 +29,7 @@ async function run(
       onLine,
       signal: ctx.signal,
       onStart: ctx.onStart,
+      backpressure: ctx.backpressure,
     });
   } catch (error) {
     if (error instanceof StepLaunchError) {

@@ -48,6 +48,7 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
         onLine,
         signal: ctx.signal,
         onStart: ctx.onStart,
+        backpressure: ctx.backpressure,
       });
     } catch (error) {
       if (error instanceof StepLaunchError) {
@@ -133,6 +134,7 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
               onLine: ctx.onLine,
               signal: ctx.signal,
               onStart: ctx.onStart,
+              backpressure: ctx.backpressure,
             });
             if (result.outcome !== 'succeeded') {
               throw failureOf(

@@ -1,23 +1,37 @@
+import { once } from 'node:events';
 import type { Sql } from '../store/database.ts';
 import type { Redactor } from './redact.ts';
 
 export const LOG_CHANNEL = 'deploy_run_logs';
 
-type Row = { run_id: string; phase: string; stream: string; line: string };
-
 const FLUSH_MS = 50;
-const MAX_BATCH = 2000;
+/** Lines buffered before the step's output is paused until the database catches up. */
+const HIGH_WATER = 50_000;
+
+/** COPY text format: backslash, tab, newline and carriage return escaped; NUL is not allowed. */
+function copyField(value: string): string {
+  if (!/[\\\t\n\r\0]/.test(value)) return value;
+  return value
+    .replaceAll('\\', '\\\\')
+    .replaceAll('\t', '\\t')
+    .replaceAll('\n', '\\n')
+    .replaceAll('\r', '\\r')
+    .replaceAll('\0', '');
+}
 
 /**
- * Appends a run's log lines to Postgres in batches and wakes followers in other
- * processes with a NOTIFY per batch. Lines are redacted before they are kept.
+ * Appends a run's log lines to Postgres and wakes followers in other processes
+ * with a NOTIFY per batch. Lines are redacted before they are kept. Batches go
+ * in with COPY; while one is being written the next one gathers, so a noisy
+ * step is written in large batches and a quiet one within FLUSH_MS.
  */
 export class RunLogWriter {
-  private rows: Row[] = [];
+  private rows: string[] = [];
   private timer: NodeJS.Timeout | null = null;
-  private inFlight: Promise<void> = Promise.resolve();
+  private writing: Promise<void> | null = null;
   private failure: unknown = null;
   private phase: string;
+  private drained: { promise: Promise<void>; resolve: () => void } | null = null;
   private readonly sql: Sql;
   private readonly runId: string;
   private readonly redact: Redactor;
@@ -34,47 +48,71 @@ export class RunLogWriter {
   }
 
   write(stream: 'stdout' | 'stderr' | 'system', line: string) {
-    this.rows.push({ run_id: this.runId, phase: this.phase, stream, line: this.redact(line) });
-    if (this.rows.length >= MAX_BATCH) this.flushSoon(0);
-    else this.flushSoon(FLUSH_MS);
+    this.rows.push(
+      `${copyField(this.runId)}\t${copyField(this.phase)}\t${stream}\t${copyField(this.redact(line))}\n`,
+    );
+    if (!this.timer && !this.writing) {
+      this.timer = setTimeout(() => {
+        this.timer = null;
+        this.startWriting();
+      }, FLUSH_MS);
+    }
   }
 
   system(line: string) {
     this.write('system', line);
   }
 
-  private flushSoon(ms: number) {
-    if (ms === 0) {
-      if (this.timer) clearTimeout(this.timer);
-      this.timer = null;
-      void this.flush();
-      return;
+  /** A promise to wait on before producing more lines, or null when there is room. */
+  backpressure(): Promise<void> | null {
+    if (this.rows.length < HIGH_WATER) return null;
+    if (!this.drained) {
+      let resolve = () => {};
+      const promise = new Promise<void>((r) => {
+        resolve = r;
+      });
+      this.drained = { promise, resolve };
     }
-    if (this.timer) return;
-    this.timer = setTimeout(() => {
-      this.timer = null;
-      void this.flush();
-    }, ms);
+    return this.drained.promise;
+  }
+
+  private startWriting() {
+    if (this.writing || this.rows.length === 0) return;
+    this.writing = (async () => {
+      while (this.rows.length > 0) {
+        const batch = this.rows;
+        this.rows = [];
+        if (this.drained) {
+          this.drained.resolve();
+          this.drained = null;
+        }
+        await this.insert(batch);
+      }
+    })().finally(() => {
+      this.writing = null;
+    });
   }
 
   /** Writes everything buffered so far; resolves when it is stored. */
-  flush(): Promise<void> {
-    const batch = this.rows;
-    this.rows = [];
-    if (batch.length > 0) {
-      this.inFlight = this.inFlight.then(() => this.insert(batch));
+  async flush(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
     }
-    return this.inFlight;
+    while (this.writing || this.rows.length > 0) {
+      this.startWriting();
+      await this.writing;
+    }
   }
 
-  private async insert(batch: Row[]) {
+  private async insert(batch: string[]) {
     // A database restart must not lose lines: retry with backoff for a while.
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.insertOnce(batch);
+        await this.copy(batch);
         return;
       } catch (error) {
-        if (attempt >= 8) {
+        if (attempt >= 10) {
           this.failure ??= error;
           return;
         }
@@ -83,18 +121,30 @@ export class RunLogWriter {
     }
   }
 
-  private async insertOnce(batch: Row[]) {
-    await this.sql`
-        with ins as (
-          insert into run_logs ${this.sql(batch, 'run_id', 'phase', 'stream', 'line')}
-          returning id
-        )
-        select pg_notify(${LOG_CHANNEL}, ${this.runId} || ':' || max(id)) from ins`;
+  private async copy(batch: string[]) {
+    const reserved = await this.sql.reserve();
+    try {
+      await reserved`begin`;
+      const stream =
+        await reserved`copy run_logs (run_id, phase, stream, line) from stdin`.writable();
+      const CHUNK = 4096;
+      for (let i = 0; i < batch.length; i += CHUNK) {
+        if (!stream.write(batch.slice(i, i + CHUNK).join(''))) await once(stream, 'drain');
+      }
+      stream.end();
+      await once(stream, 'finish');
+      // Delivered at commit, with the lines: a follower never wakes before they are visible.
+      await reserved`select pg_notify(${LOG_CHANNEL}, ${this.runId})`;
+      await reserved`commit`;
+    } catch (error) {
+      await reserved`rollback`.catch(() => {});
+      throw error;
+    } finally {
+      reserved.release();
+    }
   }
 
   async close(): Promise<void> {
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
     await this.flush();
     if (this.failure)
       throw new Error(`could not store log lines of ${this.runId}`, { cause: this.failure });
