@@ -19,8 +19,9 @@ function check() {
       'generate',
       '--dialect',
       'postgresql',
+      // One --schema (drizzle-kit keeps only the last one given): a glob of both.
       '--schema',
-      './src/core/store/schema.ts',
+      './src/{core,bot}/store/schema.ts',
       '--out',
       relative,
       '--name',
@@ -38,7 +39,7 @@ function check() {
   if (added.length > 0) {
     console.error(output);
     console.error(
-      `db:check: src/core/store/schema.ts has changes with no migration in drizzle/ (${added.join(', ')}).\n` +
+      `db:check: the schema (src/core/store/schema.ts, src/bot/store/schema.ts) has changes with no migration in drizzle/ (${added.join(', ')}).\n` +
         'Run "npm run db:generate" and commit the new migration.',
     );
     process.exitCode = 1;

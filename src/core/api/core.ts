@@ -3,7 +3,6 @@
 // sentence the person sees. All state lives in Postgres, so any number of
 // processes can serve the same deployments.
 
-import { and, asc, desc, eq, gt, inArray, sql } from 'drizzle-orm';
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
 import { newId } from '../engine/ids.ts';
 import { startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
@@ -25,6 +24,7 @@ import {
   migrateDatabase,
   resolveDatabaseUrl,
 } from '../store/database.ts';
+import { and, asc, desc, eq, gt, inArray, sql } from '../store/orm.ts';
 import {
   insertRun,
   listRunRows,

@@ -2,7 +2,6 @@
 // one phase and moves the run on with a compare-and-set transition; a run that
 // someone else moved (cancelled, reaped) is left alone.
 
-import { eq } from 'drizzle-orm';
 import type { Actor } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
@@ -15,6 +14,7 @@ import { RunLogWriter } from '../logs/writer.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
+import { eq } from '../store/orm.ts';
 import { type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';

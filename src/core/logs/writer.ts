@@ -4,7 +4,11 @@ import type { Redactor } from './redact.ts';
 
 export const LOG_CHANNEL = 'deploy_run_logs';
 
+type Row = { phase: string; stream: string; line: string };
+
 const FLUSH_MS = 50;
+/** Batches this large go in with COPY; smaller ones with one INSERT. */
+const COPY_THRESHOLD = 200;
 /** Lines buffered before the step's output is paused until the database catches up. */
 const HIGH_WATER = 50_000;
 
@@ -26,7 +30,7 @@ function copyField(value: string): string {
  * step is written in large batches and a quiet one within FLUSH_MS.
  */
 export class RunLogWriter {
-  private rows: string[] = [];
+  private rows: Row[] = [];
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private failure: unknown = null;
@@ -48,9 +52,7 @@ export class RunLogWriter {
   }
 
   write(stream: 'stdout' | 'stderr' | 'system', line: string) {
-    this.rows.push(
-      `${copyField(this.runId)}\t${copyField(this.phase)}\t${stream}\t${copyField(this.redact(line))}\n`,
-    );
+    this.rows.push({ phase: this.phase, stream, line: this.redact(line) });
     if (!this.timer && !this.writing) {
       this.timer = setTimeout(() => {
         this.timer = null;
@@ -105,11 +107,12 @@ export class RunLogWriter {
     }
   }
 
-  private async insert(batch: string[]) {
+  private async insert(batch: Row[]) {
     // A database restart must not lose lines: retry with backoff for a while.
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.copy(batch);
+        if (batch.length >= COPY_THRESHOLD) await this.copy(batch);
+        else await this.insertRows(batch);
         return;
       } catch (error) {
         if (attempt >= 10) {
@@ -121,7 +124,21 @@ export class RunLogWriter {
     }
   }
 
-  private async copy(batch: string[]) {
+  /** Small batches: one INSERT that also wakes the followers (COPY costs more round trips). */
+  private async insertRows(batch: Row[]) {
+    const rows = batch.map((r) => ({
+      run_id: this.runId,
+      phase: r.phase,
+      stream: r.stream,
+      line: r.line.replaceAll('\0', ''),
+    }));
+    await this.sql`
+      with ins as (insert into run_logs ${this.sql(rows, 'run_id', 'phase', 'stream', 'line')} returning 1)
+      select pg_notify(${LOG_CHANNEL}, ${this.runId}) from (select 1 from ins limit 1) x`;
+  }
+
+  private async copy(batch: Row[]) {
+    const prefix = `${copyField(this.runId)}\t`;
     const reserved = await this.sql.reserve();
     try {
       await reserved`begin`;
@@ -129,7 +146,11 @@ export class RunLogWriter {
         await reserved`copy run_logs (run_id, phase, stream, line) from stdin`.writable();
       const CHUNK = 4096;
       for (let i = 0; i < batch.length; i += CHUNK) {
-        if (!stream.write(batch.slice(i, i + CHUNK).join(''))) await once(stream, 'drain');
+        let text = '';
+        for (const r of batch.slice(i, i + CHUNK)) {
+          text += `${prefix}${copyField(r.phase)}\t${r.stream}\t${copyField(r.line)}\n`;
+        }
+        if (!stream.write(text)) await once(stream, 'drain');
       }
       stream.end();
       await once(stream, 'finish');

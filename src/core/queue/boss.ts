@@ -2,10 +2,10 @@
 // LISTEN/NOTIFY wake-ups. Jobs are enqueued inside the transaction that changes
 // the run's status, so a status and its job commit (or vanish) together.
 
-import { sql as drizzleSql } from 'drizzle-orm';
 import { fromDrizzle, PgBoss } from 'pg-boss';
 import { wrapError } from '../errors.ts';
 import type { RunStatus } from '../lifecycle/statuses.ts';
+import { sql as drizzleSql } from '../store/orm.ts';
 import type { Tx } from '../store/runs.ts';
 
 export const QUEUES = {

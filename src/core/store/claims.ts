@@ -2,9 +2,9 @@
 // before running its step and keeps a heartbeat; a run whose worker went quiet
 // is recovered by the reaper in any other worker process.
 
-import { and, eq, inArray, isNull, lt, sql } from 'drizzle-orm';
 import { type RunStatus, WORKING_STATUSES } from '../lifecycle/statuses.ts';
 import type { Db } from './database.ts';
+import { and, eq, inArray, isNull, lt, sql } from './orm.ts';
 import type { RunRow, Tx } from './runs.ts';
 import { runs } from './schema.ts';
 

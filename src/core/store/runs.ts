@@ -3,7 +3,6 @@
 // the audit trail, announced with NOTIFY, and enqueues its follow-up job in the
 // same transaction. The database's unique index keeps one run per slot.
 
-import { and, asc, desc, eq, inArray, sql } from 'drizzle-orm';
 import type {
   Actor,
   ApprovalView,
@@ -30,6 +29,7 @@ import {
 import { MASK } from '../logs/redact.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db } from './database.ts';
+import { and, asc, desc, eq, inArray, sql } from './orm.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];

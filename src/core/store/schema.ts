@@ -1,5 +1,9 @@
-import { sql } from 'drizzle-orm';
-import {
+import type { SourceSummary } from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
+import { pgCore, sql } from './orm.ts';
+
+const {
   bigint,
   boolean,
   check,
@@ -12,10 +16,7 @@ import {
   text,
   timestamp,
   uniqueIndex,
-} from 'drizzle-orm/pg-core';
-import type { SourceSummary } from '../api/types.ts';
-import type { Deployment } from '../config/load.ts';
-import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
+} = pgCore;
 
 const bytea = customType<{ data: Buffer; driverData: Buffer }>({
   dataType: () => 'bytea',

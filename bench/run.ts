@@ -1,0 +1,38 @@
+// npm run bench [-- NAME …]: runs the benchmarks and writes BENCHMARKS.md.
+
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { machine, ROOT } from './lib/env.ts';
+import { Report, renderMarkdown } from './lib/report.ts';
+import { benchLifecycle } from './lifecycle.ts';
+import { benchPickup } from './pickup.ts';
+
+const ALL: Record<string, (r: Report) => Promise<void>> = {
+  pickup: benchPickup,
+  lifecycle: benchLifecycle,
+};
+
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
+const names = wanted.length ? wanted : Object.keys(ALL);
+const report = new Report();
+for (const name of names) {
+  const bench = ALL[name];
+  if (!bench) {
+    process.stderr.write(`unknown benchmark ${name}; known: ${Object.keys(ALL).join(', ')}\n`);
+    process.exit(2);
+  }
+  process.stdout.write(`» ${name}\n`);
+  await bench(report);
+}
+const header = `# Benchmarks
+
+Written by \`npm run bench\` on ${new Date().toISOString()}.
+Machine: ${machine()}.
+Benchmarks are not tests: nothing in \`npm test\` asserts a timing. Ratios compare two measurements taken in the same run.`;
+const file = path.join(
+  ROOT,
+  names.length === Object.keys(ALL).length ? 'BENCHMARKS.md' : 'BENCHMARKS.partial.md',
+);
+writeFileSync(file, `${renderMarkdown(report, header)}\n`);
+process.stdout.write(`wrote ${path.relative(ROOT, file)}\n`);
+process.exit(0);
