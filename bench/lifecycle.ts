@@ -42,9 +42,24 @@ echo "apply_end $EPOCHREALTIME" >> "$DEPLOY_STATE_DIR/t-$DEPLOY_RUN_ID"
 };
 
 export async function benchLifecycle(report: Report) {
+  await lifecycle(report, 'open');
+  await lifecycle(report, 'closed');
+}
+
+/**
+ * open: runs arrive at a fixed rate (RATE per second, round robin over the
+ * deployments), the way requests come in; it shows whether the engine keeps up
+ * and what each run costs. closed: every deployment runs its runs back to back
+ * (100 at once), which finds the most the machine can do; there each run also
+ * waits for a free worker (Little's law: 100 in flight at X runs/s live 100/X s).
+ */
+async function lifecycle(report: Report, mode: 'open' | 'closed') {
+  const RATE = Number(process.env.BENCH_RATE ?? 20);
   const section = report.section(
-    `Lifecycle overhead: ${DEPLOYMENTS * PER_DEPLOYMENT} runs over ${DEPLOYMENTS} deployments, two worker processes`,
-    'npm run bench -- lifecycle',
+    mode === 'open'
+      ? `Lifecycle overhead at ${RATE} runs/s arriving: ${DEPLOYMENTS * PER_DEPLOYMENT} runs over ${DEPLOYMENTS} deployments, two worker processes`
+      : `Lifecycle throughput, saturated: ${DEPLOYMENTS * PER_DEPLOYMENT} runs over ${DEPLOYMENTS} deployments back to back, two worker processes`,
+    `npm run bench -- lifecycle`,
   );
   const db = await freshDatabase('lifecycle');
   const ws = workspace(config(), FILES);
@@ -92,7 +107,7 @@ export async function benchLifecycle(report: Report) {
         approvalWait.set(runId, (approvalWait.get(runId) ?? 0) + took);
       } else if (isTerminal(status as never) && !finished.has(runId)) {
         finished.add(runId);
-        if ((remaining.get(deployment) ?? 0) > 0) await start(deployment);
+        if (mode === 'closed' && (remaining.get(deployment) ?? 0) > 0) await start(deployment);
         if (finished.size === total) done();
       }
     };
@@ -101,7 +116,17 @@ export async function benchLifecycle(report: Report) {
     });
     const t0 = performance.now();
     const names = Array.from({ length: DEPLOYMENTS }, (_, i) => `d${String(i).padStart(3, '0')}`);
-    await Promise.all(names.map((n) => start(n)));
+    if (mode === 'closed') await Promise.all(names.map((n) => start(n)));
+    else {
+      // Open loop: one run every 1/RATE s, on schedule even if the engine lags.
+      const began = performance.now();
+      for (let i = 0; i < total; i++) {
+        const due = began + (i * 1000) / RATE;
+        const wait = due - performance.now();
+        if (wait > 0) await sleep(wait);
+        track(start(names[i % DEPLOYMENTS]!));
+      }
+    }
     const timeout = sleep(600_000).then(() => 'timeout');
     const outcome = await Promise.race([allDone.then(() => 'done'), timeout]);
     const elapsed = (performance.now() - t0) / 1000;
@@ -160,7 +185,9 @@ export async function benchLifecycle(report: Report) {
     );
     row(section, 'deploy-bot worker peak RSS', `${(procs[1]!.peakRss() / 2 ** 20).toFixed(0)} MB`);
     section.notes.push(
-      `Each deployment runs its ${PER_DEPLOYMENT} runs one after another (the next is requested when the previous finishes); ${DEPLOYMENTS} deployments run at once. Approvals are given by the benchmark process through the core API the moment a run asks (it subscribes to run changes).`,
+      mode === 'open'
+        ? `Runs are requested at ${RATE} per second, round robin over the ${DEPLOYMENTS} deployments. Approvals are given by the benchmark process through the core API the moment a run asks (it subscribes to run changes).`
+        : `Each deployment runs its ${PER_DEPLOYMENT} runs one after another (the next is requested when the previous finishes); ${DEPLOYMENTS} deployments run at once, so ${DEPLOYMENTS} runs are always in flight and each also waits its turn for a worker.`,
       'Engine time = (finished − created) − (plan and apply steps’ own time, read by the steps from bash `$EPOCHREALTIME`) − (time from asking for an approval to the approval, i.e. the benchmark’s reaction). It is the queue pickups, claims, workspace copies, artifact storage and restore, transitions and the process spawns.',
     );
   } finally {

@@ -96,15 +96,13 @@ export async function transition(
     .returning();
   if (!updated) return { ok: false, run: current, reason: 'the run changed meanwhile' };
 
-  await tx.insert(runTransitions).values({
-    runId: updated.id,
-    fromStatus: status,
-    toStatus: input.to,
-    actor: input.actor.id,
-    via: input.actor.via,
-    reason: input.reason ?? null,
-  });
-  await notifyRunChanged(tx, updated);
+  // The audit row and the NOTIFY in one round trip.
+  await tx.execute(sql`
+    with audit as (
+      insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
+      values (${updated.id}, ${status}, ${input.to}, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null})
+    )
+    select pg_notify(${RUN_CHANNEL}, ${`${updated.id}:${updated.version}:${updated.status}:${updated.deployment}`})`);
 
   if (STATUS_TABLE[input.to].working && !input.keepWorker) {
     await queue.sendStep(tx, { runId: updated.id, status: input.to });
