@@ -1,0 +1,136 @@
+// The runs table: only the rows that fit are rendered, so a thousand runs cost
+// no more than a screenful.
+
+import { Box } from 'ink';
+import { createElement as h, memo, type ReactElement } from 'react';
+import type { RunView } from '../../core/api/types.ts';
+import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { type Column, type ColumnKey, GAP, layoutColumns } from '../layout.ts';
+import { runTime } from '../text/time.ts';
+import { fit, sanitize } from '../text/width.ts';
+import type { Theme } from '../theme.ts';
+import { type Row, RowLine, type Segment } from './row.ts';
+
+export type RunsTableProps = {
+  readonly runs: readonly RunView[];
+  readonly selected: number;
+  readonly width: number;
+  /** Rows for the table, its header included. */
+  readonly height: number;
+  readonly now: number;
+  readonly theme: Theme;
+  /** Shown when there are no runs. */
+  readonly emptyText: string;
+};
+
+/** The first row shown so that the selection stays in view (pure: no scroll state). */
+export function scrollOffset(count: number, selected: number, visible: number): number {
+  if (count <= visible) return 0;
+  const half = Math.floor(visible / 2);
+  return Math.min(Math.max(0, selected - half), count - visible);
+}
+
+/** Labels short enough for the table; the detail shows the full ones. */
+export const SHORT_LABELS: Partial<Record<RunStatus, string>> = {
+  awaiting_plan_approval: 'Plan approval',
+  awaiting_apply_approval: 'Apply approval',
+  rolled_back: 'Rolled back',
+  rollback_failed: 'Rollback failed',
+};
+
+function cell(run: RunView, key: ColumnKey, now: number, theme: Theme, withKind: boolean): Segment {
+  switch (key) {
+    case 'id':
+      return { text: run.id, color: theme.c('accent') };
+    case 'deployment':
+      // Without a kind column a destroy must still stand out.
+      return !withKind && run.kind === 'destroy'
+        ? { text: `DESTROY ${sanitize(run.deployment)}`, bold: true, color: theme.c('danger') }
+        : { text: sanitize(run.deployment), bold: true };
+    case 'environment':
+      return { text: sanitize(run.environment) };
+    case 'kind':
+      return run.kind === 'destroy'
+        ? { text: 'destroy', color: theme.c('danger') }
+        : { text: 'execute' };
+    case 'status': {
+      const info = STATUS_TABLE[run.status];
+      return {
+        text: `${info.symbol} ${SHORT_LABELS[run.status] ?? info.label}`,
+        color: theme.status(run.status),
+      };
+    }
+    case 'phase':
+      return {
+        text: run.currentPhase ?? (run.failedPhase ? `✗${run.failedPhase}` : '—'),
+        dim: !run.currentPhase,
+      };
+    case 'by':
+      return { text: sanitize(run.requestedBy) };
+    case 'age': {
+      const t = runTime(run, now);
+      return t.running ? { text: t.text, color: theme.c('accent') } : { text: t.text, dim: true };
+    }
+  }
+}
+
+function headerRow(columns: readonly Column[]): Row {
+  const segs: Segment[] = [{ text: '  ' }];
+  columns.forEach((c, i) => {
+    segs.push({
+      text: fit(c.title, c.width, c.align) + (i < columns.length - 1 ? ' '.repeat(GAP) : ''),
+      bold: true,
+      underline: false,
+    });
+  });
+  return segs;
+}
+
+export function runRow(
+  run: RunView,
+  columns: readonly Column[],
+  selected: boolean,
+  now: number,
+  theme: Theme,
+): Row {
+  const segs: Segment[] = [{ text: selected ? '› ' : '  ', inverse: selected, bold: selected }];
+  const withKind = columns.some((c) => c.key === 'kind');
+  columns.forEach((c, i) => {
+    const value = cell(run, c.key, now, theme, withKind);
+    const gap = i < columns.length - 1 ? ' '.repeat(GAP) : '';
+    segs.push({ ...value, text: fit(value.text, c.width, c.align) + gap, inverse: selected });
+  });
+  return segs;
+}
+
+function RunsTableImpl(props: RunsTableProps): ReactElement {
+  const { runs, width, theme, now } = props;
+  const columns = layoutColumns(width);
+  const visible = Math.max(0, props.height - 1);
+  const offset = scrollOffset(runs.length, props.selected, visible);
+  const rows: ReactElement[] = [h(RowLine, { key: 'header', row: headerRow(columns), width })];
+  if (runs.length === 0) {
+    rows.push(
+      h(RowLine, { key: 'empty', row: [{ text: `  ${props.emptyText}`, dim: true }], width }),
+    );
+  }
+  const end = Math.min(runs.length, offset + visible);
+  for (let i = offset; i < end; i++) {
+    const run = runs[i]!;
+    rows.push(
+      h(RowLine, {
+        key: run.id,
+        row: runRow(run, columns, i === props.selected, now, theme),
+        width,
+        pad: i === props.selected,
+      }),
+    );
+  }
+  return h(
+    Box,
+    { flexDirection: 'column', width, height: props.height, overflow: 'hidden' },
+    ...rows,
+  );
+}
+
+export const RunsTable = memo(RunsTableImpl);
