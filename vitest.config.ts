@@ -10,5 +10,8 @@ export default defineConfig({
     // Each file gets its own database; two files at a time suits a 2-core machine.
     maxWorkers: 2,
     reporters: ['default'],
+    // npm test runs a representative part of the fault suite (3 trials per
+    // kind); npm run test:faults runs all of it (20 trials per kind).
+    env: { FAULT_TRIALS: process.env.FAULT_TRIALS ?? '3' },
   },
 });

@@ -1,25 +1,65 @@
-// Starts the Slack bot beside the workers when Slack is configured.
-// (Placeholder until the Slack bot lands: it explains what is missing.)
+// Starts the Slack bot beside the workers (`deploy-bot serve`). Without Slack
+// credentials the engine runs alone and this says what to set and where to
+// find it; malformed credentials stop the start with the reason.
 
 import type { DeployCore } from '../core/api/core.ts';
+import { startBot } from './app.ts';
+import { readBotSettings } from './config.ts';
+import { BotHttpServer } from './http/receiver.ts';
+import { botRoutes } from './http/routes.ts';
+import { createLog } from './log.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
 
 export type Bot = { stop(): Promise<void> };
 
 export async function startBotFromEnv(
-  _core: DeployCore,
+  core: DeployCore,
   env: NodeJS.ProcessEnv,
   io: Io,
 ): Promise<Bot | null> {
-  const missing = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET'].filter((k) => !env[k]);
-  if (missing.length > 0 && !env.SLACK_APP_TOKEN) {
+  const read = readBotSettings(env);
+  if (!read.ok) {
     io.out(
-      `Slack is not configured (missing ${missing.join(' and ')}): running the engine only. ` +
-        'Create a Slack app from manifest.yaml and set SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (see README: Slack setup).',
+      [
+        'Slack is not configured: running the engine only (the CLI and deploy-tui work as usual).',
+        'To connect Slack, create an app from manifest.yaml (https://api.slack.com/apps → Create New App → From a manifest), install it, and set:',
+        ...read.missing.map((m) => `  - ${m}`),
+        'Then restart `deploy-bot serve`. Step by step: README, "Slack setup".',
+      ].join('\n'),
     );
-    return null;
+    if (read.apiToken === undefined) return null;
+    // The JSON API and health checks work without Slack.
+    const log = createLog({ level: read.logLevel });
+    const server = new BotHttpServer({
+      signingSecret: null,
+      port: read.port,
+      host: read.host,
+      log,
+      routes: botRoutes({ core, apiToken: read.apiToken, log }),
+    });
+    const address = await server.start();
+    io.out(`HTTP API and health checks on port ${address.port} (/api/runs, /healthz, /readyz).`);
+    return { stop: () => server.stop() };
   }
-  io.out('Slack credentials found, but this build has no Slack bot yet: running the engine only.');
-  return null;
+  const s = read.settings;
+  const bot = await startBot({
+    core,
+    botToken: s.botToken,
+    mode: s.mode,
+    port: s.port,
+    host: s.host,
+    slackApiUrl: s.slackApiUrl,
+    apiToken: s.apiToken,
+    command: s.command,
+    botId: s.botId,
+    botUserId: s.botUserId,
+    log: createLog({ level: s.logLevel }),
+  });
+  io.out(
+    bot.mode === 'http'
+      ? `Slack bot listening on port ${bot.port}: set the app's Request URL (slash command and Interactivity) to https://<this host>/slack/events. Health: /healthz, /readyz${s.apiToken ? '; API: /api/runs' : ''}.`
+      : `Slack bot connected with Socket Mode (no public URL needed). Health on port ${bot.port}: /healthz, /readyz${s.apiToken ? '; API: /api/runs' : ''}.`,
+  );
+  return bot;
 }

@@ -119,6 +119,8 @@ async function waitForRun(
   run: RunView,
   io: Io,
   quiet: boolean,
+  /** Print log lines after this one (taken before the action that started the step). */
+  afterLogId?: number,
 ): Promise<RunView> {
   const settled = (r: RunView) =>
     isTerminal(r.status) ||
@@ -129,7 +131,7 @@ async function waitForRun(
   const unsubscribe = await core.subscribeRuns((change) => {
     if (change.runId === run.id) resolveChange();
   });
-  const [last] = await core.readLogs(run.id, { tail: 1 });
+  const from = afterLogId ?? (await core.readLogs(run.id, { tail: 1 }))[0]?.id ?? 0;
   const stopLogs = quiet
     ? null
     : await core.followLogs(
@@ -137,9 +139,7 @@ async function waitForRun(
         (lines) => {
           for (const l of lines) io.out(formatLogLine(l));
         },
-        {
-          afterId: last?.id ?? 0,
-        },
+        { afterId: from },
       );
   try {
     while (!settled(current)) {
@@ -277,14 +277,13 @@ async function runCommand(
         return 0;
       }
       case 'apply': {
-        let run = await core.confirmApply(
-          need(positionals, 0, 'a run id', command),
-          actorOf(parsed, settings),
-          {
-            planId: values.plan,
-          },
-        );
-        if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json));
+        const runId = need(positionals, 0, 'a run id', command);
+        // The apply may finish before we look: remember where its log starts.
+        const before = (await core.readLogs(runId, { tail: 1 }))[0]?.id ?? 0;
+        let run = await core.confirmApply(runId, actorOf(parsed, settings), {
+          planId: values.plan,
+        });
+        if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json), before);
         printRun(run, values.json, io);
         return 0;
       }

@@ -8,15 +8,17 @@
 //   const slack = await startFakeSlack();
 //   const client = new WebClient(FAKE_SLACK_TOKEN, { slackApiUrl: slack.url, retryConfig: { retries: 0 } });
 
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { blocksTextLength, LIMITS, validateBlocks } from '../../src/bot/render/limits.ts';
 
 export const FAKE_SLACK_TOKEN = 'xoxb-fake-slack-token';
 export const FAKE_BOT_USER_ID = 'UFAKEBOT01';
 export const FAKE_BOT_ID = 'BFAKEBOT01';
 export const FAKE_TEAM_ID = 'TFAKETEAM1';
+/** An app-level token apps.connections.open accepts (Socket Mode). */
+export const FAKE_APP_TOKEN = 'xapp-1-fake-app-token';
 
 export type FakeSlackFault =
   /** Answer with this HTTP status (e.g. 500, 502). */
@@ -52,6 +54,31 @@ export type FakeSlackOptions = {
   readonly channels?: Readonly<Record<string, Partial<Omit<FakeChannel, 'id'>>>>;
   /** How many posts a response_url takes (Slack: 5). */
   readonly responseUrlMaxUses?: number;
+  /** Accepted app-level tokens for Socket Mode (default FAKE_APP_TOKEN). */
+  readonly appTokens?: readonly string[];
+};
+
+/** What the app answered to an envelope sent over Socket Mode. */
+export type FakeSocketAck = {
+  readonly envelopeId: string;
+  readonly payload: unknown;
+  /** Milliseconds from sending the envelope to the ack. */
+  readonly ms: number;
+};
+
+/** Slack's Socket Mode side: a WebSocket server apps.connections.open points to. */
+export type FakeSocketMode = {
+  /** Open connections (the hello was sent). */
+  connections(): number;
+  waitForConnection(timeoutMs?: number): Promise<void>;
+  /** Sends an envelope (slash_commands, interactive, …) and resolves with the app's ack. */
+  send(
+    type: string,
+    payload: Record<string, unknown>,
+    options?: { retryAttempt?: number; timeoutMs?: number },
+  ): Promise<FakeSocketAck>;
+  /** Closes every connection (as Slack does when it recycles a server). */
+  dropAll(): void;
 };
 
 export type FakeCall = {
@@ -147,6 +174,7 @@ export type FakeSlack = {
   up(): void;
   /** A fresh response_url on this server; JSON posted to it lands in `responses`. */
   responseUrl(): string;
+  readonly socketMode: FakeSocketMode;
   responsesFor(url: string): FakeResponse[];
   /** Resolves with the first truthy value of `check`, polling; rejects after `timeoutMs`. */
   waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
@@ -283,8 +311,124 @@ function messageProblem(args: Args, needContent: boolean): Reply | null {
   return null;
 }
 
+// ---------------------------------------------------------------------------
+// A minimal WebSocket server (RFC 6455): text frames, ping/pong, close.
+
+const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+
+function wsFrame(opcode: number, payload: Buffer): Buffer {
+  const length = payload.length;
+  const head =
+    length < 126
+      ? Buffer.from([0x80 | opcode, length])
+      : length < 65536
+        ? Buffer.from([0x80 | opcode, 126, length >> 8, length & 0xff])
+        : Buffer.concat([Buffer.from([0x80 | opcode, 127]), bigLength(length)]);
+  return Buffer.concat([head, payload]);
+}
+
+function bigLength(length: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeBigUInt64BE(BigInt(length));
+  return b;
+}
+
+type WsConnection = {
+  readonly socket: Socket;
+  sendText(text: string): void;
+  close(): void;
+  open: boolean;
+};
+
+function acceptWebSocket(
+  req: IncomingMessage,
+  socket: Socket,
+  onText: (conn: WsConnection, text: string) => void,
+  onClose: (conn: WsConnection) => void,
+): WsConnection | null {
+  const key = req.headers['sec-websocket-key'];
+  if (typeof key !== 'string') {
+    socket.end('HTTP/1.1 400 Bad Request\r\n\r\n');
+    return null;
+  }
+  const accept = createHash('sha1')
+    .update(key + WS_GUID)
+    .digest('base64');
+  socket.write(
+    'HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      `Sec-WebSocket-Accept: ${accept}\r\n\r\n`,
+  );
+  socket.setNoDelay(true);
+  const conn: WsConnection = {
+    socket,
+    open: true,
+    sendText: (text) => {
+      if (conn.open) socket.write(wsFrame(0x1, Buffer.from(text, 'utf8')));
+    },
+    close: () => {
+      if (!conn.open) return;
+      conn.open = false;
+      socket.write(wsFrame(0x8, Buffer.from([0x03, 0xe8])));
+      socket.end();
+      onClose(conn);
+    },
+  };
+  let buffer = Buffer.alloc(0);
+  let message: Buffer[] = [];
+  socket.on('data', (chunk: Buffer) => {
+    buffer = Buffer.concat([buffer, chunk]);
+    for (;;) {
+      if (buffer.length < 2) return;
+      const fin = (buffer[0]! & 0x80) !== 0;
+      const opcode = buffer[0]! & 0x0f;
+      const masked = (buffer[1]! & 0x80) !== 0;
+      let length = buffer[1]! & 0x7f;
+      let offset = 2;
+      if (length === 126) {
+        if (buffer.length < 4) return;
+        length = buffer.readUInt16BE(2);
+        offset = 4;
+      } else if (length === 127) {
+        if (buffer.length < 10) return;
+        length = Number(buffer.readBigUInt64BE(2));
+        offset = 10;
+      }
+      const maskLength = masked ? 4 : 0;
+      if (buffer.length < offset + maskLength + length) return;
+      const mask = masked ? buffer.subarray(offset, offset + 4) : null;
+      const payload = Buffer.from(
+        buffer.subarray(offset + maskLength, offset + maskLength + length),
+      );
+      if (mask) for (let i = 0; i < payload.length; i++) payload[i]! ^= mask[i % 4]!;
+      buffer = buffer.subarray(offset + maskLength + length);
+      if (opcode === 0x9) socket.write(wsFrame(0xa, payload));
+      else if (opcode === 0x8) conn.close();
+      else if (opcode === 0x1 || opcode === 0x0) {
+        message.push(payload);
+        if (fin) {
+          onText(conn, Buffer.concat(message).toString('utf8'));
+          message = [];
+        }
+      }
+    }
+  });
+  const closed = () => {
+    if (conn.open) {
+      conn.open = false;
+      onClose(conn);
+    }
+  };
+  socket.on('close', closed);
+  socket.on('error', closed);
+  return conn;
+}
+
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const tokens = new Set(options.tokens ?? [FAKE_SLACK_TOKEN]);
+  const appTokens = new Set(options.appTokens ?? [FAKE_APP_TOKEN]);
+  const sockets = new Set<WsConnection>();
+  const pendingAcks = new Map<string, (ack: { payload: unknown }) => void>();
+  let envelopeCounter = 0;
   const configuredUsers = options.users ?? {};
   const configuredChannels = options.channels;
   const maxResponseUses = options.responseUrlMaxUses ?? 5;
@@ -381,6 +525,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     Array.isArray(args.blocks) ? (args.blocks as unknown[]) : null;
 
   const methods: Record<string, (args: Args) => Reply> = {
+    // Answered before the handlers (it takes the app-level token, not the bot's).
+    'apps.connections.open': () => err('not_allowed_token_type'),
+
     'auth.test': () =>
       ok({
         url: 'https://fake-slack.example/',
@@ -596,6 +743,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       const handler = Object.hasOwn(methods, method) ? methods[method] : undefined;
       if (handler === undefined) return err('unknown_method');
       if (token === null || token === '') return err('not_authed');
+      if (method === 'apps.connections.open') {
+        if (!appTokens.has(token))
+          return err(token.startsWith('xapp-') ? 'invalid_auth' : 'not_allowed_token_type');
+        return ok({ url: `${origin.replace('http:', 'ws:')}/socket-mode?ticket=${nextId('W')}` });
+      }
       if (!tokens.has(token)) return err('invalid_auth');
       return handler(args);
     })();
@@ -688,6 +840,46 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     })();
   });
 
+  server.on('upgrade', (req: IncomingMessage, socket: Socket) => {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname !== '/socket-mode' || Date.now() < downUntil) {
+      socket.end('HTTP/1.1 503 Service Unavailable\r\n\r\n');
+      return;
+    }
+    const conn = acceptWebSocket(
+      req,
+      socket,
+      (_c, text) => {
+        try {
+          const message = JSON.parse(text) as { envelope_id?: unknown; payload?: unknown };
+          if (typeof message.envelope_id === 'string') {
+            pendingAcks.get(message.envelope_id)?.({ payload: message.payload });
+            pendingAcks.delete(message.envelope_id);
+          }
+        } catch {
+          // not JSON: ignored, as Slack does
+        }
+      },
+      (c) => sockets.delete(c),
+    );
+    if (!conn) return;
+    sockets.add(conn);
+    conn.sendText(
+      JSON.stringify({
+        type: 'hello',
+        num_connections: sockets.size,
+        debug_info: { host: 'fake-slack', approximate_connection_time: 3600 },
+        connection_info: { app_id: 'AFAKEAPP01' },
+      }),
+    );
+    // Slack pings the client regularly; the client reconnects when the pings stop.
+    const ping = setInterval(() => {
+      if (!conn.open) return clearInterval(ping);
+      socket.write(wsFrame(0x9, Buffer.from('ping')));
+    }, 5000);
+    ping.unref();
+  });
+
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => resolve());
@@ -744,6 +936,48 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return url;
     },
     responsesFor: (url) => responses.filter((r) => r.url === url),
+    socketMode: {
+      connections: () => [...sockets].filter((c) => c.open).length,
+      waitForConnection: async (timeoutMs = 10_000) => {
+        const deadline = Date.now() + timeoutMs;
+        while ([...sockets].filter((c) => c.open).length === 0) {
+          if (Date.now() > deadline) throw new Error('fake slack: no Socket Mode connection');
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      },
+      send: (type, payload, o = {}) => {
+        const conn = [...sockets].find((c) => c.open);
+        if (!conn) return Promise.reject(new Error('fake slack: no Socket Mode connection'));
+        envelopeCounter += 1;
+        const envelopeId = `env-${envelopeCounter}-${randomBytes(4).toString('hex')}`;
+        const started = Date.now();
+        return new Promise<FakeSocketAck>((resolve, reject) => {
+          const timer = setTimeout(() => {
+            pendingAcks.delete(envelopeId);
+            reject(
+              new Error(`fake slack: no ack for ${envelopeId} within ${o.timeoutMs ?? 3000}ms`),
+            );
+          }, o.timeoutMs ?? 3000);
+          pendingAcks.set(envelopeId, (ack) => {
+            clearTimeout(timer);
+            resolve({ envelopeId, payload: ack.payload, ms: Date.now() - started });
+          });
+          conn.sendText(
+            JSON.stringify({
+              envelope_id: envelopeId,
+              type,
+              payload,
+              accepts_response_payload: type === 'slash_commands' || type === 'interactive',
+              retry_attempt: o.retryAttempt ?? 0,
+              retry_reason: o.retryAttempt ? 'timeout' : '',
+            }),
+          );
+        });
+      },
+      dropAll: () => {
+        for (const c of sockets) c.close();
+      },
+    },
     waitFor: async <T>(check: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> => {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -765,6 +999,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     close: () =>
       new Promise<void>((resolve, reject) => {
+        for (const c of sockets) {
+          c.open = false;
+          c.socket.destroy();
+        }
+        sockets.clear();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();
       }),

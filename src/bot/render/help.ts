@@ -13,10 +13,21 @@ export const HELP_COMMANDS: readonly { readonly usage: string; readonly descript
       'Plan a deployment with its variables. The plan is posted for review; it needs a plan approval, then an apply confirmation.',
   },
   {
+    usage: '{cmd} execute <deployment> [name=value …]',
+    description: 'The same, spelled out (for a deployment named like a command).',
+  },
+  {
     usage: '{cmd} destroy <deployment>',
     description: 'Plan removing every resource of a deployment (the same two approvals).',
   },
-  { usage: '{cmd} status [<deployment> | <run-id>]', description: 'Show active runs, or one run.' },
+  {
+    usage: '{cmd} status [<deployment> | <run-id>]',
+    description: 'Show active runs, the runs of a deployment, or one run.',
+  },
+  {
+    usage: '{cmd} logs <run-id> [N]',
+    description: 'The last N lines of a run’s log (default 20), sensitive values redacted.',
+  },
   {
     usage: '{cmd} list',
     description: 'List the deployments you can run here and what they are doing.',
@@ -132,6 +143,23 @@ export function renderHelp(opts: HelpOptions = {}): RenderedMessage {
     },
   ];
   const deployments = opts.deployments ?? [];
+  const example = deployments[0];
+  const exampleName = example ? fitEncoded(example.name, 64, codeText) : 'web-prod';
+  const examples = [
+    example
+      ? `\`${codeText(command)} ${exampleName}\``
+      : `\`${codeText(command)} web-prod image_tag=1.4.2\``,
+    `\`${codeText(`${command} <deployment> message="hello world"`)}\` (quotes keep spaces)`,
+    `\`${codeText(command)} destroy ${exampleName}\``,
+    `\`${codeText(command)} status\` · \`${codeText(command)} logs run-7k2m9x4p 50\` · \`${codeText(command)} cancel run-7k2m9x4p wrong tag\``,
+    ...(example?.usage
+      ? [`Usage of ${exampleName}: \`${fitEncoded(example.usage, 300, codeText)}\``]
+      : []),
+  ];
+  blocks.push({
+    type: 'section',
+    text: mrkdwn(truncate(`*Examples*\n${examples.join('\n')}`, LIMITS.sectionText)),
+  });
   if (deployments.length > 0) {
     const shown = deployments.slice(0, MAX_DEPLOYMENTS_SHOWN);
     const lines = shown.map((d) => {
@@ -155,4 +183,37 @@ export function renderHelp(opts: HelpOptions = {}): RenderedMessage {
     blocks.push({ type: 'divider' }, { type: 'section', text: mrkdwn(out.join('\n')) });
   }
   return { text: fitEncoded(helpText(command), 3000, escapeMrkdwn), blocks };
+}
+
+/** A variable as the usage line needs it (a DeploymentView's or a config's). */
+export type UsageVariable = {
+  readonly type: 'string' | 'number' | 'boolean' | 'select';
+  readonly required: boolean;
+  readonly sensitive: boolean;
+  readonly default?: string | number | boolean | undefined;
+  readonly options?: readonly string[] | undefined;
+};
+
+/**
+ * `/deploy web-prod image_tag=<string> [replicas=<number, default 2>]`. The
+ * default of a sensitive variable is never shown (the core's usage string
+ * shows it, so the bot builds its own).
+ */
+export function usageLine(
+  command: string,
+  name: string,
+  variables: Readonly<Record<string, UsageVariable>>,
+): string {
+  const parts = Object.entries(variables).map(([key, spec]) => {
+    const type = spec.type === 'select' && spec.options ? spec.options.join('|') : spec.type;
+    const hasDefault = spec.default !== undefined;
+    const def = hasDefault
+      ? `, default ${spec.sensitive ? '(hidden)' : String(spec.default)}`
+      : spec.sensitive && !spec.required
+        ? ', optional'
+        : '';
+    const item = `${key}=<${type}${def}>`;
+    return spec.required && !hasDefault ? item : `[${item}]`;
+  });
+  return [command, name, ...parts].join(' ');
 }

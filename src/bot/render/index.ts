@@ -6,4 +6,5 @@ export * from './format.ts';
 export * from './help.ts';
 export * from './limits.ts';
 export * from './plan-thread.ts';
+export * from './replies.ts';
 export * from './run-message.ts';

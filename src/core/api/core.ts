@@ -5,7 +5,7 @@
 
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
 import { newId } from '../engine/ids.ts';
-import { startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
+import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
 import { Refusal } from '../errors.ts';
 import { checkApprover, checkCanCancel, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import {
@@ -77,6 +77,11 @@ export type RequestRunInput = {
   /** `key=value` inputs as typed; validated against the deployment's variables. */
   readonly variables?: Readonly<Record<string, string>>;
   readonly actor: Actor;
+  /**
+   * Runs inside the transaction that creates the run, so a front end's own
+   * record of it (the Slack outbox row) exists exactly when the run does.
+   */
+  readonly onCreated?: (tx: Tx, runId: string) => Promise<void>;
 };
 
 export type ActOptions = {
@@ -92,6 +97,8 @@ export class DeployCore {
   readonly connection: Connection;
   readonly queue: Queue;
   readonly dataDir: string;
+  /** host/pid/random: names this process's sessions and its workers. */
+  readonly instanceId: string;
   private config: LoadedConfig;
 
   private constructor(
@@ -100,7 +107,9 @@ export class DeployCore {
     config: LoadedConfig,
     dataDir: string,
     groups: GroupMembership | undefined,
+    instanceId: string,
   ) {
+    this.instanceId = instanceId;
     this.connection = connection;
     this.queue = queue;
     this.config = config;
@@ -115,9 +124,12 @@ export class DeployCore {
       dataDir: options.dataDir,
     });
     if (options.migrate !== false) await migrateDatabase(url);
+    const instanceId = newInstanceId();
+    // The instance id in every session's application_name tells other
+    // processes whether this one is still connected (see the reaper).
     const connection = connect(url, {
       max: options.poolSize ?? 8,
-      applicationName: options.applicationName ?? 'deploy-bot',
+      applicationName: `${options.applicationName ?? 'deploy-bot'} ${instanceId}`,
     });
     let queue: Queue;
     try {
@@ -126,7 +138,7 @@ export class DeployCore {
       await connection.close();
       throw error;
     }
-    return new DeployCore(connection, queue, config, options.dataDir, options.groups);
+    return new DeployCore(connection, queue, config, options.dataDir, options.groups, instanceId);
   }
 
   get db() {
@@ -160,10 +172,11 @@ export class DeployCore {
 
   /** Starts a worker in this process (serve and worker commands). */
   async startWorker(
-    options: Omit<WorkerOptions, 'db' | 'sql' | 'queue' | 'dataDir'> = {},
+    options: Omit<WorkerOptions, 'db' | 'sql' | 'queue' | 'dataDir' | 'id'> = {},
   ): Promise<Worker> {
     const worker = await startWorker({
       ...options,
+      id: `${this.instanceId}#${this.workers.length + 1}`,
       db: this.db,
       sql: this.connection.sql,
       queue: this.queue,
@@ -214,8 +227,8 @@ export class DeployCore {
             baseDirectory: deployment.source.baseDirectory,
             location: deployment.source.url,
           };
-    const row = await this.db.transaction((tx) =>
-      insertRun(tx, this.queue, {
+    const row = await this.db.transaction(async (tx) => {
+      const created = await insertRun(tx, this.queue, {
         id: newId('run'),
         deployment,
         kind,
@@ -223,8 +236,10 @@ export class DeployCore {
         variables: vars.plain,
         secretVariables: vars.secret,
         source,
-      }),
-    );
+      });
+      await input.onCreated?.(tx, created.id);
+      return created;
+    });
     return loadRunView(this.db, row.id);
   }
 

@@ -19,6 +19,8 @@ import { newId } from './ids.ts';
 import { type EngineContext, executeClaimedRun } from './steps.ts';
 
 export type WorkerOptions = {
+  /** `host/pid/random#n`; the part before # appears in the process's session names. */
+  readonly id?: string;
   readonly db: Db;
   readonly sql: Sql;
   readonly queue: Queue;
@@ -70,6 +72,11 @@ export function defaultStepEnv(env: NodeJS.ProcessEnv = process.env): Record<str
   return out;
 }
 
+/** host/pid/random, short enough for application_name (63 bytes) with a prefix. */
+export function newInstanceId(): string {
+  return `${hostname().slice(0, 20)}/${process.pid}/${newId('run').slice(4, 10)}`;
+}
+
 function pidAlive(pid: number) {
   try {
     process.kill(pid, 0);
@@ -80,7 +87,7 @@ function pidAlive(pid: number) {
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
-  const id = `${hostname()}/${process.pid}/${newId('run').slice(4, 10)}`;
+  const id = options.id ?? `${newInstanceId()}#1`;
   const heartbeatMs = options.heartbeatMs ?? 2000;
   const staleMs = options.staleMs ?? heartbeatMs * 5;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));

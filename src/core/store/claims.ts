@@ -78,6 +78,13 @@ export async function lockOrphans(tx: Tx, staleMs: number): Promise<RunRow[]> {
         sql`${runs.workerId} is not null`,
         lt(runs.heartbeatAt, sql`now() - ${staleInterval}`),
         sql`pg_postmaster_start_time() < now() - ${staleInterval}`,
+        // A worker whose sessions are still connected is slow, not dead (a busy
+        // machine can delay heartbeats); a killed process's sessions end at once.
+        // After ten stale windows a connected but silent worker is taken for hung.
+        sql`(not exists (
+              select 1 from pg_stat_activity
+              where application_name like '%' || split_part(${runs.workerId}, '#', 1))
+            or ${runs.heartbeatAt} < now() - ${staleInterval} * 10)`,
       ),
     )
     .limit(100)

@@ -140,7 +140,12 @@ export function validateVariables(
 export function usageOf(deployment: Deployment): string {
   const parts = Object.entries(deployment.variables).map(([name, spec]) => {
     const type = spec.type === 'select' ? spec.options.join('|') : spec.type;
-    const def = spec.default !== undefined ? `, default ${String(spec.default)}` : '';
+    const def =
+      spec.default === undefined
+        ? ''
+        : spec.sensitive
+          ? ', default hidden'
+          : `, default ${String(spec.default)}`;
     const item = `${name}=<${type}${def}>`;
     return spec.required && spec.default === undefined ? item : `[${item}]`;
   });

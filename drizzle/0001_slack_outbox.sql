@@ -1,0 +1,35 @@
+CREATE TABLE "slack_messages" (
+	"run_id" text PRIMARY KEY NOT NULL,
+	"channel" text NOT NULL,
+	"ts" text,
+	"requested_by" text NOT NULL,
+	"response_url" text,
+	"delivered_version" integer DEFAULT 0 NOT NULL,
+	"delivered_status" text,
+	"delivered_log_id" bigint DEFAULT 0 NOT NULL,
+	"plan_thread_id" text,
+	"plan_thread_parts" integer DEFAULT 0 NOT NULL,
+	"plan_thread_done" boolean DEFAULT false NOT NULL,
+	"log_thread_parts" integer DEFAULT 0 NOT NULL,
+	"log_thread_done" boolean DEFAULT false NOT NULL,
+	"settled" boolean DEFAULT false NOT NULL,
+	"attempts" integer DEFAULT 0 NOT NULL,
+	"last_error" text,
+	"next_attempt_at" timestamp with time zone,
+	"lease_owner" text,
+	"lease_until" timestamp with time zone,
+	"last_update_at" timestamp with time zone,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+CREATE TABLE "slack_requests" (
+	"key" text PRIMARY KEY NOT NULL,
+	"kind" text NOT NULL,
+	"run_id" text,
+	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+);
+--> statement-breakpoint
+ALTER TABLE "slack_messages" ADD CONSTRAINT "slack_messages_run_id_runs_id_fk" FOREIGN KEY ("run_id") REFERENCES "public"."runs"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint
+CREATE INDEX "slack_messages_unsettled" ON "slack_messages" USING btree ("run_id") WHERE "slack_messages"."settled" = false;--> statement-breakpoint
+CREATE INDEX "slack_requests_created" ON "slack_requests" USING btree ("created_at");

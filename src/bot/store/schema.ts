@@ -1,0 +1,72 @@
+// The Slack bot's own tables: the outbox of run messages and the record of
+// Slack requests already handled. Migrations are generated from this file
+// together with src/core/store/schema.ts (see drizzle.config.ts).
+
+import { pgCore, sql } from '../../core/store/orm.ts';
+import { runs } from '../../core/store/schema.ts';
+
+const { bigint, boolean, index, integer, pgTable, text, timestamp } = pgCore;
+
+const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+/**
+ * One row per run that has (or is to have) a Slack message: where it is, what
+ * version of the run it shows, and what of its thread (plan, failure log) is
+ * posted. The outbox brings the message up to date from here; all of its
+ * state lives in this row, so any bot process can deliver any run.
+ */
+export const slackMessages = pgTable(
+  'slack_messages',
+  {
+    runId: text('run_id')
+      .primaryKey()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    channel: text('channel').notNull(),
+    /** The message's ts once posted; null until the first chat.postMessage succeeded. */
+    ts: text('ts'),
+    /** Who asked for the run, and where to tell them when the message cannot be posted. */
+    requestedBy: text('requested_by').notNull(),
+    responseUrl: text('response_url'),
+    /** The run version the message shows (0: nothing delivered yet). */
+    deliveredVersion: integer('delivered_version').notNull().default(0),
+    deliveredStatus: text('delivered_status'),
+    /** The newest log line id the message shows. */
+    deliveredLogId: bigint('delivered_log_id', { mode: 'number' }).notNull().default(0),
+    /** The plan whose full text is being (or was) posted into the thread, and how far. */
+    planThreadId: text('plan_thread_id'),
+    planThreadParts: integer('plan_thread_parts').notNull().default(0),
+    planThreadDone: boolean('plan_thread_done').notNull().default(false),
+    /** The full log of a failed run in the thread. */
+    logThreadParts: integer('log_thread_parts').notNull().default(0),
+    logThreadDone: boolean('log_thread_done').notNull().default(false),
+    /** Nothing more to deliver: the run is finished and its message and thread show it all. */
+    settled: boolean('settled').notNull().default(false),
+    /** Delivery failures in a row, the last one, and when to try again (Retry-After, backoff). */
+    attempts: integer('attempts').notNull().default(0),
+    lastError: text('last_error'),
+    nextAttemptAt: tz('next_attempt_at'),
+    /** The process delivering right now (a lease, so two processes never post twice). */
+    leaseOwner: text('lease_owner'),
+    leaseUntil: tz('lease_until'),
+    /** When the message was last posted or updated (one update per second at most). */
+    lastUpdateAt: tz('last_update_at'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    updatedAt: tz('updated_at').notNull().defaultNow(),
+  },
+  (t) => [index('slack_messages_unsettled').on(t.runId).where(sql`${t.settled} = false`)],
+);
+
+/**
+ * Slack requests already acted on, by a key unique per invocation (the
+ * trigger_id): a retried or duplicated delivery is answered without acting twice.
+ */
+export const slackRequests = pgTable(
+  'slack_requests',
+  {
+    key: text('key').primaryKey(),
+    kind: text('kind').notNull(),
+    runId: text('run_id'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [index('slack_requests_created').on(t.createdAt)],
+);
