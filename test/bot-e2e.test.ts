@@ -24,7 +24,7 @@ import {
 } from './support/slack-signing.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
-const README = readFileSync(path.join(ROOT, 'src/bot/README-section.md'), 'utf8');
+const README = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
 const MANIFEST = parseYaml(readFileSync(path.join(ROOT, 'manifest.yaml'), 'utf8')) as {
   features: {
     bot_user: { display_name: string };
