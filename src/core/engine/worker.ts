@@ -11,10 +11,16 @@ import { errorMessage } from '../errors.ts';
 import { killGroup } from '../executors/process.ts';
 import { decideOrphan } from '../lifecycle/recovery.ts';
 import type { RunStatus } from '../lifecycle/statuses.ts';
-import { type ExpireJob, QUEUES, type Queue, type StepJob } from '../queue/boss.ts';
-import { claimRun, heartbeat, lockOrphans, releaseClaim } from '../store/claims.ts';
+import { QUEUES, type Queue, type StepJob } from '../queue/boss.ts';
+import {
+  claimRun,
+  heartbeat,
+  lockExpiredApprovals,
+  lockOrphans,
+  releaseClaim,
+} from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
-import { getRunRow, transition } from '../store/runs.ts';
+import { transition } from '../store/runs.ts';
 import { newId } from './ids.ts';
 import { type EngineContext, executeClaimedRun } from './steps.ts';
 
@@ -127,23 +133,25 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
   }
 
-  async function onExpire(job: Job<ExpireJob>) {
-    const { runId, status, version } = job.data;
-    await options.db.transaction(async (tx) => {
-      const run = await getRunRow(tx, runId);
-      if (!run || run.status !== status || run.version !== version) return;
-      const timeout = formatDuration((run.config as Deployment).approvalTimeout);
-      await transition(tx, options.queue, {
-        runId,
-        from: status,
-        to: 'cancelled',
-        actor: SYSTEM,
-        reason: `approval expired: nobody approved within ${timeout}`,
-        patch: {
-          cancelledBy: 'system',
-          cancelReason: `approval expired (waited longer than ${timeout})`,
-        },
-      });
+  /** Cancels runs whose approval waited too long (a sweep: no job per run). */
+  async function expireApprovals(): Promise<number> {
+    return options.db.transaction(async (tx) => {
+      const expired = await lockExpiredApprovals(tx);
+      for (const run of expired) {
+        const timeout = formatDuration((run.config as Deployment).approvalTimeout);
+        await transition(tx, options.queue, {
+          runId: run.id,
+          from: run.status as RunStatus,
+          to: 'cancelled',
+          actor: SYSTEM,
+          reason: `approval expired: nobody approved within ${timeout}`,
+          patch: {
+            cancelledBy: 'system',
+            cancelReason: `approval expired (waited longer than ${timeout})`,
+          },
+        });
+      }
+      return expired.length;
     });
   }
 
@@ -207,6 +215,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
   every(heartbeatMs, beat, 'heartbeat');
   every(Math.max(250, Math.round(staleMs / 3)), reap, 'reaper');
+  every(1000, expireApprovals, 'approval expiry');
 
   const concurrency = options.concurrency ?? 8;
   const workIds = [
@@ -222,18 +231,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         if (job) await onStep(job);
       },
     ),
-    await boss.work<ExpireJob>(
-      QUEUES.expire,
-      {
-        localConcurrency: 2,
-        batchSize: 1,
-        pollingIntervalSeconds: 2,
-        notifyPollingIntervalSeconds: 10,
-      },
-      async ([job]) => {
-        if (job) await onExpire(job);
-      },
-    ),
   ];
 
   return {
@@ -245,7 +242,6 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       for (const t of timers) clearInterval(t);
       for (const workId of workIds)
         await boss.offWork(QUEUES.step, { id: workId, wait: false }).catch(() => {});
-      await boss.offWork(QUEUES.expire, { wait: false }).catch(() => {});
       const all = Promise.all([...running.values()].map((r) => r.done));
       const timeout = new Promise((r) => setTimeout(r, graceMs).unref());
       await Promise.race([all, timeout]);

@@ -11,23 +11,15 @@ import type { Tx } from '../store/runs.ts';
 export const QUEUES = {
   /** Advance a run that is in a working status: detect/plan, apply/destroy, verify, rollback. */
   step: 'deploy-run-step',
-  /** Cancel a run still waiting for an approval when its approval timeout passes. */
-  expire: 'deploy-run-expire',
 } as const;
 
 export type StepJob = { readonly runId: string; readonly status: RunStatus };
-export type ExpireJob = {
-  readonly runId: string;
-  readonly status: RunStatus;
-  readonly version: number;
-};
 
 export const BOSS_SCHEMA = 'pgboss';
 
 export type Queue = {
   readonly boss: PgBoss;
   sendStep(tx: Tx, job: StepJob): Promise<void>;
-  sendExpiry(tx: Tx, job: ExpireJob, afterSeconds: number): Promise<void>;
   stop(): Promise<void>;
 };
 
@@ -71,12 +63,6 @@ export async function startQueue(
     boss,
     async sendStep(tx, job) {
       await boss.send(QUEUES.step, job, { db: db(tx) });
-    },
-    async sendExpiry(tx, job, afterSeconds) {
-      await boss.send(QUEUES.expire, job, {
-        db: db(tx),
-        startAfter: Math.max(1, Math.ceil(afterSeconds)),
-      });
     },
     async stop() {
       await boss.stop({ graceful: true, timeout: 5000 });

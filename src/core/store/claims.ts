@@ -2,7 +2,11 @@
 // before running its step and keeps a heartbeat; a run whose worker went quiet
 // is recovered by the reaper in any other worker process.
 
-import { type RunStatus, WORKING_STATUSES } from '../lifecycle/statuses.ts';
+import {
+  AWAITING_APPROVAL_STATUSES,
+  type RunStatus,
+  WORKING_STATUSES,
+} from '../lifecycle/statuses.ts';
 import type { Db } from './database.ts';
 import { and, eq, inArray, isNull, lt, sql } from './orm.ts';
 import type { RunRow, Tx } from './runs.ts';
@@ -85,6 +89,25 @@ export async function lockOrphans(tx: Tx, staleMs: number): Promise<RunRow[]> {
               select 1 from pg_stat_activity
               where application_name like '%' || split_part(${runs.workerId}, '#', 1))
             or ${runs.heartbeatAt} < now() - ${staleInterval} * 10)`,
+      ),
+    )
+    .limit(100)
+    .for('update', { skipLocked: true });
+}
+
+/**
+ * Runs that waited for an approval longer than their deployment's
+ * approvalTimeout (from the run's config snapshot). Locked for the caller;
+ * other workers skip them.
+ */
+export async function lockExpiredApprovals(tx: Tx): Promise<RunRow[]> {
+  return tx
+    .select()
+    .from(runs)
+    .where(
+      and(
+        inArray(runs.status, [...AWAITING_APPROVAL_STATUSES]),
+        sql`${runs.statusSince} + ((${runs.config}->>'approvalTimeout')::bigint * interval '1 millisecond') < now()`,
       ),
     )
     .limit(100)

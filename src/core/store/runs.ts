@@ -107,14 +107,6 @@ export async function transition(
   if (STATUS_TABLE[input.to].working && !input.keepWorker) {
     await queue.sendStep(tx, { runId: updated.id, status: input.to });
   }
-  if (AWAITING_APPROVAL_STATUSES.includes(input.to)) {
-    const timeoutMs = (updated.config as Deployment).approvalTimeout;
-    await queue.sendExpiry(
-      tx,
-      { runId: updated.id, status: input.to, version: updated.version },
-      timeoutMs / 1000,
-    );
-  }
   if (input.to === 'applying' || input.to === 'destroying') {
     await supersedeWaitingRuns(tx, queue, updated);
   }
