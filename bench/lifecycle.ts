@@ -166,15 +166,28 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
       completed === total,
     );
     row(section, 'runs left in a non-terminal status', String(left), '0', left === 0);
-    row(
-      section,
-      'throughput',
-      `${(completed / elapsed).toFixed(1)} runs/s (${elapsed.toFixed(1)} s)`,
-      '≥ 20 runs/s',
-      completed / elapsed >= 20,
-    );
-    row(section, 'engine time per run, p50', ms(s.p50), '≤ 100 ms', s.p50 <= 100);
-    row(section, 'engine time per run, p95 / p99', `${ms(s.p95)} / ${ms(s.p99)}`);
+    if (mode === 'open') {
+      // Sustained: every run arrived on schedule and finished soon after the last arrived.
+      const tail = elapsed - total / RATE;
+      row(
+        section,
+        'runs/s sustained',
+        `${(completed / elapsed).toFixed(1)} runs/s (${total} arrived over ${(total / RATE).toFixed(1)} s; all done ${tail.toFixed(1)} s after the last arrived)`,
+        '≥ 20 runs/s',
+        completed === total && RATE >= 20 && tail < 5,
+      );
+      row(section, 'engine time per run, p50', ms(s.p50), '≤ 100 ms', s.p50 <= 100);
+      row(section, 'engine time per run, p95 / p99', `${ms(s.p95)} / ${ms(s.p99)}`);
+    } else {
+      row(
+        section,
+        'throughput (the most this machine does)',
+        `${(completed / elapsed).toFixed(1)} runs/s (${elapsed.toFixed(1)} s)`,
+        '≥ 20 runs/s',
+        completed / elapsed >= 20,
+      );
+      row(section, 'run life beyond its steps, p50 (includes waiting for a free worker)', ms(s.p50));
+    }
     const serveRss = procs[0]!.peakRss() / 2 ** 20;
     row(
       section,

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { machine, ROOT } from './lib/env.ts';
 import { Report, renderMarkdown } from './lib/report.ts';
+import { benchAck } from './ack.ts';
 import { benchLifecycle } from './lifecycle.ts';
 import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
@@ -12,6 +13,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   pickup: benchPickup,
   lifecycle: benchLifecycle,
   logs: benchLogs,
+  ack: benchAck,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -109,28 +109,57 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let stopping = false;
   const { boss } = options.queue;
 
+  // One pg-boss fetcher per process hands jobs to at most `concurrency` steps.
+  // (pg-boss wakes every local fetcher on each NOTIFY: with one per step slot,
+  // each job cost a burst of empty fetches.) The job completes once the run is
+  // claimed; from then on the claim and its heartbeat guard the run, and a
+  // step that ends in an unexpected error is left to the reaper like a crash.
+  const concurrency = options.concurrency ?? 8;
+  let free = concurrency;
+  const waiters: (() => void)[] = [];
+  const acquire = (): Promise<void> => {
+    if (free > 0) {
+      free -= 1;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve) => {
+      waiters.push(resolve);
+    });
+  };
+  const release = () => {
+    const next = waiters.shift();
+    if (next) next();
+    else free += 1;
+  };
+
   async function onStep(job: Job<StepJob>) {
     const { runId, status } = job.data;
     if (stopping) throw new Error('worker stopping; the job goes back to the queue');
-    const run = await claimRun(options.db, runId, status, id);
-    if (!run) return; // moved on, or another worker has it
-    const abort = new AbortController();
-    let finish = () => {};
-    const done = new Promise<void>((r) => {
-      finish = r;
-    });
-    running.set(runId, { abort, done });
+    await acquire();
+    let run: Awaited<ReturnType<typeof claimRun>>;
     try {
-      await executeClaimedRun(ctx, run, abort.signal);
+      run = stopping ? null : await claimRun(options.db, runId, status, id);
     } catch (error) {
-      log(`run ${runId}: ${errorMessage(error)}`);
-      // Let another attempt (or the reaper) take the run rather than leave it claimed.
-      await releaseClaim(options.db, runId, id).catch(() => {});
+      release();
       throw error;
-    } finally {
-      running.delete(runId);
-      finish();
     }
+    if (!run) {
+      release(); // moved on, or another worker has it
+      return;
+    }
+    const abort = new AbortController();
+    const claimed = run;
+    const done = executeClaimedRun(ctx, claimed, abort.signal)
+      .catch((error: unknown) => {
+        // The run stays claimed and its heartbeat stops: the reaper retries a
+        // read-only step or fails a change with the partly-changed hint.
+        log(`run ${runId}: ${errorMessage(error)}`);
+      })
+      .finally(() => {
+        running.delete(runId);
+        release();
+      });
+    running.set(runId, { abort, done });
   }
 
   /** Cancels runs whose approval waited too long (a sweep: no job per run). */
@@ -217,12 +246,11 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   every(Math.max(250, Math.round(staleMs / 3)), reap, 'reaper');
   every(1000, expireApprovals, 'approval expiry');
 
-  const concurrency = options.concurrency ?? 8;
   const workIds = [
     await boss.work<StepJob>(
       QUEUES.step,
       {
-        localConcurrency: concurrency,
+        localConcurrency: 1,
         batchSize: 1,
         pollingIntervalSeconds: 2,
         notifyPollingIntervalSeconds: 10,
