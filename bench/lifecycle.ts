@@ -186,7 +186,11 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
         '≥ 20 runs/s',
         completed / elapsed >= 20,
       );
-      row(section, 'run life beyond its steps, p50 (includes waiting for a free worker)', ms(s.p50));
+      row(
+        section,
+        'run life beyond its steps, p50 (includes waiting for a free worker)',
+        ms(s.p50),
+      );
     }
     const serveRss = procs[0]!.peakRss() / 2 ** 20;
     row(
