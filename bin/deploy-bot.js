@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --max-old-space-size=192
 // Entry point: checks the Node version, then runs the TypeScript sources
 // directly (Node strips the types; no build step).
 const [major, minor] = process.versions.node.split('.').map(Number);

@@ -10,7 +10,7 @@ const FLUSH_MS = 50;
 /** Batches this large go in with COPY; smaller ones with one INSERT. */
 const COPY_THRESHOLD = 200;
 /** Lines buffered before the step's output is paused until the database catches up. */
-const HIGH_WATER = 50_000;
+const HIGH_WATER = 10_000;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; NUL is not allowed. */
 function copyField(value: string): string {
