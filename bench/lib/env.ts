@@ -86,7 +86,9 @@ export async function startDeployBot(
 ): Promise<Proc> {
   // As `npm start` runs it: a small young generation keeps the process small,
   // which also keeps fork() (every step's spawn) cheap.
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=8')
+  const nodeArgs = (
+    process.env.BENCH_NODE_ARGS ?? '--max-semi-space-size=8 --max-old-space-size=192'
+  )
     .split(' ')
     .filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, BIN, command], {
