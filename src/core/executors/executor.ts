@@ -1,10 +1,11 @@
 // What the engine asks of an executor. Both kinds run real child processes
 // through runStep; they differ in which commands they run.
 
+import { failureOf, type StepFailure } from '../engine/failure.ts';
 import type { Workspace } from '../engine/workspace.ts';
 import type { Phase } from '../lifecycle/statuses.ts';
 import type { PlanSummary } from './plan-summary.ts';
-import type { StepStream } from './process.ts';
+import { runStep, StepLaunchError, type StepResult, type StepStream } from './process.ts';
 
 export type ExecutorContext = {
   readonly runId: string;
@@ -59,4 +60,46 @@ export function planTextCollector(ctx: ExecutorContext) {
         : lines.join('\n');
     },
   };
+}
+
+export type ExecutorStep = {
+  readonly label: string;
+  readonly command: string | readonly string[];
+  readonly phase: 'plan' | 'execute' | 'rollback';
+  /** What DEPLOY_PHASE says to the step. */
+  readonly stepPhase: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly timeoutMs: number;
+  readonly onLine?: (stream: StepStream, line: string) => void;
+  /** Says what to fix when the step cannot start at all. */
+  readonly launchFailure: (error: StepLaunchError) => StepFailure;
+};
+
+/**
+ * Runs one step of an executor in the workspace; an unsuccessful step becomes
+ * a StepFailure of its phase (a step that cannot start fails detect for plans).
+ */
+export async function runExecutorStep(ctx: ExecutorContext, step: ExecutorStep): Promise<void> {
+  ctx.system(`running ${step.label}`);
+  let result: StepResult;
+  try {
+    result = await runStep({
+      label: step.label,
+      command: step.command,
+      cwd: ctx.workspace.srcDir,
+      env: { ...step.env, DEPLOY_PHASE: step.stepPhase },
+      timeoutMs: step.timeoutMs,
+      onLine: step.onLine ?? ctx.onLine,
+      signal: ctx.signal,
+      onStart: ctx.onStart,
+      backpressure: ctx.backpressure,
+    });
+  } catch (error) {
+    if (error instanceof StepLaunchError) throw step.launchFailure(error);
+    throw error;
+  }
+  if (result.outcome !== 'succeeded') {
+    throw failureOf(step.phase, step.label, result, step.timeoutMs, 'executor.timeout');
+  }
+  ctx.system(`${step.label} finished in ${(result.durationMs / 1000).toFixed(1)}s`);
 }

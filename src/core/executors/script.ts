@@ -1,14 +1,13 @@
 import type { ExecutorConfig } from '../config/schema.ts';
-import { failureOf, StepFailure } from '../engine/failure.ts';
+import { StepFailure } from '../engine/failure.ts';
 import { readJsonFile } from '../engine/workspace.ts';
 import type { Executor, ExecutorContext } from './executor.ts';
-import { planTextCollector } from './executor.ts';
+import { planTextCollector, runExecutorStep } from './executor.ts';
 import { PlanDocumentError, summarizePlanDocument, UNKNOWN_PLAN } from './plan-summary.ts';
-import { runStep, StepLaunchError } from './process.ts';
 
 type ScriptConfig = Extract<ExecutorConfig, { kind: 'script' }>;
 
-async function run(
+function run(
   ctx: ExecutorContext,
   config: ScriptConfig,
   phase: 'plan' | 'execute' | 'rollback',
@@ -16,34 +15,21 @@ async function run(
   command: string,
   onLine = ctx.onLine,
 ) {
-  const label = `${name} step ${command}`;
-  ctx.system(`running ${label}`);
-  let result: Awaited<ReturnType<typeof runStep>>;
-  try {
-    result = await runStep({
-      label,
-      command,
-      cwd: ctx.workspace.srcDir,
-      env: { ...ctx.env, DEPLOY_PHASE: name === 'destroyPlan' ? 'plan' : name },
-      timeoutMs: config.timeout,
-      onLine,
-      signal: ctx.signal,
-      onStart: ctx.onStart,
-      backpressure: ctx.backpressure,
-    });
-  } catch (error) {
-    if (error instanceof StepLaunchError) {
-      throw new StepFailure(
+  return runExecutorStep(ctx, {
+    label: `${name} step ${command}`,
+    command,
+    phase,
+    stepPhase: name === 'destroyPlan' ? 'plan' : name,
+    env: ctx.env,
+    timeoutMs: config.timeout,
+    onLine,
+    launchFailure: (error) =>
+      new StepFailure(
         phase === 'plan' ? 'detect' : phase,
         error.message,
         `${error.message} (executor.${name} in the deployment's config)`,
-      );
-    }
-    throw error;
-  }
-  if (result.outcome !== 'succeeded')
-    throw failureOf(phase, label, result, config.timeout, 'executor.timeout');
-  ctx.system(`${label} finished in ${(result.durationMs / 1000).toFixed(1)}s`);
+      ),
+  });
 }
 
 export async function readOutputs(file: string): Promise<Record<string, unknown> | null> {

@@ -4,12 +4,12 @@
 
 import path from 'node:path';
 import type { ExecutorConfig } from '../config/schema.ts';
-import { failureOf, StepFailure } from '../engine/failure.ts';
+import { StepFailure } from '../engine/failure.ts';
 import { MASK } from '../logs/redact.ts';
 import type { Executor, ExecutorContext } from './executor.ts';
-import { planTextCollector } from './executor.ts';
+import { planTextCollector, runExecutorStep } from './executor.ts';
 import { PlanDocumentError, summarizeTerraformPlan } from './plan-summary.ts';
-import { runStep, StepLaunchError, type StepStream } from './process.ts';
+import type { StepStream } from './process.ts';
 
 type TerraformConfig = Extract<ExecutorConfig, { kind: 'terraform' }>;
 
@@ -25,46 +25,31 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
   const binary = config.binary.includes('/') ? path.resolve(baseDir, config.binary) : config.binary;
   const name = path.basename(binary);
 
-  async function tf(
+  function tf(
     ctx: ExecutorContext,
     phase: 'plan' | 'execute' | 'rollback',
     args: string[],
     onLine: (stream: StepStream, line: string) => void = ctx.onLine,
   ) {
-    const label = `${name} ${args[0]}`;
-    ctx.system(`running ${name} ${args.join(' ')}`);
-    let result: Awaited<ReturnType<typeof runStep>>;
-    try {
-      result = await runStep({
-        label,
-        command: [binary, ...args],
-        cwd: ctx.workspace.srcDir,
-        env: {
-          ...terraformEnv(ctx),
-          DEPLOY_PHASE:
-            phase === 'execute' ? (ctx.kind === 'destroy' ? 'destroy' : 'apply') : phase,
-        },
-        timeoutMs: config.timeout,
-        onLine,
-        signal: ctx.signal,
-        onStart: ctx.onStart,
-        backpressure: ctx.backpressure,
-      });
-    } catch (error) {
-      if (error instanceof StepLaunchError) {
+    return runExecutorStep(ctx, {
+      label: `${name} ${args.join(' ')}`,
+      command: [binary, ...args],
+      phase,
+      stepPhase: phase === 'execute' ? (ctx.kind === 'destroy' ? 'destroy' : 'apply') : phase,
+      env: terraformEnv(ctx),
+      timeoutMs: config.timeout,
+      onLine,
+      launchFailure: (error) => {
         const missing = /ENOENT/.test(error.message);
-        throw new StepFailure(
+        return new StepFailure(
           phase === 'plan' ? 'detect' : phase,
           missing ? `${binary} is not installed on this worker` : error.message,
           missing
             ? `install ${name} on the workers, or set executor.binary to its path (terraform, tofu or a path)`
             : error.message,
         );
-      }
-      throw error;
-    }
-    if (result.outcome !== 'succeeded')
-      throw failureOf(phase, label, result, config.timeout, 'executor.timeout');
+      },
+    });
   }
 
   const planPath = (ctx: ExecutorContext) => path.join(ctx.workspace.artifactDir, PLAN_FILE);
@@ -123,29 +108,17 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
     rollback:
       config.rollback === undefined
         ? null
-        : async (ctx) => {
-            ctx.system(`running rollback step ${config.rollback}`);
-            const result = await runStep({
+        : (ctx) =>
+            runExecutorStep(ctx, {
               label: `rollback step ${config.rollback}`,
               command: config.rollback!,
-              cwd: ctx.workspace.srcDir,
-              env: { ...terraformEnv(ctx), DEPLOY_PHASE: 'rollback' },
+              phase: 'rollback',
+              stepPhase: 'rollback',
+              env: terraformEnv(ctx),
               timeoutMs: config.timeout,
-              onLine: ctx.onLine,
-              signal: ctx.signal,
-              onStart: ctx.onStart,
-              backpressure: ctx.backpressure,
-            });
-            if (result.outcome !== 'succeeded') {
-              throw failureOf(
-                'rollback',
-                `rollback step ${config.rollback}`,
-                result,
-                config.timeout,
-                'executor.timeout',
-              );
-            }
-          },
+              launchFailure: (error) =>
+                new StepFailure('rollback', error.message, `${error.message} (executor.rollback)`),
+            }),
   };
 }
 
