@@ -32,7 +32,7 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
     onLine: (stream: StepStream, line: string) => void = ctx.onLine,
   ) {
     return runExecutorStep(ctx, {
-      label: `${name} ${args.join(' ')}`,
+      label: `${name} ${args[0]}`,
       command: [binary, ...args],
       phase,
       stepPhase: phase === 'execute' ? (ctx.kind === 'destroy' ? 'destroy' : 'apply') : phase,
