@@ -34,11 +34,12 @@ function config() {
   return `${lines.join('\n')}\n`;
 }
 
-// Each step logs its start (and end) to a side-effect file, then sleeps when
+// Each step logs its start (and end) to a side-effect file, then sleeps (long
+// enough for every run to start even on a loaded machine) when
 // it is the stage under test, so the kill lands while it runs.
 const step = (name: string, extra = '') => `
 echo "${name} $DEPLOY_RUN_ID start" >> "$DEPLOY_STATE_DIR/effects"
-[ "$DEPLOY_VAR_stage" = ${name} ] && [ ! -f "$DEPLOY_STATE_DIR/survived-$DEPLOY_RUN_ID-${name}" ] && { touch "$DEPLOY_STATE_DIR/survived-$DEPLOY_RUN_ID-${name}"; sleep 2; }
+[ "$DEPLOY_VAR_stage" = ${name} ] && [ ! -f "$DEPLOY_STATE_DIR/survived-$DEPLOY_RUN_ID-${name}" ] && { touch "$DEPLOY_STATE_DIR/survived-$DEPLOY_RUN_ID-${name}"; sleep 8; }
 ${extra}
 echo "${name} $DEPLOY_RUN_ID end" >> "$DEPLOY_STATE_DIR/effects"
 `;
