@@ -41,21 +41,18 @@ export type Connection = {
  * TCP sockets with Nagle's algorithm off. postgres.js leaves it on, and a COPY
  * (several writes, then a wait for the answer) then stalls on delayed ACKs:
  * about 45 ms per COPY and as much for the next statement, instead of 1 ms.
+ * The socket is handed over while still connecting (postgres.js treats a
+ * custom socket as connected; Node queues the first writes): a refused or
+ * failed connection then surfaces as the socket's 'error', through postgres.js's
+ * own error path, which gives the pool slot back. (Waiting for 'connect' and
+ * rejecting instead leaked a pool slot per failed attempt during an outage.)
  */
 function noDelaySocket(url: string) {
   const u = new URL(url);
   const host = decodeURIComponent(u.hostname).replace(/^\[|\]$/g, '');
   if (!host || host.startsWith('/') || u.searchParams.has('host')) return undefined;
   const port = Number(u.port || 5432);
-  return () =>
-    new Promise<net.Socket>((resolve, reject) => {
-      const socket = net.connect({ host, port, noDelay: true });
-      socket.once('connect', () => {
-        socket.off('error', reject);
-        resolve(socket);
-      });
-      socket.once('error', reject);
-    });
+  return () => net.connect({ host, port, noDelay: true });
 }
 
 export function connect(
