@@ -363,7 +363,9 @@ export class DeployCore {
         );
       }
       await checkCanCancel(row.config as Deployment, row.requestedBy, actor, this.groups);
-      const reason = options.reason?.trim() || 'cancelled by request';
+      const reason =
+        options.reason?.replaceAll('\0', '').toWellFormed().trim().slice(0, 2000) ||
+        'cancelled by request';
       await this.move(tx, row, 'cancelled', actor, reason, {
         cancelledBy: actor.id,
         cancelReason: reason,

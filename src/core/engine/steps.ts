@@ -254,6 +254,23 @@ async function detectAndPlan(s: StepRun): Promise<void> {
   }
 }
 
+/** Outputs are stored and shown: a sensitive value a step wrote there is masked too. */
+function redactOutputs(
+  redact: Redactor,
+  outputs: Record<string, unknown> | null,
+): Record<string, unknown> | null {
+  if (!outputs) return null;
+  const text = JSON.stringify(outputs);
+  const masked = redact(text);
+  if (masked === text) return outputs;
+  try {
+    return JSON.parse(masked) as Record<string, unknown>;
+  } catch {
+    // The secret spanned JSON syntax: keep nothing rather than something broken.
+    return { outputs: 'withheld: they contained a sensitive value' };
+  }
+}
+
 async function loadPlan(s: StepRun) {
   const planId = s.run.planId;
   if (!planId) throw new StepFailure('execute', 'the run has no plan', 'run the deployment again');
@@ -287,9 +304,9 @@ async function change(s: StepRun): Promise<void> {
     }
     await restoreArtifacts(ws.artifactDir, artifacts);
     const executor = executorFor(s.deployment);
-    const outputs = await executor.change(executorContext(s, ws));
-    if (outputs) s.log.system(`outputs: ${s.redact(JSON.stringify(outputs)).slice(0, 2000)}`);
-    const patch = { outputs: outputs ?? null };
+    const outputs = redactOutputs(s.redact, await executor.change(executorContext(s, ws)));
+    if (outputs) s.log.system(`outputs: ${JSON.stringify(outputs).slice(0, 2000)}`);
+    const patch = { outputs };
     if (from === 'destroying') {
       await advance(s, {
         from,

@@ -45,6 +45,11 @@ export function closestName(name: string, candidates: readonly string[]): string
 }
 
 function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | string[] {
+  // PostgreSQL cannot store these: say so, without echoing the value.
+  if (raw.includes('\0'))
+    return [`${name} contains a NUL character (\\0), which cannot be stored: remove it`];
+  if (!raw.isWellFormed())
+    return [`${name} contains broken Unicode (a lone surrogate): retype the value`];
   const shown = spec.sensitive
     ? '(hidden)'
     : JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
