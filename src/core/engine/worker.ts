@@ -247,16 +247,23 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   every(1000, expireApprovals, 'approval expiry');
 
   const workIds = [
+    // Batches, and fetching again at once while they come back full: a burst
+    // of NOTIFYs wakes the fetcher only once, so one job per wake-up would
+    // leave a backlog to the (slow) polling.
     await boss.work<StepJob>(
       QUEUES.step,
       {
         localConcurrency: 1,
-        batchSize: 1,
+        batchSize: Math.max(2, concurrency),
+        burstWhenBatchFull: true,
         pollingIntervalSeconds: 2,
-        notifyPollingIntervalSeconds: 10,
+        notifyPollingIntervalSeconds: 5,
       },
-      async ([job]) => {
-        if (job) await onStep(job);
+      async (jobs) => {
+        const outcomes = await Promise.allSettled(jobs.map((job) => onStep(job)));
+        const failed = outcomes.find((o) => o.status === 'rejected');
+        // The batch is retried: jobs already claimed are no-ops the second time.
+        if (failed) throw failed.reason;
       },
     ),
   ];
