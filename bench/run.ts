@@ -2,18 +2,22 @@
 
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { benchAck } from './ack.ts';
 import { machine, ROOT } from './lib/env.ts';
 import { Report, renderMarkdown } from './lib/report.ts';
-import { benchAck } from './ack.ts';
 import { benchLifecycle } from './lifecycle.ts';
 import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
+import { benchSlackUpdates } from './slack-updates.ts';
+import { benchTui } from './tui.ts';
 
 const ALL: Record<string, (r: Report) => Promise<void>> = {
   pickup: benchPickup,
   lifecycle: benchLifecycle,
   logs: benchLogs,
   ack: benchAck,
+  'slack-updates': benchSlackUpdates,
+  tui: benchTui,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -112,5 +112,16 @@ describe('run logs', () => {
     expect(existsSync('/tmp/deploy-bot-pwned')).toBe(false);
     // The tail reads the last lines.
     expect((await h.core.readLogs(run.id, { tail: 2 })).length).toBe(2);
+    // A follower that shows only a window skips a backlog instead of paging through it.
+    const got: { lines: number; skipped: number; last: number }[] = [];
+    const stop = await h.core.followLogs(
+      run.id,
+      (lines, skipped) => got.push({ lines: lines.length, skipped, last: lines.at(-1)!.id }),
+      { afterId: 0, keepNewest: 100 },
+    );
+    const deadline = Date.now() + 5000;
+    while (got.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    await stop();
+    expect(got[0]).toEqual({ lines: 100, skipped: count - 100, last: after });
   });
 });

@@ -3,11 +3,7 @@
 //   node bench/lib/bare-bolt.ts PORT SIGNING_SECRET SLACK_API_URL
 
 import { App, LogLevel } from '@slack/bolt';
-import {
-  FAKE_BOT_ID,
-  FAKE_BOT_USER_ID,
-  FAKE_SLACK_TOKEN,
-} from '../../test/support/fake-slack.ts';
+import { FAKE_BOT_ID, FAKE_BOT_USER_ID, FAKE_SLACK_TOKEN } from '../../test/support/fake-slack.ts';
 
 const [port, signingSecret, slackApiUrl] = process.argv.slice(2);
 if (!port || !signingSecret || !slackApiUrl) {

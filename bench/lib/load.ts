@@ -1,24 +1,30 @@
 // Open-loop load generator, in a process of its own (so that the fake Slack and
 // the benchmark's bookkeeping never delay a measurement). Reads a LoadSpec as
-// JSON on stdin, writes a LoadResult as JSON on stdout.
+// JSON on stdin, writes one LoadResult per target as JSON on stdout.
 //
 // Each request is signed just before it is sent (outside the timed part) and
-// sent on schedule (i / rate s after the start) whether or not earlier ones
-// were answered; its latency is from http.request() to the end of the answer,
-// over a keep-alive agent.
+// sent on schedule whether or not earlier ones were answered; its latency is
+// from http.request() to the end of the answer, over a keep-alive agent (one
+// per target). Several targets are interleaved: each gets `rate` requests per
+// second, target k offset by k / (rate × targets) s, so that they share the
+// machine's conditions without overlapping.
 
 import { spawn } from 'node:child_process';
 import http from 'node:http';
 import { signedFormHeaders } from '../../test/support/slack-signing.ts';
 
-export type LoadSpec = {
+export type LoadTarget = {
   readonly url: string;
-  readonly secret: string;
-  /** Requests per second. */
-  readonly rate: number;
   readonly bodies: readonly string[];
   /** Sent one after another before the measured ones (warm the JIT and the connection). */
   readonly warmup: readonly string[];
+};
+
+export type LoadSpec = {
+  readonly secret: string;
+  /** Requests per second, per target. */
+  readonly rate: number;
+  readonly targets: readonly LoadTarget[];
 };
 
 export type LoadResult = {
@@ -31,8 +37,8 @@ export type LoadResult = {
   readonly seconds: number;
 };
 
-/** Runs a LoadSpec in a fresh load-generator process. */
-export function runLoad(spec: LoadSpec): Promise<LoadResult> {
+/** Runs a LoadSpec in a fresh load-generator process; one result per target. */
+export function runLoad(spec: LoadSpec): Promise<LoadResult[]> {
   const child = spawn(process.execPath, [import.meta.filename], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
@@ -44,7 +50,7 @@ export function runLoad(spec: LoadSpec): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     child.once('exit', (code) => {
       if (code !== 0) reject(new Error(`the load generator exited with ${code}`));
-      else resolve(JSON.parse(out) as LoadResult);
+      else resolve(JSON.parse(out) as LoadResult[]);
     });
   });
 }
@@ -56,21 +62,25 @@ async function main() {
   process.stdin.setEncoding('utf8');
   for await (const chunk of process.stdin) input += chunk as string;
   const spec = JSON.parse(input) as LoadSpec;
-  const agent = new http.Agent({ keepAlive: true });
+  const agents = spec.targets.map(() => new http.Agent({ keepAlive: true }));
 
-  const send = (body: string): Promise<One> => {
+  const send = (k: number, body: string): Promise<One> => {
     const headers = {
       ...signedFormHeaders(spec.secret, body),
       'content-length': String(Buffer.byteLength(body)),
     };
     return new Promise((resolve) => {
       const started = performance.now();
-      const req = http.request(spec.url, { method: 'POST', agent, headers }, (res) => {
-        res.resume();
-        res.on('end', () =>
-          resolve({ ms: performance.now() - started, status: res.statusCode ?? 0 }),
-        );
-      });
+      const req = http.request(
+        spec.targets[k]!.url,
+        { method: 'POST', agent: agents[k], headers },
+        (res) => {
+          res.resume();
+          res.on('end', () =>
+            resolve({ ms: performance.now() - started, status: res.statusCode ?? 0 }),
+          );
+        },
+      );
       req.on('error', (error) =>
         resolve({ ms: performance.now() - started, status: -1, error: error.message }),
       );
@@ -78,32 +88,43 @@ async function main() {
     });
   };
 
-  for (const body of spec.warmup) await send(body);
+  for (let k = 0; k < spec.targets.length; k++)
+    for (const body of spec.targets[k]!.warmup) await send(k, body);
 
-  const pending: Promise<One>[] = [];
-  let maxLag = 0;
+  const n = spec.targets.length;
+  const pending: Promise<One>[][] = spec.targets.map(() => []);
+  const lags: number[] = spec.targets.map(() => 0);
+  const schedule: { due: number; k: number; i: number }[] = [];
   const began = performance.now() + 20;
-  for (let i = 0; i < spec.bodies.length; i++) {
-    const due = began + (i * 1000) / spec.rate;
+  for (let k = 0; k < n; k++) {
+    const bodies = spec.targets[k]!.bodies;
+    for (let i = 0; i < bodies.length; i++)
+      schedule.push({ due: began + (i * 1000) / spec.rate + (k * 1000) / (spec.rate * n), k, i });
+  }
+  schedule.sort((a, b) => a.due - b.due);
+  for (const { due, k, i } of schedule) {
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait - 1));
     while (performance.now() < due) {
       // the last millisecond: spin, setTimeout is not that precise
     }
-    maxLag = Math.max(maxLag, performance.now() - due);
-    pending.push(send(spec.bodies[i]!));
+    lags[k] = Math.max(lags[k]!, performance.now() - due);
+    pending[k]!.push(send(k, spec.targets[k]!.bodies[i]!));
   }
-  const results = await Promise.all(pending);
-  const statuses: Record<string, number> = {};
-  for (const r of results) statuses[String(r.status)] = (statuses[String(r.status)] ?? 0) + 1;
-  const out: LoadResult = {
-    latencies: results.map((r) => r.ms),
-    statuses,
-    errors: [...new Set(results.flatMap((r) => (r.error ? [r.error] : [])))],
-    maxLag,
-    seconds: (performance.now() - began) / 1000,
-  };
-  agent.destroy();
+  const out: LoadResult[] = [];
+  for (let k = 0; k < n; k++) {
+    const results = await Promise.all(pending[k]!);
+    const statuses: Record<string, number> = {};
+    for (const r of results) statuses[String(r.status)] = (statuses[String(r.status)] ?? 0) + 1;
+    out.push({
+      latencies: results.map((r) => r.ms),
+      statuses,
+      errors: [...new Set(results.flatMap((r) => (r.error ? [r.error] : [])))],
+      maxLag: lags[k]!,
+      seconds: (performance.now() - began) / 1000,
+    });
+    agents[k]!.destroy();
+  }
   process.stdout.write(`${JSON.stringify(out)}\n`);
 }
 

@@ -2,8 +2,11 @@
 // benchmark process), a real `deploy-bot serve` pointed at it over HTTP, and
 // correctly signed requests sent with a keep-alive agent.
 
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import path from 'node:path';
 import {
   FAKE_BOT_ID,
   FAKE_BOT_USER_ID,
@@ -18,7 +21,7 @@ import {
   slashCommandBody,
   TEST_SIGNING_SECRET,
 } from '../../test/support/slack-signing.ts';
-import { type Proc, sleep, startDeployBot, type Workspace } from './env.ts';
+import { type Proc, ROOT, sleep, startDeployBot, type Workspace } from './env.ts';
 
 export const SIGNING_SECRET = TEST_SIGNING_SECRET;
 export const CHANNEL = 'C0DEPLOYS';
@@ -82,7 +85,38 @@ export async function waitHealthy(url: string, timeoutMs = 30_000): Promise<void
   }
 }
 
-export type SlackServe = { proc: Proc; eventsUrl: string; port: number };
+/**
+ * Node's flags as `npm run <script>` starts the program (package.json), unless
+ * BENCH_NODE_ARGS says otherwise: the processes compared run alike.
+ */
+export function nodeArgsOf(script: 'start' | 'tui'): string[] {
+  if (process.env.BENCH_NODE_ARGS !== undefined)
+    return process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean);
+  const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+  };
+  const words = (pkg.scripts[script] ?? '').split(/\s+/);
+  return words.slice(1).filter((w) => w.startsWith('--'));
+}
+
+export type SlackServe = {
+  proc: Pick<Proc, 'child' | 'stop'>;
+  eventsUrl: string;
+  port: number;
+};
+
+function slackEnv(slack: FakeSlack, port: number): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.url,
+    // Known ids: no auth.test at start.
+    SLACK_BOT_ID: FAKE_BOT_ID,
+    SLACK_BOT_USER_ID: FAKE_BOT_USER_ID,
+    PORT: String(port),
+    HOST: '127.0.0.1',
+  };
+}
 
 /** `deploy-bot serve` (workers and the Slack bot over HTTP) against the fake Slack. */
 export async function startSlackServe(
@@ -92,20 +126,102 @@ export async function startSlackServe(
   env: Record<string, string> = {},
 ): Promise<SlackServe> {
   const port = await freePort();
-  const proc = await startDeployBot('serve', ws, databaseUrl, {
-    SLACK_BOT_TOKEN: FAKE_SLACK_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.url,
-    // Known ids: no auth.test at start.
-    SLACK_BOT_ID: FAKE_BOT_ID,
-    SLACK_BOT_USER_ID: FAKE_BOT_USER_ID,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    ...env,
-  });
+  const proc = await startDeployBot('serve', ws, databaseUrl, { ...slackEnv(slack, port), ...env });
   // "serving" is printed before the bot listens.
   await waitHealthy(`http://127.0.0.1:${port}/healthz`);
   return { proc, eventsUrl: `http://127.0.0.1:${port}/slack/events`, port };
+}
+
+/**
+ * Diagnostic: `deploy-bot serve` with bench/lib/ack-front.ts preloaded, which
+ * acks in a worker thread and hands each request to the bot; `eventsUrl` is the
+ * thread's.
+ */
+export async function startServeWithAckThread(
+  ws: Workspace,
+  databaseUrl: string,
+  slack: FakeSlack,
+): Promise<SlackServe> {
+  const port = await freePort();
+  const frontPort = await freePort();
+  const saved = process.env.BENCH_NODE_ARGS;
+  process.env.BENCH_NODE_ARGS = [
+    ...nodeArgsOf('start'),
+    '--import',
+    path.join(import.meta.dirname, 'ack-front.ts'),
+  ].join(' ');
+  let proc: Proc;
+  try {
+    proc = await startDeployBot('serve', ws, databaseUrl, {
+      ...slackEnv(slack, port),
+      BENCH_ACK_FRONT_PORT: String(frontPort),
+    });
+  } finally {
+    if (saved === undefined) delete process.env.BENCH_NODE_ARGS;
+    else process.env.BENCH_NODE_ARGS = saved;
+  }
+  await waitHealthy(`http://127.0.0.1:${port}/healthz`);
+  await waitHealthy(`http://127.0.0.1:${frontPort}/healthz`);
+  return { proc, eventsUrl: `http://127.0.0.1:${frontPort}/slack/events`, port };
+}
+
+/**
+ * Diagnostic: the bot of `deploy-bot serve` without its in-process workers
+ * (bench/lib/bot-only.ts), started like startDeployBot starts serve.
+ */
+export async function startBotOnly(
+  ws: Workspace,
+  databaseUrl: string,
+  slack: FakeSlack,
+): Promise<SlackServe> {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [...nodeArgsOf('start'), path.join(import.meta.dirname, 'bot-only.ts')],
+    {
+      env: {
+        ...process.env,
+        DATABASE_URL: databaseUrl,
+        DEPLOY_CONFIG: ws.configFile,
+        DEPLOY_BOT_DATA_DIR: ws.dataDir,
+        ...slackEnv(slack, port),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  child.stdout.resume();
+  const exited = new Promise((r) => child.once('exit', r));
+  await Promise.race([
+    waitHealthy(`http://127.0.0.1:${port}/healthz`),
+    exited.then(() => {
+      throw new Error('bot-only.ts exited');
+    }),
+  ]);
+  return {
+    proc: {
+      child,
+      async stop() {
+        if (child.exitCode !== null) return;
+        child.kill('SIGTERM');
+        await exited;
+      },
+    },
+    eventsUrl: `http://127.0.0.1:${port}/slack/events`,
+    port,
+  };
+}
+
+/** CPU time (user + system) a process has used so far, in milliseconds; 0 once gone. */
+export function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // utime and stime are fields 14 and 15 of stat (clock ticks of 1/100 s).
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
 }
 
 /** The form body of a signed `/deploy <text>` from `user` in the channel. */

@@ -170,10 +170,14 @@ export class FakeCore implements TuiCore {
 
   async followLogs(
     runId: string,
-    onLines: (lines: LogLine[]) => void,
-    options: { afterId?: number } = {},
+    onLines: (lines: LogLine[], skipped: number) => void,
+    options: { afterId?: number; keepNewest?: number } = {},
   ): Promise<Unsubscribe> {
-    const f: Follower = { runId, cursor: options.afterId ?? 0, onLines };
+    const f: Follower = {
+      runId,
+      cursor: options.afterId ?? 0,
+      onLines: (lines) => onLines(lines, 0),
+    };
     this.followers.push(f);
     return async () => {
       this.followers = this.followers.filter((x) => x !== f);

@@ -549,8 +549,16 @@ export class DeployCore {
    */
   async followLogs(
     runId: string,
-    onLines: (lines: LogLine[]) => void,
-    options: { afterId?: number } = {},
+    onLines: (lines: LogLine[], skipped: number) => void,
+    options: {
+      afterId?: number;
+      /**
+       * A follower that shows only the end (a terminal window) sets this: when
+       * more lines are waiting, it gets only the newest `keepNewest` of them and
+       * the number it skipped, instead of paging through all of them.
+       */
+      keepNewest?: number;
+    } = {},
   ): Promise<Unsubscribe> {
     let cursor = options.afterId ?? 0;
     let pumping: Promise<void> | null = null;
@@ -567,8 +575,23 @@ export class DeployCore {
           while (!closed) {
             const lines = await this.readLogs(runId, { afterId: cursor, limit: 5000 });
             if (lines.length === 0) break;
+            const keep = options.keepNewest;
+            if (keep !== undefined && lines.length === 5000) {
+              // A backlog: jump to its end.
+              const newest = await this.readLogs(runId, { tail: keep });
+              const [count] = await this.db
+                .select({ n: sql<number>`count(*)::int` })
+                .from(runLogs)
+                .where(and(eq(runLogs.runId, runId), gt(runLogs.id, cursor)));
+              const delivered = newest.filter((l) => l.id > cursor);
+              if (delivered.length > 0) {
+                cursor = delivered[delivered.length - 1]!.id;
+                onLines(delivered, Math.max(0, (count?.n ?? 0) - delivered.length));
+              }
+              break;
+            }
             cursor = lines[lines.length - 1]!.id;
-            onLines(lines);
+            onLines(lines, 0);
             if (lines.length < 5000) break;
           }
         } while (again && !closed);

@@ -98,9 +98,12 @@ export class LogWindow {
         });
         this.update({ top: this.bottomTop() });
         if (!this.unfollow && !this.closed) {
-          this.unfollow = await this.core.followLogs(runId, (batch) => this.arrived(batch), {
-            afterId: lines.at(-1)?.id ?? 0,
-          });
+          this.unfollow = await this.core.followLogs(
+            runId,
+            (batch, skipped) => this.arrived(batch, skipped),
+            // Only a window is ever shown: skip over a backlog instead of paging through it.
+            { afterId: lines.at(-1)?.id ?? 0, keepNewest: this.maxLines },
+          );
           if (this.closed) await this.stopFollowing();
         }
         this.update({ opened: true });
@@ -263,17 +266,36 @@ export class LogWindow {
     return { lines: dropped > 0 ? lines.slice(dropped) : lines, dropped };
   }
 
-  private arrived(batch: readonly LogLine[]) {
+  private arrived(batch: readonly LogLine[], skipped = 0) {
     const fresh = batch.filter((l) => l.id > this.newestId);
     if (fresh.length === 0) return;
     this.seen(fresh);
     if (this.buffer) {
+      // Lines older than a skipped backlog would leave a gap: keep the newest only.
+      if (skipped > 0) this.buffer.length = 0;
       this.buffer.push(...fresh);
-      this.update({ total: this.snapshot.total + fresh.length });
+      this.update({ total: this.snapshot.total + skipped + fresh.length });
       return;
     }
     const s = this.snapshot;
-    const total = s.total + fresh.length;
+    const total = s.total + skipped + fresh.length;
+    if (skipped > 0) {
+      // The core skipped a backlog (more lines than the window holds came at once).
+      if (s.following) {
+        const lines = this.trimFront([...fresh]).lines;
+        this.update({
+          lines,
+          total,
+          startIndex: total - lines.length,
+          hasOlder: true,
+          hasNewer: false,
+        });
+        this.update({ top: this.bottomTop() });
+      } else {
+        this.update({ total, hasNewer: true, missed: s.missed + skipped + fresh.length });
+      }
+      return;
+    }
     const windowEnd = s.lines.at(-1)?.id ?? 0;
     const contiguous = !s.hasNewer && (s.lines.length === 0 || (fresh[0]?.id ?? 0) > windowEnd);
     if (s.following && contiguous) {
