@@ -573,23 +573,27 @@ export class DeployCore {
         do {
           again = false;
           while (!closed) {
-            const lines = await this.readLogs(runId, { afterId: cursor, limit: 5000 });
-            if (lines.length === 0) break;
             const keep = options.keepNewest;
-            if (keep !== undefined && lines.length === 5000) {
-              // A backlog: jump to its end.
-              const newest = await this.readLogs(runId, { tail: keep });
-              const [count] = await this.db
-                .select({ n: sql<number>`count(*)::int` })
-                .from(runLogs)
-                .where(and(eq(runLogs.runId, runId), gt(runLogs.id, cursor)));
-              const delivered = newest.filter((l) => l.id > cursor);
-              if (delivered.length > 0) {
-                cursor = delivered[delivered.length - 1]!.id;
-                onLines(delivered, Math.max(0, (count?.n ?? 0) - delivered.length));
+            if (keep !== undefined) {
+              // Only the end is wanted: read it directly; count what it skips.
+              const newest = (await this.readLogs(runId, { tail: keep })).filter(
+                (l) => l.id > cursor,
+              );
+              if (newest.length === 0) break;
+              let skipped = 0;
+              if (newest.length === keep) {
+                const [count] = await this.db
+                  .select({ n: sql<number>`count(*)::int` })
+                  .from(runLogs)
+                  .where(and(eq(runLogs.runId, runId), gt(runLogs.id, cursor)));
+                skipped = Math.max(0, (count?.n ?? 0) - newest.length);
               }
+              cursor = newest[newest.length - 1]!.id;
+              onLines(newest, skipped);
               break;
             }
+            const lines = await this.readLogs(runId, { afterId: cursor, limit: 5000 });
+            if (lines.length === 0) break;
             cursor = lines[lines.length - 1]!.id;
             onLines(lines, 0);
             if (lines.length < 5000) break;
