@@ -59,6 +59,8 @@ async function openCore(settings: Settings): Promise<DeployCore> {
     config: settings.configFile,
     poolSize: 4,
     applicationName: 'deploy-tui',
+    // The dashboard owns the screen: connection trouble shows as its banner, not as text over it.
+    log: () => {},
   });
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {

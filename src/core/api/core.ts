@@ -62,6 +62,8 @@ export type CoreOptions = {
   readonly migrate?: boolean;
   readonly poolSize?: number;
   readonly applicationName?: string;
+  /** Where background trouble (the queue's reconnects) is reported; stderr by default. */
+  readonly log?: (line: string) => void;
 };
 
 export type RunChange = {
@@ -133,7 +135,7 @@ export class DeployCore {
     });
     let queue: Queue;
     try {
-      queue = await startQueue(url);
+      queue = await startQueue(url, { log: options.log });
     } catch (error) {
       await connection.close();
       throw error;

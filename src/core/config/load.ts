@@ -43,7 +43,15 @@ export function parseConfig(text: string, file: string): LoadedConfig {
     });
     throw new ConfigError(`${file} is not valid YAML`, lines);
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    // Aliases are resolved here: an unknown one, or too many (an alias bomb), fail.
+    raw = doc.toJS({ maxAliasCount: 1000 });
+  } catch (error) {
+    throw new ConfigError(`${file} is not valid YAML`, [
+      `${label}: ${(error as Error).message.split('\n')[0]}`,
+    ]);
+  }
   const parsed = configSchema.safeParse(raw ?? {});
   if (!parsed.success) {
     throw new ConfigError(`${file} is invalid`, describeIssues(label, parsed.error));

@@ -25,8 +25,14 @@ export type Queue = {
 
 export async function startQueue(
   url: string,
-  options: { max?: number; supervise?: boolean } = {},
+  options: {
+    max?: number;
+    supervise?: boolean;
+    /** Where pg-boss's connection trouble is reported (it recovers by itself). */
+    log?: (line: string) => void;
+  } = {},
 ): Promise<Queue> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const boss = new PgBoss({
     connectionString: url,
     schema: BOSS_SCHEMA,
@@ -41,7 +47,7 @@ export async function startQueue(
   boss.on('error', (error) => {
     errors.push(error);
     // pg-boss reports connection trouble here and recovers by itself.
-    process.stderr.write(`queue: ${String((error as Error).message ?? error)}\n`);
+    log(`queue: ${String((error as Error).message ?? error)}`);
   });
   try {
     await boss.start();

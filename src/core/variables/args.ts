@@ -53,7 +53,8 @@ export function tokenize(text: string): string[] {
 /** Separates plain words from `key=value` assignments. */
 export function splitAssignments(tokens: readonly string[]): ParsedArgs {
   const words: string[] = [];
-  const assignments: Record<string, string> = {};
+  // No prototype: a name like __proto__ is a key like any other.
+  const assignments: Record<string, string> = Object.create(null);
   for (const token of tokens) {
     const eq = token.indexOf('=');
     if (eq <= 0) {

@@ -101,7 +101,7 @@ export function validateVariables(
   const secret: Variables = {};
 
   for (const key of Object.keys(input)) {
-    if (!(key in specs)) {
+    if (!Object.hasOwn(specs, key)) {
       const near = closest(key, names);
       problems.push(
         names.length === 0
@@ -111,7 +111,7 @@ export function validateVariables(
     }
   }
   for (const [name, spec] of Object.entries(specs)) {
-    const raw = input[name];
+    const raw = Object.hasOwn(input, name) ? input[name] : undefined;
     let value: VariableValue | undefined;
     if (raw !== undefined) {
       const result = coerce(name, spec, raw);
