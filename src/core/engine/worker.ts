@@ -149,17 +149,24 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     }
     const abort = new AbortController();
     const claimed = run;
-    const done = executeClaimedRun(ctx, claimed, abort.signal)
+    // Each execution is its own entry: a run that comes back to this worker for
+    // its next step (quick approvals) must not be touched by the previous one's
+    // cleanup, nor stopped by a heartbeat that was about the previous one.
+    const entry: { abort: AbortController; done: Promise<void> } = {
+      abort,
+      done: Promise.resolve(),
+    };
+    entry.done = executeClaimedRun(ctx, claimed, abort.signal)
       .catch((error: unknown) => {
         // The run stays claimed and its heartbeat stops: the reaper retries a
         // read-only step or fails a change with the partly-changed hint.
         log(`run ${runId}: ${errorMessage(error)}`);
       })
       .finally(() => {
-        running.delete(runId);
+        if (running.get(runId) === entry) running.delete(runId);
         release();
       });
-    running.set(runId, { abort, done });
+    running.set(runId, entry);
   }
 
   /** Cancels runs whose approval waited too long (a sweep: no job per run). */
@@ -216,11 +223,13 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   }
 
   async function beat() {
-    const ids = [...running.keys()];
-    const lost = await heartbeat(options.db, id, ids);
+    const asked = new Map(running);
+    const lost = await heartbeat(options.db, id, [...asked.keys()]);
     for (const runId of lost) {
       const entry = running.get(runId);
-      if (entry && !entry.abort.signal.aborted) {
+      // Only the execution the heartbeat was about: the run may have been
+      // claimed again by this worker for its next step meanwhile.
+      if (entry && entry === asked.get(runId) && !entry.abort.signal.aborted) {
         log(`run ${runId}: no longer ours (cancelled or taken over); stopping its step`);
         entry.abort.abort();
       }
