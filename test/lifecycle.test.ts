@@ -125,7 +125,7 @@ describe('execute lifecycle', () => {
     expect(done.approvals).toEqual([]);
   });
 
-  it('refuses approval by the requester and by a non-approver, changing nothing', async () => {
+  it('refuses approval by the requester (not an approver) and by a stranger, changing nothing', async () => {
     const run = await h.core.requestRun({
       deployment: 'web',
       variables: { image_tag: '2.0.0' },
@@ -134,23 +134,6 @@ describe('execute lifecycle', () => {
     await h.waitFor(run.id, 'awaiting_plan_approval');
     const self = await refusalOf(h.core.approvePlan(run.id, REQUESTER));
     expect(self.code).toBe('not_approver');
-    const selfApprover = await refusalOf(
-      h.core
-        .approvePlan(
-          (
-            await h.core.requestRun({
-              deployment: 'web',
-              variables: { image_tag: '2.0.1' },
-              actor: APPROVER,
-            })
-          ).id,
-          APPROVER,
-        )
-        .catch(async (e) => {
-          throw e;
-        }),
-    ).catch((e) => e);
-    expect(['self_approval', 'wrong_status']).toContain(selfApprover.code);
     const stranger = await refusalOf(
       h.core.approvePlan(run.id, { id: 'U0STRANGER', via: 'slack' }),
     );

@@ -91,11 +91,7 @@ export function formatRunRow(run: RunView): string {
 }
 
 export function formatDeployment(d: DeploymentView): string {
-  const state = d.state.active
-    ? `running ${d.state.active.id} (${d.state.active.status})`
-    : d.state.awaiting > 0
-      ? 'idle'
-      : 'idle';
+  const state = d.state.active ? `running ${d.state.active.id} (${d.state.active.status})` : 'idle';
   const extra = [
     d.state.awaiting > 0 ? `${d.state.awaiting} awaiting approval` : '',
     d.state.queued > 0 ? `${d.state.queued} queued` : '',

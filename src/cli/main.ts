@@ -247,9 +247,6 @@ async function runCommand(
             `unexpected "${words.join(' ')}": variables are key=value, e.g. image_tag=1.4.2`,
           );
         }
-        if (command === 'destroy' && Object.keys(assignments).length > 0) {
-          // Destroy takes the deployment's variables too (a destroy plan may need them).
-        }
         let run = await core.requestRun({
           deployment: name,
           kind: command === 'destroy' ? 'destroy' : 'execute',

@@ -31,6 +31,7 @@ import {
   listTransitions,
   loadRunView,
   loadRunViews,
+  lockDeployment,
   RUN_CHANNEL,
   type RunRow,
   requireRunRow,
@@ -318,9 +319,7 @@ export class DeployCore {
           'the plan changed after it was approved: nothing was applied; run the deployment again',
         );
       }
-      await tx.execute(
-        sql`select pg_advisory_xact_lock(hashtext(${`deploy-bot:slot:${row.deployment}`}))`,
-      );
+      await lockDeployment(tx, row.deployment);
       const holder = await slotHolder(tx, row.deployment);
       if (holder) {
         throw new Refusal(

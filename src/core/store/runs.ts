@@ -102,7 +102,7 @@ export async function transition(
       insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
       values (${updated.id}, ${status}, ${input.to}, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null})
     )
-    select pg_notify(${RUN_CHANNEL}, ${`${updated.id}:${updated.version}:${updated.status}:${updated.deployment}`})`);
+    select pg_notify(${RUN_CHANNEL}, ${runChangedPayload(updated)})`);
 
   if (STATUS_TABLE[input.to].working && !input.keepWorker) {
     await queue.sendStep(tx, { runId: updated.id, status: input.to });
@@ -116,13 +116,18 @@ export async function transition(
   return { ok: true, run: updated };
 }
 
+type ChangedRun = Pick<RunRow, 'id' | 'version' | 'status' | 'deployment'>;
+
+/** `runId:version:status:deployment`, what subscribeRuns parses. */
+export function runChangedPayload(run: ChangedRun): string {
+  return `${run.id}:${run.version}:${run.status}:${run.deployment}`;
+}
+
 export async function notifyRunChanged(
   tx: Tx,
   run: Pick<RunRow, 'id' | 'version' | 'status' | 'deployment'>,
 ) {
-  await tx.execute(
-    sql`select pg_notify(${RUN_CHANNEL}, ${`${run.id}:${run.version}:${run.status}:${run.deployment}`})`,
-  );
+  await tx.execute(sql`select pg_notify(${RUN_CHANNEL}, ${runChangedPayload(run)})`);
 }
 
 const SYSTEM: Actor = { id: 'system', via: 'system' };
@@ -151,7 +156,8 @@ async function supersedeWaitingRuns(tx: Tx, queue: Queue, applying: RunRow) {
   }
 }
 
-async function lockDeployment(tx: Tx, deployment: string) {
+/** Serialises slot decisions (promotion, apply start) for one deployment. */
+export async function lockDeployment(tx: Tx, deployment: string) {
   await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deploy-bot:slot:${deployment}`}))`);
 }
 
