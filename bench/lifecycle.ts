@@ -8,6 +8,7 @@ import path from 'node:path';
 import { DeployCore } from '../src/core/api/core.ts';
 import { isRefusal } from '../src/core/errors.ts';
 import { isTerminal } from '../src/core/lifecycle/statuses.ts';
+import { backendPids, cpuDelta, cpuOf, sumCpu } from './lib/cpu.ts';
 import { freshDatabase, type Proc, sleep, startDeployBot, workspace } from './lib/env.ts';
 import { type Report, row } from './lib/report.ts';
 import { ms, summarize } from './lib/stats.ts';
@@ -42,8 +43,10 @@ echo "apply_end $EPOCHREALTIME" >> "$DEPLOY_STATE_DIR/t-$DEPLOY_RUN_ID"
 };
 
 export async function benchLifecycle(report: Report) {
-  await lifecycle(report, 'open');
-  await lifecycle(report, 'closed');
+  // BENCH_LIFECYCLE_MODES=open (or closed) runs one of the two, for quicker checks.
+  const modes = (process.env.BENCH_LIFECYCLE_MODES ?? 'open,closed').split(',');
+  if (modes.includes('open')) await lifecycle(report, 'open');
+  if (modes.includes('closed')) await lifecycle(report, 'closed');
 }
 
 /**
@@ -114,6 +117,12 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
     const unsubscribe = await core.subscribeRuns((change) => {
       track(act(change.runId, change.status, change.deployment));
     });
+    const cpuAtStart = {
+      serve: cpuOf(procs[0]!.child.pid!),
+      worker: cpuOf(procs[1]!.child.pid!),
+      bench: process.cpuUsage(),
+      backends: new Map((await backendPids(db.url)).map((pid) => [pid, cpuOf(pid).self])),
+    };
     const t0 = performance.now();
     const names = Array.from({ length: DEPLOYMENTS }, (_, i) => `d${String(i).padStart(3, '0')}`);
     if (mode === 'closed') await Promise.all(names.map((n) => start(n)));
@@ -132,6 +141,12 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
     const elapsed = (performance.now() - t0) / 1000;
     await unsubscribe();
     await Promise.all([...pending]);
+    const serveCpu = cpuDelta(cpuAtStart.serve, cpuOf(procs[0]!.child.pid!));
+    const workerCpu = cpuDelta(cpuAtStart.worker, cpuOf(procs[1]!.child.pid!));
+    const benchCpu = process.cpuUsage(cpuAtStart.bench);
+    const pgPids = await backendPids(db.url);
+    const pgCpu =
+      sumCpu(pgPids) - pgPids.reduce((t, pid) => t + (cpuAtStart.backends.get(pid) ?? 0), 0);
 
     const runs = await core.listRuns({ limit: 5000 });
     const byStatus = new Map<string, number>();
@@ -192,6 +207,12 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
         ms(s.p50),
       );
     }
+    const perRun = (seconds: number) => `${((seconds * 1000) / total).toFixed(1)} ms`;
+    row(
+      section,
+      'CPU per run: serve + its steps / worker + its steps / PostgreSQL / benchmark client',
+      `${perRun(serveCpu.self)} + ${perRun(serveCpu.children)} / ${perRun(workerCpu.self)} + ${perRun(workerCpu.children)} / ${perRun(pgCpu)} / ${perRun((benchCpu.user + benchCpu.system) / 1e6)}`,
+    );
     const serveRss = procs[0]!.peakRss() / 2 ** 20;
     row(
       section,

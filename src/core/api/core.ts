@@ -37,6 +37,7 @@ import {
   requireRunRow,
   slotHolder,
   type Tx,
+  toRunView,
   transition,
 } from '../store/runs.ts';
 import { approvals, plans, runLogs, runs } from '../store/schema.ts';
@@ -243,7 +244,9 @@ export class DeployCore {
       await input.onCreated?.(tx, created.id);
       return created;
     });
-    return loadRunView(this.db, row.id);
+    // A new run has no plan and no approvals yet; only a queued one needs a query.
+    if (row.status === 'queued') return loadRunView(this.db, row.id);
+    return toRunView(row, { plan: null, approvals: [], queue: null });
   }
 
   /** Locks the run row and checks it is in `status` and on the plan the person saw. */
@@ -275,7 +278,7 @@ export class DeployCore {
   }
 
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const row = await this.lockForDecision(tx, runId, 'awaiting_plan_approval', options);
       await checkApprover(
         row.config as Deployment,
@@ -285,21 +288,30 @@ export class DeployCore {
         'approve its plan',
       );
       const plan = await this.requirePlan(tx, row);
-      await tx.insert(approvals).values({
-        runId,
-        stage: 'plan',
-        planId: plan.id,
-        artifactHash: plan.artifactHash,
-        actor: actor.id,
-        via: actor.via,
-      });
-      await this.move(tx, row, 'awaiting_apply_approval', actor, `plan approved by ${actor.id}`);
+      const [approval] = await tx
+        .insert(approvals)
+        .values({
+          runId,
+          stage: 'plan',
+          planId: plan.id,
+          artifactHash: plan.artifactHash,
+          actor: actor.id,
+          via: actor.via,
+        })
+        .returning();
+      const moved = await this.move(
+        tx,
+        row,
+        'awaiting_apply_approval',
+        actor,
+        `plan approved by ${actor.id}`,
+      );
+      return toRunView(moved, { plan, approvals: approval ? [approval] : [], queue: null });
     });
-    return loadRunView(this.db, runId);
   }
 
   async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const row = await this.lockForDecision(tx, runId, 'awaiting_apply_approval', options);
       const deployment = row.config as Deployment;
       const verb = row.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply';
@@ -328,28 +340,32 @@ export class DeployCore {
           { behind: holder.id },
         );
       }
-      await tx.insert(approvals).values({
-        runId,
-        stage: 'apply',
-        planId: plan.id,
-        artifactHash: plan.artifactHash,
-        actor: actor.id,
-        via: actor.via,
-      });
+      const [applyApproval] = await tx
+        .insert(approvals)
+        .values({
+          runId,
+          stage: 'apply',
+          planId: plan.id,
+          artifactHash: plan.artifactHash,
+          actor: actor.id,
+          via: actor.via,
+        })
+        .returning();
       const to = changeStatusFor(row.kind as RunKind);
-      await this.move(
+      const moved = await this.move(
         tx,
         row,
         to,
         actor,
         `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`,
       );
+      const given = applyApproval ? [planApproval, applyApproval] : [planApproval];
+      return toRunView(moved, { plan, approvals: given, queue: null });
     });
-    return loadRunView(this.db, runId);
   }
 
   async cancelRun(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    await this.db.transaction(async (tx) => {
+    return this.db.transaction(async (tx) => {
       const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
       if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
       const status = row.status as RunStatus;
@@ -367,12 +383,13 @@ export class DeployCore {
       const reason =
         options.reason?.replaceAll('\0', '').toWellFormed().trim().slice(0, 2000) ||
         'cancelled by request';
-      await this.move(tx, row, 'cancelled', actor, reason, {
+      const moved = await this.move(tx, row, 'cancelled', actor, reason, {
         cancelledBy: actor.id,
         cancelReason: reason,
       });
+      const [view] = await loadRunViews(tx, [moved]);
+      return view!;
     });
-    return loadRunView(this.db, runId);
   }
 
   private async requirePlan(tx: Tx, row: RunRow) {
@@ -391,6 +408,7 @@ export class DeployCore {
   ) {
     const outcome = await transition(tx, this.queue, {
       runId: row.id,
+      kind: row.kind as RunKind,
       from: row.status as RunStatus,
       to,
       actor,
@@ -399,6 +417,7 @@ export class DeployCore {
     });
     if (!outcome.ok)
       throw new Refusal('wrong_status', outcome.reason, { status: outcome.run?.status });
+    return outcome.run;
   }
 
   // ---- reading -------------------------------------------------------------

@@ -6,16 +6,17 @@ import type { Actor } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import type { Executor, ExecutorContext } from '../executors/executor.ts';
+import { StepNotStarted } from '../executors/process.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
-import { assertNever, type Phase, type RunStatus } from '../lifecycle/statuses.ts';
+import { assertNever, type Phase, type RunKind, type RunStatus } from '../lifecycle/statuses.ts';
 import { makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
 import { eq } from '../store/orm.ts';
-import { type RunRow, type TransitionInput, transition } from '../store/runs.ts';
+import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';
 import { newId } from './ids.ts';
@@ -84,6 +85,26 @@ function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
   return env;
 }
 
+/**
+ * Stores the step's process id before its program may run, so that a worker
+ * that dies later leaves a step the reaper can stop. A transient database
+ * error is tried again; a run this worker no longer owns is not started.
+ */
+async function recordStepPidOrRefuse(s: StepRun, pid: number): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    let owned: boolean;
+    try {
+      owned = await recordStepPid(s.ctx.db, s.run.id, s.ctx.workerId, pid);
+    } catch (error) {
+      if (attempt >= 3 || s.signal.aborted) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 250 * attempt));
+      continue;
+    }
+    if (!owned) throw new Error('this worker no longer executes the run');
+    return;
+  }
+}
+
 function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
   return {
     runId: s.run.id,
@@ -94,7 +115,7 @@ function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
     onLine: (stream, line) => s.log.write(stream, line),
     system: (line) => s.log.system(line),
     signal: s.signal,
-    onStart: (pid) => void recordStepPid(s.ctx.db, s.run.id, s.ctx.workerId, pid).catch(() => {}),
+    onStart: (pid) => recordStepPidOrRefuse(s, pid),
     setPhase: (phase) => s.log.setPhase(phase),
     backpressure: () => s.log.backpressure(),
   };
@@ -103,13 +124,16 @@ function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
 /** Moves the run on; returns false when it had moved elsewhere meanwhile. */
 async function advance(
   s: StepRun,
-  input: Omit<TransitionInput, 'runId' | 'actor'>,
+  input: Omit<TransitionInput, 'runId' | 'kind' | 'actor'>,
 ): Promise<boolean> {
   // Followers see every line of a phase before they see the run move on.
   await s.log.flush();
-  const outcome = await s.ctx.db.transaction((tx) =>
-    transition(tx, s.ctx.queue, { ...input, runId: s.run.id, actor: WORKER }),
-  );
+  const outcome = await moveRun(s.ctx.db, s.ctx.queue, {
+    ...input,
+    runId: s.run.id,
+    kind: s.run.kind as RunKind,
+    actor: WORKER,
+  });
   if (!outcome.ok) {
     s.log.system(`stopping: ${outcome.reason}`);
     return false;
@@ -143,6 +167,13 @@ async function fail(
 function asFailure(phase: Phase, error: unknown): StepFailure {
   if (error instanceof StepFailure) return error;
   if (error instanceof DetectError) return new StepFailure('detect', error.message, error.hint);
+  if (error instanceof StepNotStarted) {
+    return new StepFailure(
+      phase,
+      error.message,
+      "the step never ran, so it changed nothing: check the worker's database connection, then run the deployment again",
+    );
+  }
   const message = errorMessage(error);
   return new StepFailure(
     phase,
@@ -240,6 +271,7 @@ async function detectAndPlan(s: StepRun): Promise<void> {
       }
       return transition(tx, s.ctx.queue, {
         runId: s.run.id,
+        kind: s.run.kind as RunKind,
         from: 'planning',
         to: summary.noChanges ? 'no_changes' : 'awaiting_plan_approval',
         actor: WORKER,

@@ -10,7 +10,7 @@ import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import { killGroup } from '../executors/process.ts';
 import { decideOrphan } from '../lifecycle/recovery.ts';
-import type { RunStatus } from '../lifecycle/statuses.ts';
+import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
 import { QUEUES, type Queue, type StepJob } from '../queue/boss.ts';
 import {
   claimRun,
@@ -177,6 +177,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         const timeout = formatDuration((run.config as Deployment).approvalTimeout);
         await transition(tx, options.queue, {
           runId: run.id,
+          kind: run.kind as RunKind,
           from: run.status as RunStatus,
           to: 'cancelled',
           actor: SYSTEM,
@@ -209,6 +210,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         } else {
           await transition(tx, options.queue, {
             runId: run.id,
+            kind: run.kind as RunKind,
             from: status,
             to: action.to,
             actor: SYSTEM,

@@ -4,7 +4,18 @@
 
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmod, cp, mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import {
+  chmod,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  rm,
+  stat,
+  symlink,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SourceSummary } from '../api/types.ts';
@@ -55,14 +66,46 @@ async function walk(dir: string, base = dir): Promise<string[]> {
   return out.sort();
 }
 
-async function digestDirectory(dir: string): Promise<string> {
+/**
+ * Copies a source directory (symlinks as links, timestamps kept) and returns
+ * the digest of its regular files outside `.git`: each file's relative path,
+ * executable bit, length and content, in the order of the sorted paths. One
+ * walk does both; the digest equals hashing the sorted file list afterwards.
+ */
+async function copyAndDigest(from: string, to: string): Promise<string> {
   const hash = createHash('sha256');
-  for (const rel of await walk(dir)) {
-    const full = path.join(dir, rel);
-    const [content, st] = await Promise.all([readFile(full), stat(full)]);
-    hash.update(`${rel}\0${st.mode & 0o111 ? 'x' : '-'}\0${content.length}\0`);
-    hash.update(content);
-  }
+  const visit = async (dir: string, dest: string, rel: string, digested: boolean) => {
+    const entries = await readdir(dir, { withFileTypes: true });
+    // Sorting by name, with "/" after a directory's name, visits files in the
+    // order of their sorted relative paths.
+    const key = (e: (typeof entries)[number]) => (e.isDirectory() ? `${e.name}/` : e.name);
+    entries.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+    for (const entry of entries) {
+      const src = path.join(dir, entry.name);
+      const dst = path.join(dest, entry.name);
+      const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) {
+        const st = await stat(src);
+        await mkdir(dst);
+        await chmod(dst, st.mode & 0o7777);
+        await visit(src, dst, relPath, digested && entry.name !== '.git');
+      } else if (entry.isSymbolicLink()) {
+        await symlink(await readlink(src), dst);
+      } else if (entry.isFile()) {
+        // The digest is of the bytes written to the copy, which the steps see.
+        const [st, content] = await Promise.all([stat(src), readFile(src)]);
+        await writeFile(dst, content);
+        await chmod(dst, st.mode & 0o7777);
+        await utimes(dst, st.atime, st.mtime);
+        if (digested) {
+          hash.update(`${relPath}\0${st.mode & 0o111 ? 'x' : '-'}\0${content.length}\0`);
+          hash.update(content);
+        }
+      }
+    }
+  };
+  await mkdir(to);
+  await visit(from, to, '', true);
   return `sha256:${hash.digest('hex')}`;
 }
 
@@ -180,9 +223,8 @@ export async function prepareWorkspace(request: WorkspaceRequest): Promise<Works
           `check the deployment's source.path ('${spec.path}', relative to the config file's directory ${deployment.baseDir})`,
         );
       }
-      await cp(from, checkout, { recursive: true, preserveTimestamps: true });
+      sourceDigest = await copyAndDigest(from, checkout);
       srcDir = checkout;
-      sourceDigest = await digestDirectory(checkout);
       source = {
         kind: 'directory',
         gitRef: null,

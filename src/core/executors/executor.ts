@@ -18,7 +18,8 @@ export type ExecutorContext = {
   readonly onLine: (stream: StepStream, line: string) => void;
   readonly system: (line: string) => void;
   readonly signal: AbortSignal;
-  readonly onStart: (pid: number) => void;
+  /** Resolves once the step's process id is recorded; the program runs only then. */
+  readonly onStart: (pid: number) => Promise<void> | void;
   readonly backpressure: () => Promise<void> | null;
   readonly setPhase: (phase: Phase) => void;
 };

@@ -5,6 +5,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { Writable } from 'node:stream';
 import { tokenize } from '../variables/args.ts';
 
 export type StepStream = 'stdout' | 'stderr';
@@ -19,8 +20,12 @@ export type StepRequest = {
   readonly timeoutMs: number;
   readonly onLine: (stream: StepStream, line: string) => void;
   readonly signal?: AbortSignal | undefined;
-  /** Told the process id as soon as the step starts (recorded for crash recovery). */
-  readonly onStart?: ((pid: number) => void) | undefined;
+  /**
+   * Told the process id before the step's program runs (recorded for crash
+   * recovery). The program starts only once the returned promise resolves; when
+   * it rejects, the program never runs and the step fails with StepNotStarted.
+   */
+  readonly onStart?: ((pid: number) => Promise<void> | void) | undefined;
   /** When it returns a promise, the step's output is paused until it settles. */
   readonly backpressure?: (() => Promise<void> | null) | undefined;
 };
@@ -39,15 +44,50 @@ export type StepResult =
 /** A step that cannot be started at all: missing, not executable. Says what to fix. */
 export class StepLaunchError extends Error {
   override readonly name = 'StepLaunchError';
+  /** not_found: the program is not on PATH (or not in the workspace). */
+  readonly code: 'not_found' | 'not_runnable';
+
+  constructor(message: string, code: 'not_found' | 'not_runnable' = 'not_runnable') {
+    super(message);
+    this.code = code;
+  }
 }
+
+/** The step's program was never run: its process could not be recorded first. */
+export class StepNotStarted extends Error {
+  override readonly name = 'StepNotStarted';
+}
+
+/**
+ * The step's process waits on fd 3 until deploy-bot has recorded its id, then
+ * becomes the program (same pid, same process group). If deploy-bot dies
+ * before that, fd 3 closes and the program never runs: a step deploy-bot
+ * cannot find after a crash has never started.
+ */
+const GATE = 'read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$0" "$@"';
 
 const MAX_LINE = 16 * 1024;
 const KILL_GRACE_MS = 3_000;
+
+function findOnPath(program: string, pathVar: string | undefined): string | null {
+  for (const dir of (pathVar ?? '').split(':')) {
+    if (!dir) continue;
+    const file = path.join(dir, program);
+    try {
+      accessSync(file, constants.X_OK);
+      if (statSync(file).isFile()) return file;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
 
 export function resolveCommand(
   command: string | readonly string[],
   cwd: string,
   label: string,
+  pathVar?: string,
 ): string[] {
   const argv = typeof command === 'string' ? tokenize(command) : [...command];
   const [program] = argv;
@@ -55,7 +95,10 @@ export function resolveCommand(
   if (program.includes('/')) {
     const file = path.resolve(cwd, program);
     if (!existsSync(file))
-      throw new StepLaunchError(`${label}: ${program} does not exist in the workspace (${cwd})`);
+      throw new StepLaunchError(
+        `${label}: ${program} does not exist in the workspace (${cwd})`,
+        'not_found',
+      );
     if (!statSync(file).isFile()) throw new StepLaunchError(`${label}: ${program} is not a file`);
     try {
       accessSync(file, constants.X_OK);
@@ -65,6 +108,14 @@ export function resolveCommand(
       );
     }
     argv[0] = file;
+  } else {
+    const found = findOnPath(program, pathVar);
+    if (!found)
+      throw new StepLaunchError(
+        `${label} could not start: ${program} is not on the worker's PATH`,
+        'not_found',
+      );
+    argv[0] = found;
   }
   return argv;
 }
@@ -106,8 +157,8 @@ class LineSplitter {
   }
 }
 
-export function runStep(request: StepRequest): Promise<StepResult> {
-  const argv = resolveCommand(request.command, request.cwd, request.label);
+export async function runStep(request: StepRequest): Promise<StepResult> {
+  const argv = resolveCommand(request.command, request.cwd, request.label, request.env.PATH);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise<StepResult>((resolve, reject) => {
@@ -115,12 +166,17 @@ export function runStep(request: StepRequest): Promise<StepResult> {
       resolve({ outcome: 'aborted', durationMs: 0 });
       return;
     }
-    const child = spawn(argv[0]!, argv.slice(1), {
+    const child = spawn('/bin/sh', ['-c', GATE, ...argv], {
       cwd: request.cwd,
       env: { ...request.env },
       detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
     });
+    // With a fourth pipe Node types every stdio entry as optional; all exist here.
+    const [, stdout, stderr, gate] = child.stdio;
+    if (!stdout || !stderr || !(gate instanceof Writable))
+      throw new Error('the step was spawned without its pipes');
+    let notStarted: StepNotStarted | null = null;
     let ending: 'timed_out' | 'aborted' | null = null;
     let killTimer: NodeJS.Timeout | undefined;
     const stop = (why: 'timed_out' | 'aborted') => {
@@ -150,12 +206,25 @@ export function runStep(request: StepRequest): Promise<StepResult> {
         }
       });
     };
-    consume(child.stdout, out);
-    consume(child.stderr, err);
+    consume(stdout, out);
+    consume(stderr, err);
 
     child.once('spawn', () => {
-      if (child.pid !== undefined) request.onStart?.(child.pid);
+      const pid = child.pid;
+      if (pid === undefined) return;
+      Promise.resolve(request.onStart?.(pid)).then(
+        () => gate.end('go\n'),
+        (error: unknown) => {
+          notStarted = new StepNotStarted(
+            `${request.label} was not started: deploy-bot could not record its process first (${error instanceof Error ? error.message : String(error)})`,
+          );
+          killGroup(pid, 'SIGKILL');
+        },
+      );
     });
+    // A step killed before it was let go makes this write fail (EPIPE): its
+    // exit is what gets reported, by finish().
+    gate.on('error', () => {});
     child.once('error', (error) => {
       clearTimeout(timer);
       request.signal?.removeEventListener('abort', onAbort);
@@ -173,7 +242,8 @@ export function runStep(request: StepRequest): Promise<StepResult> {
       // Children the failed step left behind in its group do not outlive it.
       if (child.pid !== undefined && ending === null && code !== 0) killGroup(child.pid, 'SIGKILL');
       const durationMs = elapsed();
-      if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
+      if (notStarted) reject(notStarted);
+      else if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
       else if (ending === 'aborted') resolve({ outcome: 'aborted', durationMs });
       else if (code === 0) resolve({ outcome: 'succeeded', durationMs });
       else resolve({ outcome: 'failed', exitCode: code, signal, durationMs });
@@ -183,8 +253,8 @@ export function runStep(request: StepRequest): Promise<StepResult> {
     // the step is over when its own process exits.
     child.once('exit', (code, signal) => {
       setTimeout(() => {
-        child.stdout.destroy();
-        child.stderr.destroy();
+        stdout.destroy();
+        stderr.destroy();
         finish(code, signal);
       }, 500).unref();
     });

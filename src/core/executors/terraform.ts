@@ -40,7 +40,7 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
       timeoutMs: config.timeout,
       onLine,
       launchFailure: (error) => {
-        const missing = /ENOENT/.test(error.message);
+        const missing = error.code === 'not_found';
         return new StepFailure(
           phase === 'plan' ? 'detect' : phase,
           missing ? `${binary} is not installed on this worker` : error.message,

@@ -32,11 +32,19 @@ export async function claimRun(
   return row ?? null;
 }
 
-export async function recordStepPid(db: Db, runId: string, workerId: string, pid: number | null) {
-  await db
+/** Stores the running step's process id; false when the worker no longer owns the run. */
+export async function recordStepPid(
+  db: Db,
+  runId: string,
+  workerId: string,
+  pid: number | null,
+): Promise<boolean> {
+  const rows = await db
     .update(runs)
     .set({ stepPid: pid })
-    .where(and(eq(runs.id, runId), eq(runs.workerId, workerId)));
+    .where(and(eq(runs.id, runId), eq(runs.workerId, workerId)))
+    .returning({ id: runs.id });
+  return rows.length > 0;
 }
 
 /**

@@ -19,4 +19,4 @@ export const pgCore = load('drizzle-orm/pg-core') as typeof PgCore;
 export const postgresJs = load('drizzle-orm/postgres-js') as typeof PostgresJs;
 export const migrator = load('drizzle-orm/postgres-js/migrator') as typeof Migrator;
 
-export const { and, asc, desc, eq, gt, inArray, isNull, lt, or, sql } = orm;
+export const { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lt, or, sql } = orm;

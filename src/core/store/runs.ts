@@ -29,7 +29,7 @@ import {
 import { MASK } from '../logs/redact.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db } from './database.ts';
-import { and, asc, desc, eq, inArray, sql } from './orm.ts';
+import { and, asc, desc, eq, getTableColumns, inArray, sql } from './orm.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -40,8 +40,10 @@ export const RUN_CHANNEL = 'deploy_run_changed';
 
 export type TransitionInput = {
   readonly runId: string;
-  /** The status(es) the caller saw: the change happens only from one of them. */
-  readonly from: RunStatus | readonly RunStatus[];
+  /** The run's kind (it never changes): decides which moves are allowed. */
+  readonly kind: RunKind;
+  /** The status the caller saw: the change happens only from it. */
+  readonly from: RunStatus;
   readonly to: RunStatus;
   readonly actor: Actor;
   readonly reason?: string | undefined;
@@ -55,31 +57,37 @@ export type TransitionOutcome =
   | { readonly ok: true; readonly run: RunRow }
   | { readonly ok: false; readonly run: RunRow | null; readonly reason: string };
 
-/**
- * Moves a run from one of `from` to `to`, or reports why it did not. Nothing
- * changes when the run is not in an expected status (someone else moved it).
- */
-export async function transition(
-  tx: Tx,
-  queue: Queue,
-  input: TransitionInput,
-): Promise<TransitionOutcome> {
-  const expected: readonly RunStatus[] = typeof input.from === 'string' ? [input.from] : input.from;
-  const [current] = await tx.select().from(runs).where(eq(runs.id, input.runId)).for('update');
-  if (!current) return { ok: false, run: null, reason: `run ${input.runId} does not exist` };
-  const status = current.status as RunStatus;
-  if (!expected.includes(status)) {
-    return {
-      ok: false,
-      run: current,
-      reason: `the run is now ${STATUS_TABLE[status].label.toLowerCase()}`,
-    };
-  }
-  const decision = decideTransition(current.kind as RunKind, status, input.to);
-  if (!decision.ok) return { ok: false, run: current, reason: decision.reason };
+/** Whether the move does more than its one statement (a job, the slot, other runs). */
+function hasFollowUps(input: TransitionInput): boolean {
+  return (
+    (STATUS_TABLE[input.to].working && !input.keepWorker) ||
+    input.to === 'applying' ||
+    input.to === 'destroying' ||
+    (SLOT_STATUSES.includes(input.from) && !SLOT_STATUSES.includes(input.to))
+  );
+}
 
-  const terminal = isTerminal(input.to);
-  const [updated] = await tx
+const RUN_COLUMNS = Object.entries(getTableColumns(runs));
+
+/** A row of `runs` as the driver returned it (column names) → RunRow, as drizzle maps it. */
+function runRowFrom(raw: Record<string, unknown>): RunRow {
+  const row: Record<string, unknown> = {};
+  for (const [key, column] of RUN_COLUMNS) {
+    const value = raw[column.name];
+    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
+  }
+  return row as RunRow;
+}
+
+/**
+ * The compare-and-set, its audit row and its NOTIFY as one statement: the
+ * UPDATE matches only while the run is still in `from`, so a concurrent move
+ * makes it match nothing (and the caller is told what the run is now).
+ */
+async function compareAndSet(db: Db | Tx, input: TransitionInput): Promise<TransitionOutcome> {
+  const decision = decideTransition(input.kind, input.from, input.to);
+  if (!decision.ok) return { ok: false, run: null, reason: decision.reason };
+  const update = db
     .update(runs)
     .set({
       ...input.patch,
@@ -90,30 +98,63 @@ export async function transition(
       ...(input.keepWorker
         ? {}
         : { workerId: null, heartbeatAt: null, stepPid: null, stepAttempt: 0 }),
-      ...(terminal ? { finishedAt: sql`now()` } : {}),
+      ...(isTerminal(input.to) ? { finishedAt: sql`now()` } : {}),
     })
-    .where(and(eq(runs.id, input.runId), eq(runs.status, status)))
+    .where(and(eq(runs.id, input.runId), eq(runs.status, input.from)))
     .returning();
-  if (!updated) return { ok: false, run: current, reason: 'the run changed meanwhile' };
-
-  // The audit row and the NOTIFY in one round trip.
-  await tx.execute(sql`
-    with audit as (
+  const rows = await db.execute<Record<string, unknown>>(sql`
+    with updated as (${update.getSQL()}),
+    audit as (
       insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
-      values (${updated.id}, ${status}, ${input.to}, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null})
+      select id, ${input.from}, status, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null}
+      from updated
     )
-    select pg_notify(${RUN_CHANNEL}, ${runChangedPayload(updated)})`);
+    select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql}) from updated`);
+  const raw = rows[0];
+  if (raw) return { ok: true, run: runRowFrom(raw) };
+  const current = await getRunRow(db, input.runId);
+  if (!current) return { ok: false, run: null, reason: `run ${input.runId} does not exist` };
+  const label = STATUS_TABLE[current.status as RunStatus].label.toLowerCase();
+  return { ok: false, run: current, reason: `the run is now ${label}` };
+}
 
+/**
+ * Moves a run from `from` to `to` in the caller's transaction, with what the
+ * move implies: the follow-up job, superseding stale plans, starting the next
+ * queued run when the slot frees. Nothing changes when the run is no longer in
+ * `from` (someone else moved it).
+ */
+export async function transition(
+  tx: Tx,
+  queue: Queue,
+  input: TransitionInput,
+): Promise<TransitionOutcome> {
+  const outcome = await compareAndSet(tx, input);
+  if (!outcome.ok) return outcome;
+  const updated = outcome.run;
   if (STATUS_TABLE[input.to].working && !input.keepWorker) {
     await queue.sendStep(tx, { runId: updated.id, status: input.to });
   }
   if (input.to === 'applying' || input.to === 'destroying') {
     await supersedeWaitingRuns(tx, queue, updated);
   }
-  if (SLOT_STATUSES.includes(status) && !SLOT_STATUSES.includes(input.to)) {
+  if (SLOT_STATUSES.includes(input.from) && !SLOT_STATUSES.includes(input.to)) {
     await promoteNext(tx, queue, updated.deployment);
   }
-  return { ok: true, run: updated };
+  return outcome;
+}
+
+/**
+ * A transition on its own: one statement when the move implies nothing else
+ * (a worker going from step to step), a transaction when it does.
+ */
+export async function moveRun(
+  db: Db,
+  queue: Queue,
+  input: TransitionInput,
+): Promise<TransitionOutcome> {
+  if (!hasFollowUps(input)) return compareAndSet(db, input);
+  return db.transaction((tx) => transition(tx, queue, input));
 }
 
 type ChangedRun = Pick<RunRow, 'id' | 'version' | 'status' | 'deployment'>;
@@ -122,6 +163,11 @@ type ChangedRun = Pick<RunRow, 'id' | 'version' | 'status' | 'deployment'>;
 export function runChangedPayload(run: ChangedRun): string {
   return `${run.id}:${run.version}:${run.status}:${run.deployment}`;
 }
+
+/** The same payload, built by the database from a row named `updated`. */
+const runChangedPayloadSql = sql.raw(
+  `updated.id || ':' || updated.version || ':' || updated.status || ':' || updated.deployment`,
+);
 
 export async function notifyRunChanged(
   tx: Tx,
@@ -135,7 +181,7 @@ const SYSTEM: Actor = { id: 'system', via: 'system' };
 /** Plans made before another run's apply are stale: cancel the runs waiting on them. */
 async function supersedeWaitingRuns(tx: Tx, queue: Queue, applying: RunRow) {
   const waiting = await tx
-    .select({ id: runs.id, status: runs.status })
+    .select({ id: runs.id, status: runs.status, kind: runs.kind })
     .from(runs)
     .where(
       and(
@@ -147,6 +193,7 @@ async function supersedeWaitingRuns(tx: Tx, queue: Queue, applying: RunRow) {
   for (const run of waiting) {
     await transition(tx, queue, {
       runId: run.id,
+      kind: run.kind as RunKind,
       from: run.status as RunStatus,
       to: 'cancelled',
       actor: SYSTEM,
@@ -180,7 +227,7 @@ export async function promoteNext(
   await lockDeployment(tx, deployment);
   if (await slotHolder(tx, deployment)) return null;
   const [next] = await tx
-    .select({ id: runs.id })
+    .select({ id: runs.id, kind: runs.kind })
     .from(runs)
     .where(and(eq(runs.deployment, deployment), eq(runs.status, 'queued')))
     .orderBy(asc(runs.seq))
@@ -189,6 +236,7 @@ export async function promoteNext(
   if (!next) return null;
   const outcome = await transition(tx, queue, {
     runId: next.id,
+    kind: next.kind as RunKind,
     from: 'queued',
     to: 'pending',
     actor: SYSTEM,
