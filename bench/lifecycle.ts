@@ -181,6 +181,20 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
       completed === total,
     );
     row(section, 'runs left in a non-terminal status', String(left), '0', left === 0);
+    if (completed < total) {
+      // What the others ended as, and why: a benchmark that only counts would hide a bug.
+      const others = runs.filter((r) => r.status !== 'completed');
+      const reasons = new Map<string, number>();
+      for (const r of others) {
+        const why = `${r.status}: ${r.error ?? r.cancel?.reason ?? ''}`.slice(0, 160);
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      }
+      row(
+        section,
+        'runs not completed, by status and reason',
+        [...reasons].map(([why, n]) => `${n} × ${why}`).join('; '),
+      );
+    }
     if (mode === 'open') {
       // Sustained: every run arrived on schedule and finished soon after the last arrived.
       const tail = elapsed - total / RATE;

@@ -306,12 +306,12 @@ function redactOutputs(
 async function loadPlan(s: StepRun) {
   const planId = s.run.planId;
   if (!planId) throw new StepFailure('execute', 'the run has no plan', 'run the deployment again');
-  const [plan] = await s.ctx.db.select().from(plans).where(eq(plans.id, planId));
-  const artifacts = await s.ctx.db
-    .select()
-    .from(planArtifacts)
-    .where(eq(planArtifacts.planId, planId));
-  const approved = await s.ctx.db.select().from(approvals).where(eq(approvals.runId, s.run.id));
+  const db = s.ctx.db;
+  const [[plan], artifacts, approved] = await Promise.all([
+    db.select().from(plans).where(eq(plans.id, planId)),
+    db.select().from(planArtifacts).where(eq(planArtifacts.planId, planId)),
+    db.select().from(approvals).where(eq(approvals.runId, s.run.id)),
+  ]);
   if (!plan)
     throw new StepFailure('execute', `plan ${planId} is missing`, 'run the deployment again');
   return { plan, artifacts: artifacts as Artifact[], approved };

@@ -9,7 +9,7 @@ import {
 } from '../lifecycle/statuses.ts';
 import type { Db } from './database.ts';
 import { and, eq, inArray, isNull, lt, sql } from './orm.ts';
-import type { RunRow, Tx } from './runs.ts';
+import { type RunRow, runRowFrom, type Tx } from './runs.ts';
 import { runs } from './schema.ts';
 
 /** Takes the run for this worker, or null when it moved on or another worker has it. */
@@ -19,7 +19,7 @@ export async function claimRun(
   status: RunStatus,
   workerId: string,
 ): Promise<RunRow | null> {
-  const [row] = await db
+  const update = db
     .update(runs)
     .set({
       workerId,
@@ -27,9 +27,9 @@ export async function claimRun(
       stepAttempt: sql`${runs.stepAttempt} + 1`,
       updatedAt: sql`now()`,
     })
-    .where(and(eq(runs.id, runId), eq(runs.status, status), isNull(runs.workerId)))
-    .returning();
-  return row ?? null;
+    .where(and(eq(runs.id, runId), eq(runs.status, status), isNull(runs.workerId)));
+  const [raw] = await db.execute<Record<string, unknown>>(sql`${update.getSQL()} returning *`);
+  return raw ? runRowFrom(raw) : null;
 }
 
 /** Stores the running step's process id; false when the worker no longer owns the run. */
