@@ -8,7 +8,7 @@ import path from 'node:path';
 import { DeployCore } from '../src/core/api/core.ts';
 import { isRefusal } from '../src/core/errors.ts';
 import { isTerminal } from '../src/core/lifecycle/statuses.ts';
-import { backendPids, cpuDelta, cpuOf, sumCpu } from './lib/cpu.ts';
+import { backendPids, cpuDelta, cpuOf, cpuOfTree, sumCpu } from './lib/cpu.ts';
 import { freshDatabase, type Proc, sleep, startDeployBot, workspace } from './lib/env.ts';
 import { type Report, row } from './lib/report.ts';
 import { ms, summarize } from './lib/stats.ts';
@@ -118,8 +118,8 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
       track(act(change.runId, change.status, change.deployment));
     });
     const cpuAtStart = {
-      serve: cpuOf(procs[0]!.child.pid!),
-      worker: cpuOf(procs[1]!.child.pid!),
+      serve: cpuOfTree(procs[0]!.child.pid!),
+      worker: cpuOfTree(procs[1]!.child.pid!),
       bench: process.cpuUsage(),
       backends: new Map((await backendPids(db.url)).map((pid) => [pid, cpuOf(pid).self])),
     };
@@ -141,8 +141,8 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
     const elapsed = (performance.now() - t0) / 1000;
     await unsubscribe();
     await Promise.all([...pending]);
-    const serveCpu = cpuDelta(cpuAtStart.serve, cpuOf(procs[0]!.child.pid!));
-    const workerCpu = cpuDelta(cpuAtStart.worker, cpuOf(procs[1]!.child.pid!));
+    const serveCpu = cpuDelta(cpuAtStart.serve, cpuOfTree(procs[0]!.child.pid!));
+    const workerCpu = cpuDelta(cpuAtStart.worker, cpuOfTree(procs[1]!.child.pid!));
     const benchCpu = process.cpuUsage(cpuAtStart.bench);
     const pgPids = await backendPids(db.url);
     const pgCpu =
@@ -186,7 +186,9 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
       const others = runs.filter((r) => r.status !== 'completed');
       const reasons = new Map<string, number>();
       for (const r of others) {
-        const why = `${r.status}: ${r.error ?? r.cancel?.reason ?? ''}`.slice(0, 160);
+        const why = `${r.status}: ${r.error ?? r.cancel?.reason ?? ''}`
+          .replace(/run-[a-z0-9]+/g, 'run-…')
+          .slice(0, 160);
         reasons.set(why, (reasons.get(why) ?? 0) + 1);
       }
       row(
@@ -224,7 +226,7 @@ async function lifecycle(report: Report, mode: 'open' | 'closed') {
     const perRun = (seconds: number) => `${((seconds * 1000) / total).toFixed(1)} ms`;
     row(
       section,
-      'CPU per run: serve + its steps / worker + its steps / PostgreSQL / benchmark client',
+      'CPU per run: serve + its step runner and steps / worker + its step runner and steps / PostgreSQL / benchmark client',
       `${perRun(serveCpu.self)} + ${perRun(serveCpu.children)} / ${perRun(workerCpu.self)} + ${perRun(workerCpu.children)} / ${perRun(pgCpu)} / ${perRun((benchCpu.user + benchCpu.system) / 1e6)}`,
     );
     const serveRss = procs[0]!.peakRss() / 2 ** 20;

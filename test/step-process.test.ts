@@ -89,6 +89,38 @@ describe('runStep', () => {
     expect(existsSync(path.join(dir, 'ran'))).toBe(false);
   });
 
+  it('a step runner that dies ends its steps, stops what they left, and is replaced', async () => {
+    writeFileSync(path.join(dir, 'slow.sh'), '#!/bin/sh\necho started\nsleep 30\n', {
+      mode: 0o755,
+    });
+    let stepPid = 0;
+    const lines: string[] = [];
+    const slow = runStep({
+      ...base(),
+      command: './slow.sh',
+      onLine: (_stream, line) => lines.push(line),
+      onStart: (pid) => {
+        stepPid = pid;
+      },
+    });
+    for (let i = 0; i < 200 && !lines.includes('started'); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    // The step's parent is the runner (not this process): kill it.
+    const runnerPid = Number(
+      readFileSync(`/proc/${stepPid}/stat`, 'utf8').split(') ')[1]?.split(' ')[1],
+    );
+    expect(runnerPid).not.toBe(process.pid);
+    process.kill(runnerPid, 'SIGKILL');
+    const result = await slow;
+    expect(result).toMatchObject({ outcome: 'failed', signal: 'SIGKILL' });
+    for (let i = 0; i < 100 && processAlive(stepPid); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(processAlive(stepPid)).toBe(false);
+    // The next step gets a new runner.
+    const next = await runStep({ ...base(), onLine: () => {} });
+    expect(next.outcome).toBe('succeeded');
+  });
+
   it('names a program missing from PATH before starting anything', async () => {
     const error = await runStep({
       ...base(),

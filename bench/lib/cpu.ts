@@ -21,6 +21,33 @@ export function cpuOf(pid: number): CpuTimes {
   }
 }
 
+/** Child processes of `pid` still running (its step runner, a running step). */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * A process and what it started: its own time, plus its live children's own
+ * and reaped-children time (the step runner and the steps it started).
+ */
+export function cpuOfTree(pid: number): CpuTimes {
+  const own = cpuOf(pid);
+  let children = own.children;
+  for (const child of childrenOf(pid)) {
+    const c = cpuOf(child);
+    children += c.self + c.children;
+  }
+  return { self: own.self, children };
+}
+
 export function cpuDelta(before: CpuTimes, after: CpuTimes): CpuTimes {
   return { self: after.self - before.self, children: after.children - before.children };
 }

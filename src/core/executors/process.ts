@@ -2,11 +2,10 @@
 // output line by line. Values reach the step only through its environment,
 // never through a shell string. On timeout or abort the whole group is killed.
 
-import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { tokenize } from '../variables/args.ts';
+import { launchThroughRunner } from './spawner.ts';
 
 export type StepStream = 'stdout' | 'stderr';
 
@@ -57,14 +56,6 @@ export class StepLaunchError extends Error {
 export class StepNotStarted extends Error {
   override readonly name = 'StepNotStarted';
 }
-
-/**
- * The step's process waits on fd 3 until deploy-bot has recorded its id, then
- * becomes the program (same pid, same process group). If deploy-bot dies
- * before that, fd 3 closes and the program never runs: a step deploy-bot
- * cannot find after a crash has never started.
- */
-const GATE = 'read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$0" "$@"';
 
 const MAX_LINE = 16 * 1024;
 const KILL_GRACE_MS = 3_000;
@@ -161,102 +152,81 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
   const argv = resolveCommand(request.command, request.cwd, request.label, request.env.PATH);
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
+  if (request.signal?.aborted) return { outcome: 'aborted', durationMs: 0 };
   return new Promise<StepResult>((resolve, reject) => {
-    if (request.signal?.aborted) {
-      resolve({ outcome: 'aborted', durationMs: 0 });
-      return;
-    }
-    const child = spawn('/bin/sh', ['-c', GATE, ...argv], {
-      cwd: request.cwd,
-      env: { ...request.env },
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
-    });
-    // With a fourth pipe Node types every stdio entry as optional; all exist here.
-    const [, stdout, stderr, gate] = child.stdio;
-    if (!stdout || !stderr || !(gate instanceof Writable))
-      throw new Error('the step was spawned without its pipes');
+    let pid: number | undefined;
     let notStarted: StepNotStarted | null = null;
     let ending: 'timed_out' | 'aborted' | null = null;
     let killTimer: NodeJS.Timeout | undefined;
+    let stopWhenStarted: 'timed_out' | 'aborted' | null = null;
     const stop = (why: 'timed_out' | 'aborted') => {
-      if (ending !== null || child.pid === undefined) return;
+      if (ending !== null) return;
+      if (pid === undefined) {
+        stopWhenStarted ??= why;
+        return;
+      }
       ending = why;
-      killGroup(child.pid, 'SIGTERM');
-      killTimer = setTimeout(
-        () => child.pid !== undefined && killGroup(child.pid, 'SIGKILL'),
-        KILL_GRACE_MS,
-      );
+      const group = pid;
+      killGroup(group, 'SIGTERM');
+      killTimer = setTimeout(() => killGroup(group, 'SIGKILL'), KILL_GRACE_MS);
       killTimer.unref();
     };
     const timer = setTimeout(() => stop('timed_out'), request.timeoutMs);
     const onAbort = () => stop('aborted');
     request.signal?.addEventListener('abort', onAbort, { once: true });
-
-    const out = new LineSplitter((line) => request.onLine('stdout', line));
-    const err = new LineSplitter((line) => request.onLine('stderr', line));
-    const consume = (stream: NodeJS.ReadableStream, splitter: LineSplitter) => {
-      stream.setEncoding('utf8');
-      stream.on('data', (chunk: string) => {
-        splitter.push(chunk);
-        const wait = request.backpressure?.();
-        if (wait) {
-          stream.pause();
-          void wait.then(() => stream.resume());
-        }
-      });
-    };
-    consume(stdout, out);
-    consume(stderr, err);
-
-    child.once('spawn', () => {
-      const pid = child.pid;
-      if (pid === undefined) return;
-      Promise.resolve(request.onStart?.(pid)).then(
-        () => gate.end('go\n'),
-        (error: unknown) => {
-          notStarted = new StepNotStarted(
-            `${request.label} was not started: deploy-bot could not record its process first (${error instanceof Error ? error.message : String(error)})`,
-          );
-          killGroup(pid, 'SIGKILL');
-        },
-      );
-    });
-    // A step killed before it was let go makes this write fail (EPIPE): its
-    // exit is what gets reported, by finish().
-    gate.on('error', () => {});
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      request.signal?.removeEventListener('abort', onAbort);
-      reject(new StepLaunchError(`${request.label} could not start: ${error.message}`));
-    });
-    let finished = false;
-    const finish = (code: number | null, signal: NodeJS.Signals | null) => {
-      if (finished) return;
-      finished = true;
+    const settle = () => {
       clearTimeout(timer);
       if (killTimer) clearTimeout(killTimer);
       request.signal?.removeEventListener('abort', onAbort);
-      out.end();
-      err.end();
-      // Children the failed step left behind in its group do not outlive it.
-      if (child.pid !== undefined && ending === null && code !== 0) killGroup(child.pid, 'SIGKILL');
-      const durationMs = elapsed();
-      if (notStarted) reject(notStarted);
-      else if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
-      else if (ending === 'aborted') resolve({ outcome: 'aborted', durationMs });
-      else if (code === 0) resolve({ outcome: 'succeeded', durationMs });
-      else resolve({ outcome: 'failed', exitCode: code, signal, durationMs });
     };
-    child.once('close', finish);
-    // A background process the step started may keep its output pipes open:
-    // the step is over when its own process exits.
-    child.once('exit', (code, signal) => {
-      setTimeout(() => {
-        stdout.destroy();
-        stderr.destroy();
-        finish(code, signal);
-      }, 500).unref();
-    });
+
+    const splitters = {
+      stdout: new LineSplitter((line) => request.onLine('stdout', line)),
+      stderr: new LineSplitter((line) => request.onLine('stderr', line)),
+    };
+    const step = launchThroughRunner(
+      { argv, cwd: request.cwd, env: request.env },
+      {
+        started: (startedPid) => {
+          pid = startedPid;
+          // An abort or timeout that came before the process existed.
+          if (stopWhenStarted) stop(stopWhenStarted);
+          Promise.resolve(request.onStart?.(startedPid)).then(
+            () => step.go(),
+            (error: unknown) => {
+              notStarted = new StepNotStarted(
+                `${request.label} was not started: deploy-bot could not record its process first (${error instanceof Error ? error.message : String(error)})`,
+              );
+              killGroup(startedPid, 'SIGKILL');
+            },
+          );
+        },
+        output: (stream, chunk) => {
+          splitters[stream].push(chunk);
+          const wait = request.backpressure?.();
+          if (wait) {
+            step.pause(stream);
+            void wait.then(() => step.resume(stream));
+          }
+        },
+        done: (code, signal) => {
+          settle();
+          splitters.stdout.end();
+          splitters.stderr.end();
+          // Children the failed step left behind in its group do not outlive it.
+          if (pid !== undefined && ending === null && code !== 0) killGroup(pid, 'SIGKILL');
+          const durationMs = elapsed();
+          if (notStarted) reject(notStarted);
+          else if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
+          else if (ending === 'aborted') resolve({ outcome: 'aborted', durationMs });
+          else if (code === 0) resolve({ outcome: 'succeeded', durationMs });
+          else resolve({ outcome: 'failed', exitCode: code, signal, durationMs });
+        },
+        failed: (message) => {
+          settle();
+          reject(new StepLaunchError(`${request.label} could not start: ${message}`));
+        },
+      },
+    );
   });
 }
