@@ -133,12 +133,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   };
 
   async function onStep(job: Job<StepJob>) {
-    const { runId, status } = job.data;
+    const { runId } = job.data;
     if (stopping) throw new Error('worker stopping; the job goes back to the queue');
     await acquire();
     let run: Awaited<ReturnType<typeof claimRun>>;
     try {
-      run = stopping ? null : await claimRun(options.db, runId, status, id);
+      run = stopping ? null : await claimRun(options.db, options.queue, job.data, id);
     } catch (error) {
       release();
       throw error;
@@ -205,7 +205,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         if (action.kind === 'retry') {
           // Keeps step_attempt, so a step that keeps killing workers eventually fails.
           await releaseClaim(tx, run.id, run.workerId ?? '');
-          await options.queue.sendStep(tx, { runId: run.id, status });
+          await options.queue.sendStep(tx, { runId: run.id, status, kind: run.kind as RunKind });
           log(`run ${run.id}: ${action.reason}`);
         } else {
           await transition(tx, options.queue, {

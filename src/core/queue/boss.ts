@@ -4,7 +4,7 @@
 
 import { fromDrizzle, PgBoss } from 'pg-boss';
 import { wrapError } from '../errors.ts';
-import type { RunStatus } from '../lifecycle/statuses.ts';
+import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
 import { sql as drizzleSql } from '../store/orm.ts';
 import type { Tx } from '../store/runs.ts';
 
@@ -13,7 +13,12 @@ export const QUEUES = {
   step: 'deploy-run-step',
 } as const;
 
-export type StepJob = { readonly runId: string; readonly status: RunStatus };
+export type StepJob = {
+  readonly runId: string;
+  readonly status: RunStatus;
+  /** The run's kind (jobs queued by older versions lack it). */
+  readonly kind?: RunKind;
+};
 
 export const BOSS_SCHEMA = 'pgboss';
 

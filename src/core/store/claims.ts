@@ -2,23 +2,44 @@
 // before running its step and keeps a heartbeat; a run whose worker went quiet
 // is recovered by the reaper in any other worker process.
 
+import type { Actor } from '../api/types.ts';
 import {
   AWAITING_APPROVAL_STATUSES,
+  type RunKind,
   type RunStatus,
   WORKING_STATUSES,
 } from '../lifecycle/statuses.ts';
+import type { Queue } from '../queue/boss.ts';
 import type { Db } from './database.ts';
 import { and, eq, inArray, isNull, lt, sql } from './orm.ts';
-import { type RunRow, runRowFrom, type Tx } from './runs.ts';
+import { moveRun, type RunRow, runRowFrom, type Tx } from './runs.ts';
 import { runs } from './schema.ts';
 
-/** Takes the run for this worker, or null when it moved on or another worker has it. */
+const SYSTEM: Actor = { id: 'system', via: 'system' };
+
+/**
+ * Takes the run for this worker, or null when it moved on or another worker
+ * has it. A pending run is taken and moved to initializing in one statement.
+ */
 export async function claimRun(
   db: Db,
-  runId: string,
-  status: RunStatus,
+  queue: Queue,
+  job: { readonly runId: string; readonly status: RunStatus; readonly kind?: RunKind | undefined },
   workerId: string,
 ): Promise<RunRow | null> {
+  const { runId, status, kind } = job;
+  if (status === 'pending' && kind !== undefined) {
+    const outcome = await moveRun(db, queue, {
+      runId,
+      kind,
+      from: 'pending',
+      to: 'initializing',
+      actor: SYSTEM,
+      reason: 'preparing the workspace',
+      claimFor: workerId,
+    });
+    return outcome.ok ? outcome.run : null;
+  }
   const update = db
     .update(runs)
     .set({

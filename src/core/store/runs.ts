@@ -29,7 +29,7 @@ import {
 import { MASK } from '../logs/redact.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db } from './database.ts';
-import { and, asc, desc, eq, getTableColumns, inArray, sql } from './orm.ts';
+import { and, asc, desc, eq, getTableColumns, inArray, isNull, sql } from './orm.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -51,6 +51,11 @@ export type TransitionInput = {
   readonly patch?: Partial<Omit<typeof runs.$inferInsert, 'id' | 'status' | 'version'>>;
   /** The worker continues with the run in the same job (no new job is enqueued). */
   readonly keepWorker?: boolean;
+  /**
+   * The move also claims the run for this worker, and happens only when no
+   * worker has it: a worker's pickup of a pending run is one statement.
+   */
+  readonly claimFor?: string;
 };
 
 export type TransitionOutcome =
@@ -59,8 +64,9 @@ export type TransitionOutcome =
 
 /** Whether the move does more than its one statement (a job, the slot, other runs). */
 function hasFollowUps(input: TransitionInput): boolean {
+  const keepsWorker = input.keepWorker || input.claimFor !== undefined;
   return (
-    (STATUS_TABLE[input.to].working && !input.keepWorker) ||
+    (STATUS_TABLE[input.to].working && !keepsWorker) ||
     input.to === 'applying' ||
     input.to === 'destroying' ||
     (SLOT_STATUSES.includes(input.from) && !SLOT_STATUSES.includes(input.to))
@@ -95,12 +101,24 @@ async function compareAndSet(db: Db | Tx, input: TransitionInput): Promise<Trans
       statusSince: sql`now()`,
       updatedAt: sql`now()`,
       version: sql`${runs.version} + 1`,
-      ...(input.keepWorker
-        ? {}
-        : { workerId: null, heartbeatAt: null, stepPid: null, stepAttempt: 0 }),
+      ...(input.claimFor !== undefined
+        ? {
+            workerId: input.claimFor,
+            heartbeatAt: sql`now()`,
+            stepAttempt: sql`${runs.stepAttempt} + 1`,
+          }
+        : input.keepWorker
+          ? {}
+          : { workerId: null, heartbeatAt: null, stepPid: null, stepAttempt: 0 }),
       ...(isTerminal(input.to) ? { finishedAt: sql`now()` } : {}),
     })
-    .where(and(eq(runs.id, input.runId), eq(runs.status, input.from)));
+    .where(
+      and(
+        eq(runs.id, input.runId),
+        eq(runs.status, input.from),
+        input.claimFor !== undefined ? isNull(runs.workerId) : undefined,
+      ),
+    );
   // `returning *` rather than drizzle's column list: building that list for
   // thirty columns costs more than the rest of the statement.
   const rows = await db.execute<Record<string, unknown>>(sql`
@@ -113,6 +131,8 @@ async function compareAndSet(db: Db | Tx, input: TransitionInput): Promise<Trans
     select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql}) from updated`);
   const raw = rows[0];
   if (raw) return { ok: true, run: runRowFrom(raw) };
+  if (input.claimFor !== undefined)
+    return { ok: false, run: null, reason: 'another worker has the run, or it moved on' };
   const current = await getRunRow(db, input.runId);
   if (!current) return { ok: false, run: null, reason: `run ${input.runId} does not exist` };
   const label = STATUS_TABLE[current.status as RunStatus].label.toLowerCase();
@@ -133,8 +153,8 @@ export async function transition(
   const outcome = await compareAndSet(tx, input);
   if (!outcome.ok) return outcome;
   const updated = outcome.run;
-  if (STATUS_TABLE[input.to].working && !input.keepWorker) {
-    await queue.sendStep(tx, { runId: updated.id, status: input.to });
+  if (STATUS_TABLE[input.to].working && !input.keepWorker && input.claimFor === undefined) {
+    await queue.sendStep(tx, { runId: updated.id, status: input.to, kind: input.kind });
   }
   if (input.to === 'applying' || input.to === 'destroying') {
     await supersedeWaitingRuns(tx, queue, updated);
