@@ -11,6 +11,8 @@ const FLUSH_MS = 50;
 const COPY_THRESHOLD = 200;
 /** Lines buffered before the step's output is paused until the database catches up. */
 const HIGH_WATER = 10_000;
+/** How long a batch is tried again while the database cannot take it. */
+const RETRY_FOR_MS = 5 * 60_000;
 
 /** COPY text format: backslash, tab, newline and carriage return escaped; NUL is not allowed. */
 function copyField(value: string): string {
@@ -34,6 +36,7 @@ export class RunLogWriter {
   private timer: NodeJS.Timeout | null = null;
   private writing: Promise<void> | null = null;
   private failure: unknown = null;
+  private lost = 0;
   private phase: string;
   private drained: { promise: Promise<void>; resolve: () => void } | null = null;
   private readonly sql: Sql;
@@ -108,14 +111,19 @@ export class RunLogWriter {
   }
 
   private async insert(batch: Row[]) {
-    // A database restart must not lose lines: retry with backoff for a while.
+    // A database restart or failover must not lose lines: the batch is tried
+    // again for minutes (meanwhile the step's output is paused at HIGH_WATER,
+    // so memory stays bounded). Only then is it given up, and close() says so.
+    let failingSince = 0;
     for (let attempt = 0; ; attempt++) {
       try {
         if (batch.length >= COPY_THRESHOLD) await this.copy(batch);
         else await this.insertRows(batch);
         return;
       } catch (error) {
-        if (attempt >= 10) {
+        failingSince ||= Date.now();
+        if (Date.now() - failingSince >= RETRY_FOR_MS) {
+          this.lost += batch.length;
           this.failure ??= error;
           return;
         }
@@ -168,6 +176,9 @@ export class RunLogWriter {
   async close(): Promise<void> {
     await this.flush();
     if (this.failure)
-      throw new Error(`could not store log lines of ${this.runId}`, { cause: this.failure });
+      throw new Error(
+        `could not store ${this.lost} log line(s) of ${this.runId}: the database refused them for ${RETRY_FOR_MS / 60_000} minutes`,
+        { cause: this.failure },
+      );
   }
 }
