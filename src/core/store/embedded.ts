@@ -174,6 +174,8 @@ async function withLock<T>(lockDir: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+const PORT_TAKEN = /could not bind|Address already in use|could not create any TCP\/IP sockets/;
+
 function freePort(preferred: number): Promise<number> {
   const tryPort = (port: number) =>
     new Promise<number>((resolve, reject) => {
@@ -342,12 +344,22 @@ export async function ensureEmbeddedPostgres(
     let started = false;
     const port = runningPort(pgDir);
     if (port === null) {
-      const chosen = await freePort(creds.port);
-      if (chosen !== creds.port) {
-        creds = { ...creds, port: chosen };
-        writeCredentials(dataDir, creds);
+      // Another cluster may take the free port between the check and the
+      // start (two data directories started at the same instant): on a bind
+      // failure, start again on a port the system picks.
+      for (let attempt = 1; ; attempt++) {
+        const chosen = await freePort(attempt === 1 ? creds.port : 0);
+        if (chosen !== creds.port) {
+          creds = { ...creds, port: chosen };
+          writeCredentials(dataDir, creds);
+        }
+        try {
+          await startServer(dataDir, pgDir, creds);
+          break;
+        } catch (error) {
+          if (attempt >= 3 || !PORT_TAKEN.test(errorMessage(error))) throw error;
+        }
       }
-      await startServer(dataDir, pgDir, creds);
       started = true;
     } else if (port !== creds.port) {
       creds = { ...creds, port };
