@@ -90,7 +90,12 @@ export function runRowFrom(raw: Record<string, unknown>): RunRow {
  * UPDATE matches only while the run is still in `from`, so a concurrent move
  * makes it match nothing (and the caller is told what the run is now).
  */
-async function compareAndSet(db: Db | Tx, input: TransitionInput): Promise<TransitionOutcome> {
+async function compareAndSet(
+  db: Db | Tx,
+  input: TransitionInput,
+  /** Also take the deployment's slot lock (the move frees the slot). */
+  lockSlot = false,
+): Promise<TransitionOutcome> {
   const decision = decideTransition(input.kind, input.from, input.to);
   if (!decision.ok) return { ok: false, run: null, reason: decision.reason };
   const update = db
@@ -128,7 +133,9 @@ async function compareAndSet(db: Db | Tx, input: TransitionInput): Promise<Trans
       select id, ${input.from}, status, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null}
       from updated
     )
-    select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql}) from updated`);
+    select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql})
+      ${lockSlot ? sql`, pg_advisory_xact_lock(hashtext(${SLOT_LOCK_PREFIX} || updated.deployment))` : sql``}
+    from updated`);
   const raw = rows[0];
   if (raw) return { ok: true, run: runRowFrom(raw) };
   if (input.claimFor !== undefined)
@@ -150,7 +157,8 @@ export async function transition(
   queue: Queue,
   input: TransitionInput,
 ): Promise<TransitionOutcome> {
-  const outcome = await compareAndSet(tx, input);
+  const freesSlot = SLOT_STATUSES.includes(input.from) && !SLOT_STATUSES.includes(input.to);
+  const outcome = await compareAndSet(tx, input, freesSlot);
   if (!outcome.ok) return outcome;
   const updated = outcome.run;
   if (STATUS_TABLE[input.to].working && !input.keepWorker && input.claimFor === undefined) {
@@ -159,9 +167,7 @@ export async function transition(
   if (input.to === 'applying' || input.to === 'destroying') {
     await supersedeWaitingRuns(tx, queue, updated);
   }
-  if (SLOT_STATUSES.includes(input.from) && !SLOT_STATUSES.includes(input.to)) {
-    await promoteNext(tx, queue, updated.deployment);
-  }
+  if (freesSlot) await promoteNext(tx, queue, updated.deployment, { locked: true });
   return outcome;
 }
 
@@ -224,9 +230,12 @@ async function supersedeWaitingRuns(tx: Tx, queue: Queue, applying: RunRow) {
   }
 }
 
+const SLOT_LOCK_PREFIX = 'deploy-bot:slot:';
+const SLOT_STATUS_LIST = sql.raw(SLOT_STATUSES.map((status) => `'${status}'`).join(', '));
+
 /** Serialises slot decisions (promotion, apply start) for one deployment. */
 export async function lockDeployment(tx: Tx, deployment: string) {
-  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${`deploy-bot:slot:${deployment}`}))`);
+  await tx.execute(sql`select pg_advisory_xact_lock(hashtext(${SLOT_LOCK_PREFIX + deployment}))`);
 }
 
 /** The run holding the deployment's slot, if any. */
@@ -244,13 +253,21 @@ export async function promoteNext(
   tx: Tx,
   queue: Queue,
   deployment: string,
+  options: { readonly locked?: boolean } = {},
 ): Promise<RunRow | null> {
-  await lockDeployment(tx, deployment);
-  if (await slotHolder(tx, deployment)) return null;
+  // The slot lock first; the query after it sees every promotion before ours.
+  if (!options.locked) await lockDeployment(tx, deployment);
+  // The oldest queued run, only while nothing holds the slot: one query.
   const [next] = await tx
     .select({ id: runs.id, kind: runs.kind })
     .from(runs)
-    .where(and(eq(runs.deployment, deployment), eq(runs.status, 'queued')))
+    .where(
+      and(
+        eq(runs.deployment, deployment),
+        eq(runs.status, 'queued'),
+        sql`not exists (select 1 from runs holder where holder.deployment = ${deployment} and holder.status in (${SLOT_STATUS_LIST}))`,
+      ),
+    )
     .orderBy(asc(runs.seq))
     .limit(1)
     .for('update', { skipLocked: true });
