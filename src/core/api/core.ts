@@ -6,14 +6,12 @@
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
 import { newId } from '../engine/ids.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
-import { Refusal } from '../errors.ts';
+import { errorMessage, Refusal } from '../errors.ts';
 import { checkApprover, checkCanCancel, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import {
-  AWAITING_APPROVAL_STATUSES,
   changeStatusFor,
   type RunKind,
   type RunStatus,
-  SLOT_STATUSES,
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
@@ -24,14 +22,17 @@ import {
   migrateDatabase,
   resolveDatabaseUrl,
 } from '../store/database.ts';
-import { and, asc, desc, eq, gt, inArray, sql } from '../store/orm.ts';
+import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
+import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
 import {
+  deploymentActivity,
   insertRun,
   listRunRows,
   listTransitions,
   loadRunView,
   loadRunViews,
   lockDeployment,
+  lockRunRow,
   RUN_CHANNEL,
   type RunRow,
   requireRunRow,
@@ -40,7 +41,7 @@ import {
   toRunView,
   transition,
 } from '../store/runs.ts';
-import { approvals, plans, runLogs, runs } from '../store/schema.ts';
+import type { runs } from '../store/schema.ts';
 import { closestName, usageOf, validateVariables } from '../variables/validate.ts';
 import type {
   Actor,
@@ -104,6 +105,8 @@ export class DeployCore {
   /** host/pid/random: names this process's sessions and its workers. */
   readonly instanceId: string;
   private config: LoadedConfig;
+  /** Background trouble nobody awaits (a failed log read while following). */
+  private readonly log: (line: string) => void;
 
   private constructor(
     connection: Connection,
@@ -112,7 +115,9 @@ export class DeployCore {
     dataDir: string,
     groups: GroupMembership | undefined,
     instanceId: string,
+    log: (line: string) => void,
   ) {
+    this.log = log;
     this.instanceId = instanceId;
     this.connection = connection;
     this.queue = queue;
@@ -142,7 +147,16 @@ export class DeployCore {
       await connection.close();
       throw error;
     }
-    return new DeployCore(connection, queue, config, options.dataDir, options.groups, instanceId);
+    const log = options.log ?? ((line: string) => process.stderr.write(`deploy-bot: ${line}\n`));
+    return new DeployCore(
+      connection,
+      queue,
+      config,
+      options.dataDir,
+      options.groups,
+      instanceId,
+      log,
+    );
   }
 
   get db() {
@@ -256,7 +270,7 @@ export class DeployCore {
     status: RunStatus,
     options: ActOptions,
   ): Promise<RunRow> {
-    const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+    const row = await lockRunRow(tx, runId);
     if (!row) {
       throw new Refusal(
         'unknown_run',
@@ -288,17 +302,7 @@ export class DeployCore {
         'approve its plan',
       );
       const plan = await this.requirePlan(tx, row);
-      const [approval] = await tx
-        .insert(approvals)
-        .values({
-          runId,
-          stage: 'plan',
-          planId: plan.id,
-          artifactHash: plan.artifactHash,
-          actor: actor.id,
-          via: actor.via,
-        })
-        .returning();
+      const approval = await insertApproval(tx, runId, 'plan', plan, actor);
       const moved = await this.move(
         tx,
         row,
@@ -306,7 +310,7 @@ export class DeployCore {
         actor,
         `plan approved by ${actor.id}`,
       );
-      return toRunView(moved, { plan, approvals: approval ? [approval] : [], queue: null });
+      return toRunView(moved, { plan, approvals: [approval], queue: null });
     });
   }
 
@@ -317,10 +321,7 @@ export class DeployCore {
       const verb = row.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply';
       await checkApprover(deployment, row.requestedBy, actor, this.groups, verb);
       const plan = await this.requirePlan(tx, row);
-      const [planApproval] = await tx
-        .select()
-        .from(approvals)
-        .where(and(eq(approvals.runId, runId), eq(approvals.stage, 'plan')));
+      const planApproval = await planApprovalOf(tx, runId);
       if (
         !planApproval ||
         planApproval.planId !== plan.id ||
@@ -340,17 +341,7 @@ export class DeployCore {
           { behind: holder.id },
         );
       }
-      const [applyApproval] = await tx
-        .insert(approvals)
-        .values({
-          runId,
-          stage: 'apply',
-          planId: plan.id,
-          artifactHash: plan.artifactHash,
-          actor: actor.id,
-          via: actor.via,
-        })
-        .returning();
+      const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor);
       const to = changeStatusFor(row.kind as RunKind);
       const moved = await this.move(
         tx,
@@ -359,14 +350,13 @@ export class DeployCore {
         actor,
         `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`,
       );
-      const given = applyApproval ? [planApproval, applyApproval] : [planApproval];
-      return toRunView(moved, { plan, approvals: given, queue: null });
+      return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
     });
   }
 
   async cancelRun(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
     return this.db.transaction(async (tx) => {
-      const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+      const row = await lockRunRow(tx, runId);
       if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
       const status = row.status as RunStatus;
       if (!STATUS_TABLE[status].cancellable) {
@@ -393,7 +383,7 @@ export class DeployCore {
   }
 
   private async requirePlan(tx: Tx, row: RunRow) {
-    const [plan] = row.planId ? await tx.select().from(plans).where(eq(plans.id, row.planId)) : [];
+    const plan = row.planId ? await planById(tx, row.planId) : null;
     if (!plan) throw new Error(`run ${row.id} is waiting for approval without a plan`);
     return plan;
   }
@@ -452,11 +442,7 @@ export class DeployCore {
   async planText(runId: string): Promise<string | null> {
     const row = await requireRunRow(this.db, runId);
     if (!row.planId) return null;
-    const [plan] = await this.db
-      .select({ text: plans.text })
-      .from(plans)
-      .where(eq(plans.id, row.planId));
-    return plan?.text ?? null;
+    return planTextOf(this.db, row.planId);
   }
 
   /** Deployments a person may run here (the channel rule applies for Slack). */
@@ -468,29 +454,8 @@ export class DeployCore {
         (actor.channel !== undefined && d.channels.includes(actor.channel)),
     );
     const names = all.map((d) => d.name);
-    const counts = names.length
-      ? await this.db
-          .select({
-            deployment: runs.deployment,
-            status: runs.status,
-            n: sql<number>`count(*)::int`,
-          })
-          .from(runs)
-          .where(
-            and(
-              inArray(runs.deployment, names),
-              inArray(runs.status, ['queued', ...AWAITING_APPROVAL_STATUSES]),
-            ),
-          )
-          .groupBy(runs.deployment, runs.status)
-      : [];
-    const activeRows = names.length
-      ? await this.db
-          .select()
-          .from(runs)
-          .where(and(inArray(runs.deployment, names), inArray(runs.status, [...SLOT_STATUSES])))
-      : [];
-    const activeViews = await loadRunViews(this.db, activeRows);
+    const { counts, active } = await deploymentActivity(this.db, names);
+    const activeViews = await loadRunViews(this.db, active);
     return all.map((d) => {
       const count = (status: string) =>
         counts
@@ -529,38 +494,12 @@ export class DeployCore {
   // ---- logs ----------------------------------------------------------------
 
   /** Log lines of a run: after a line id (following), or the last `tail` lines. */
-  async readLogs(
-    runId: string,
-    options: { afterId?: number; limit?: number; tail?: number; beforeId?: number } = {},
-  ): Promise<LogLine[]> {
-    const limit = Math.min(options.limit ?? options.tail ?? 1000, 10_000);
-    const conditions = [eq(runLogs.runId, runId)];
-    if (options.afterId !== undefined) conditions.push(gt(runLogs.id, options.afterId));
-    if (options.beforeId !== undefined) conditions.push(sql`${runLogs.id} < ${options.beforeId}`);
-    const newestFirst = options.tail !== undefined || options.beforeId !== undefined;
-    const rows = await this.db
-      .select()
-      .from(runLogs)
-      .where(and(...conditions))
-      .orderBy(newestFirst ? desc(runLogs.id) : asc(runLogs.id))
-      .limit(limit);
-    if (newestFirst) rows.reverse();
-    return rows.map((r) => ({
-      id: r.id,
-      runId: r.runId,
-      phase: r.phase,
-      stream: r.stream as LogLine['stream'],
-      line: r.line,
-      at: r.createdAt.toISOString(),
-    }));
+  readLogs(runId: string, options: LogRange = {}): Promise<LogLine[]> {
+    return readLogLines(this.db, runId, options);
   }
 
-  async countLogLines(runId: string): Promise<number> {
-    const [row] = await this.db
-      .select({ n: sql<number>`count(*)::int` })
-      .from(runLogs)
-      .where(eq(runLogs.runId, runId));
-    return row?.n ?? 0;
+  countLogLines(runId: string): Promise<number> {
+    return countLogLines(this.db, runId);
   }
 
   /**
@@ -602,11 +541,8 @@ export class DeployCore {
               if (newest.length === 0) break;
               let skipped = 0;
               if (newest.length === keep) {
-                const [count] = await this.db
-                  .select({ n: sql<number>`count(*)::int` })
-                  .from(runLogs)
-                  .where(and(eq(runLogs.runId, runId), gt(runLogs.id, cursor)));
-                skipped = Math.max(0, (count?.n ?? 0) - newest.length);
+                const waiting = await countLogLines(this.db, runId, cursor);
+                skipped = Math.max(0, waiting - newest.length);
               }
               cursor = newest[newest.length - 1]!.id;
               onLines(newest, skipped);
@@ -624,13 +560,21 @@ export class DeployCore {
       });
       return pumping;
     };
+    // A failed read loses nothing (the cursor moves only on success): the next
+    // NOTIFY or reconnect reads again. The failure is still reported.
+    const pumpReporting = () =>
+      void pump().catch((error: unknown) =>
+        this.log(
+          `following the log of ${runId} failed, resuming with the next line: ${errorMessage(error)}`,
+        ),
+      );
     const listener = await this.connection.sql.listen(
       LOG_CHANNEL,
       (payload) => {
-        if (payload === runId) void pump().catch(() => {});
+        if (payload === runId) pumpReporting();
       },
       // Runs on every (re)connect: catch up on what was written meanwhile.
-      () => void pump().catch(() => {}),
+      pumpReporting,
     );
     return async () => {
       closed = true;

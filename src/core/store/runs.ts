@@ -331,6 +331,40 @@ export async function getRunRow(db: Db | Tx, runId: string): Promise<RunRow | nu
   return row ?? null;
 }
 
+/** The run's row, locked for the caller's transaction (a decision about it). */
+export async function lockRunRow(tx: Tx, runId: string): Promise<RunRow | null> {
+  const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+  return row ?? null;
+}
+
+/** Per deployment: how many runs are queued or awaiting a person, and the runs holding slots. */
+export async function deploymentActivity(
+  db: Db,
+  names: readonly string[],
+): Promise<{
+  counts: { deployment: string; status: string; n: number }[];
+  active: RunRow[];
+}> {
+  if (names.length === 0) return { counts: [], active: [] };
+  const [counts, active] = await Promise.all([
+    db
+      .select({ deployment: runs.deployment, status: runs.status, n: sql<number>`count(*)::int` })
+      .from(runs)
+      .where(
+        and(
+          inArray(runs.deployment, [...names]),
+          inArray(runs.status, ['queued', ...AWAITING_APPROVAL_STATUSES]),
+        ),
+      )
+      .groupBy(runs.deployment, runs.status),
+    db
+      .select()
+      .from(runs)
+      .where(and(inArray(runs.deployment, [...names]), inArray(runs.status, [...SLOT_STATUSES]))),
+  ]);
+  return { counts, active };
+}
+
 export async function requireRunRow(db: Db | Tx, runId: string): Promise<RunRow> {
   const row = await getRunRow(db, runId);
   if (!row) {
