@@ -1,7 +1,11 @@
 // The bot's HTTP surface: Slack's signature (forged, unsigned, stale, future,
 // tampered: 401 and nothing changes), malformed bodies (400), acks within 3 s
-// whatever the database is doing, health and readiness, and the JSON API.
+// whatever the database is doing, acks from the HTTP thread while the main
+// thread is busy, health and readiness, the JSON API, and a clean stop.
 
+import { readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BotHttpServer } from '../src/bot/http/receiver.ts';
@@ -361,5 +365,158 @@ describe('health, readiness and the JSON API', () => {
     } finally {
       await server.stop();
     }
+  });
+});
+
+/** A request sent by `sendOffThread`, `at` ms after the start. */
+type Timed = {
+  readonly at: number;
+  readonly url: string;
+  readonly method: string;
+  readonly headers: Record<string, string>;
+  readonly body?: string;
+};
+type TimedResult = { status: number; ms: number; sentAt: number; answeredAt: number };
+
+/**
+ * Sends requests from a thread of their own, so that their timing does not
+ * depend on this (main) thread, which the test keeps busy. Times: Date.now().
+ */
+async function sendOffThread(requests: readonly Timed[]): Promise<TimedResult[]> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const http = require('node:http');
+    const send = (r) => new Promise((resolve) => {
+      const sentAt = Date.now();
+      const started = performance.now();
+      const done = (status) =>
+        resolve({ status, ms: performance.now() - started, sentAt, answeredAt: Date.now() });
+      const req = http.request(r.url, { method: r.method, headers: r.headers, agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode));
+      });
+      req.on('error', () => done(-1));
+      req.end(r.body ?? '');
+    });
+    Promise.all(workerData.map((r) => new Promise((ok) => setTimeout(ok, r.at)).then(() => send(r))))
+      .then((out) => parentPort.postMessage(out));
+  `;
+  const client = new Worker(code, { eval: true, workerData: requests });
+  try {
+    return await new Promise<TimedResult[]>((resolve, reject) => {
+      client.once('message', (out: TimedResult[]) => resolve(out));
+      client.once('error', reject);
+    });
+  } finally {
+    await client.terminate();
+  }
+}
+
+describe('the HTTP thread', () => {
+  it('acks while a listener blocks the main thread for 500 ms; routes answer once it is free', async () => {
+    let blocked: { from: number; to: number } | null = null;
+    b.bot.app.command('/busy', async ({ ack }) => {
+      await ack();
+      const from = Date.now();
+      while (Date.now() - from < 500) {
+        // a synchronous busy loop: nothing else runs on the main thread meanwhile
+      }
+      blocked = { from, to: Date.now() };
+    });
+    const signed = (body: string) => ({
+      url: b.eventsUrl,
+      method: 'POST',
+      headers: signedFormHeaders(TEST_SIGNING_SECRET, body),
+      body,
+    });
+    const busy = slashCommandBody({
+      command: '/busy',
+      text: '',
+      userId: 'U0REQUESTER',
+      channelId: CHANNEL,
+      responseUrl: b.slack.responseUrl(),
+    });
+    const probes = [150, 250, 350].map((at) => ({ at, ...signed(command('help')) }));
+    const health = { at: 200, url: `${b.bot.url}/healthz`, method: 'GET', headers: {} };
+    const [first, ...rest] = await sendOffThread([{ at: 0, ...signed(busy) }, ...probes, health]);
+    const window = blocked as { from: number; to: number } | null;
+    expect(window).not.toBeNull();
+    expect(first?.status).toBe(200);
+    const acks = rest.slice(0, probes.length);
+    for (const ack of acks) {
+      expect(ack.status).toBe(200);
+      expect(ack.ms).toBeLessThan(250);
+    }
+    // The acks came while the main thread was still in the busy loop.
+    expect(acks.some((a) => a.answeredAt > window!.from && a.answeredAt < window!.to)).toBe(true);
+    // A route is answered by the main thread: after the loop, and answered all the same.
+    const healthz = rest[probes.length]!;
+    expect(healthz.status).toBe(200);
+    expect(healthz.answeredAt).toBeGreaterThanOrEqual(window!.to);
+    // And the commands acked meanwhile were processed once the main thread was free.
+    for (const probe of probes)
+      await b.replies(new URLSearchParams(probe.body).get('response_url')!);
+  });
+
+  it('answers 503 to Slack before the app is set, and stops without leaving its thread', async () => {
+    // Threads the process starts lazily (libuv's pool) are running before counting.
+    await readFile(import.meta.filename);
+    const threads = () => readdirSync('/proc/self/task').length;
+    const before = threads();
+    const server = new BotHttpServer({
+      signingSecret: TEST_SIGNING_SECRET,
+      port: 0,
+      host: '127.0.0.1',
+      log: silentLog,
+      routes: botRoutes({ core: b.h.core, apiToken: undefined, log: silentLog }),
+    });
+    const address = await server.start();
+    const base = `http://127.0.0.1:${address.port}`;
+    expect(threads()).toBeGreaterThan(before);
+    const body = command('help');
+    const res = await fetch(`${base}/slack/events`, {
+      method: 'POST',
+      headers: signedFormHeaders(TEST_SIGNING_SECRET, body),
+      body,
+    });
+    expect(res.status).toBe(503);
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    await server.stop();
+    await server.stop();
+    expect(threads()).toBe(before);
+    await expect(fetch(`${base}/healthz`)).rejects.toThrow();
+  });
+
+  it('refuses a second start while started, and starts again after a stop', async () => {
+    const server = new BotHttpServer({
+      signingSecret: null,
+      port: 0,
+      host: '127.0.0.1',
+      log: silentLog,
+      routes: botRoutes({ core: b.h.core, apiToken: undefined, log: silentLog }),
+    });
+    const first = await server.start();
+    await expect(server.start()).rejects.toThrow('already started');
+    await server.stop();
+    const second = await server.start();
+    try {
+      expect((await fetch(`http://127.0.0.1:${second.port}/healthz`)).status).toBe(200);
+      expect(first.port).toBeGreaterThan(0);
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('a port already in use fails the start with the reason', async () => {
+    const taken = new URL(b.bot.url).port;
+    const server = new BotHttpServer({
+      signingSecret: null,
+      port: Number(taken),
+      host: '127.0.0.1',
+      log: silentLog,
+      routes: [],
+    });
+    await expect(server.start()).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await server.stop();
   });
 });

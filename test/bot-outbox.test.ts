@@ -1,11 +1,13 @@
 // Slack delivery through the outbox: outages, 5xx, 429 with Retry-After,
 // refused blocks, deleted messages, channels the bot is not in, the plan and
-// the failure log in the thread, the update rate of a noisy apply, several bot
-// processes, and the sweep. Nothing is lost, nothing is posted twice.
+// the failure log in the thread, the update rate of a noisy apply, a burst of
+// requests, several bot processes, and the sweep. Nothing is lost, nothing is
+// posted twice; changes within the update gap cost one delivery.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLog } from '../src/bot/log.ts';
 import { createOutbox } from '../src/bot/outbox/outbox.ts';
+import { createSchedule } from '../src/bot/outbox/schedule.ts';
 import { validateBlocks } from '../src/bot/render/limits.ts';
 import { createSlackClient } from '../src/bot/slack/client.ts';
 import { createMessageRow, getMessageRow } from '../src/bot/store/messages.ts';
@@ -356,6 +358,109 @@ describe('update rate', () => {
     const finished = Date.parse(run.finishedAt ?? '');
     const finalUpdate = done.versions.at(-1)!.at;
     expect(finalUpdate - finished).toBeLessThan(2500);
+  });
+});
+
+describe('a burst of requests', () => {
+  it('20 commands at once: every message posted once and brought to its state within seconds', async () => {
+    const started = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => b.command(`web image_tag=20.0.${i}`)),
+    );
+    for (const r of results) expect(r.status).toBe(200);
+    const ids = await Promise.all(results.map((r) => b.runIdOf(r)));
+    // The queue drains at once (not at its polling interval) and no delivery
+    // waits out an update gap holding a job.
+    for (const id of ids) await waitStatus(id, 'Awaiting plan', 15_000);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    for (const id of ids) {
+      expect(mainPosts(id)).toHaveLength(1);
+      const ts = b.messagesOf(id)[0]!.ts;
+      const times = b.slack.calls
+        .filter(
+          (c) =>
+            (c.method === 'chat.update' && c.args.ts === ts) ||
+            (c.method === 'chat.postMessage' && c.response.ts === ts),
+        )
+        .map((c) => c.at);
+      // Posted, then at most one update per second (pending → planning → awaiting coalesce).
+      expect(times.length).toBeLessThanOrEqual(3);
+      for (let i = 1; i < times.length; i++)
+        expect(times[i]! - times[i - 1]!).toBeGreaterThanOrEqual(950);
+    }
+  });
+});
+
+describe('what a run change asks for (schedule)', () => {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('within the update gap: one delivery at its end; a version shown already: none', async () => {
+    const sent: number[] = [];
+    const s = createSchedule(
+      { minUpdateGapMs: 300, logRefreshMs: 400 },
+      () => sent.push(Date.now()),
+      () => 0,
+    );
+    try {
+      s.begin('r1');
+      const delivered = Date.now();
+      s.done('r1', { version: 2, updatedAt: delivered });
+      s.changed('r1', 2, 'pending');
+      s.logged('r1');
+      expect(sent).toEqual([]);
+      s.changed('r1', 3, 'planning');
+      s.changed('r1', 4, 'awaiting_plan_approval');
+      s.poke('r1');
+      await sleep(100);
+      expect(sent).toEqual([]);
+      await sleep(350);
+      expect(sent).toHaveLength(1);
+      expect(sent[0]! - delivered).toBeGreaterThanOrEqual(300);
+
+      // A change while a delivery runs is asked for when it ends, after the gap.
+      s.begin('r1');
+      s.changed('r1', 5, 'cancelled');
+      const ended = Date.now();
+      s.done('r1', { version: 4, updatedAt: ended });
+      await sleep(100);
+      expect(sent).toHaveLength(1);
+      await sleep(350);
+      expect(sent).toHaveLength(2);
+      expect(sent[1]! - ended).toBeGreaterThanOrEqual(300);
+
+      // A run without a message asks nothing more; nor do log lines of a run that shows none.
+      s.none('r2');
+      s.changed('r2', 7, 'planning');
+      s.logged('r1');
+      await sleep(50);
+      expect(sent).toHaveLength(2);
+    } finally {
+      s.stop();
+    }
+  });
+
+  it('a job sent and not yet started stands for the changes meanwhile', async () => {
+    const sent: string[] = [];
+    const s = createSchedule(
+      { minUpdateGapMs: 300, logRefreshMs: 400 },
+      (id) => sent.push(id),
+      () => 0,
+    );
+    try {
+      s.changed('r3', 1, 'pending');
+      s.changed('r3', 2, 'initializing');
+      s.changed('r3', 3, 'planning');
+      expect(sent).toEqual(['r3']);
+      // Not started here within a second (another process may have): sent again.
+      await sleep(1100);
+      expect(sent).toEqual(['r3', 'r3']);
+      s.begin('r3');
+      s.done('r3', { version: 3, updatedAt: Date.now() });
+      await sleep(50);
+      expect(sent).toHaveLength(2);
+    } finally {
+      s.stop();
+    }
   });
 });
 

@@ -133,39 +133,6 @@ export async function startSlackServe(
 }
 
 /**
- * Diagnostic: `deploy-bot serve` with bench/lib/ack-front.ts preloaded, which
- * acks in a worker thread and hands each request to the bot; `eventsUrl` is the
- * thread's.
- */
-export async function startServeWithAckThread(
-  ws: Workspace,
-  databaseUrl: string,
-  slack: FakeSlack,
-): Promise<SlackServe> {
-  const port = await freePort();
-  const frontPort = await freePort();
-  const saved = process.env.BENCH_NODE_ARGS;
-  process.env.BENCH_NODE_ARGS = [
-    ...nodeArgsOf('start'),
-    '--import',
-    path.join(import.meta.dirname, 'ack-front.ts'),
-  ].join(' ');
-  let proc: Proc;
-  try {
-    proc = await startDeployBot('serve', ws, databaseUrl, {
-      ...slackEnv(slack, port),
-      BENCH_ACK_FRONT_PORT: String(frontPort),
-    });
-  } finally {
-    if (saved === undefined) delete process.env.BENCH_NODE_ARGS;
-    else process.env.BENCH_NODE_ARGS = saved;
-  }
-  await waitHealthy(`http://127.0.0.1:${port}/healthz`);
-  await waitHealthy(`http://127.0.0.1:${frontPort}/healthz`);
-  return { proc, eventsUrl: `http://127.0.0.1:${frontPort}/slack/events`, port };
-}
-
-/**
  * Diagnostic: the bot of `deploy-bot serve` without its in-process workers
  * (bench/lib/bot-only.ts), started like startDeployBot starts serve.
  */

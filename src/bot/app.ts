@@ -38,7 +38,6 @@ export type BotOptions = {
   readonly log?: Log;
   readonly outbox?: Partial<OutboxTuning>;
   readonly groupsTtlMs?: number;
-  readonly ackTimeoutMs?: number;
 };
 
 export type RunningBot = {
@@ -121,7 +120,6 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
       ready: () =>
         mode.kind === 'socket' ? { slack: socketConnected ? 'connected' : 'connecting' } : {},
     }),
-    ...(options.ackTimeoutMs !== undefined ? { ackTimeoutMs: options.ackTimeoutMs } : {}),
   });
   const receiver =
     mode.kind === 'socket'

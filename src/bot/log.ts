@@ -37,10 +37,32 @@ function serializable(value: unknown): unknown {
   return value;
 }
 
+/**
+ * Lines to stdout, written together: a write to a pipe is synchronous and
+ * wakes its reader, which costs far more than the line, so info and debug
+ * lines wait up to 50 ms for company; a warning or an error is written at once
+ * with what waits before it, and whatever waits is written when the process exits.
+ */
+let pending = '';
+let flushTimer: NodeJS.Timeout | null = null;
+const flush = () => {
+  if (flushTimer !== null) clearTimeout(flushTimer);
+  flushTimer = null;
+  if (pending === '') return;
+  const out = pending;
+  pending = '';
+  process.stdout.write(out);
+};
+let flushOnExit = false;
+
 const stdoutSink = (record: LogRecord) => {
-  process.stdout.write(
-    `${JSON.stringify({ time: new Date().toISOString(), ...record }, (_k, v: unknown) => serializable(v))}\n`,
-  );
+  pending += `${JSON.stringify({ time: new Date().toISOString(), ...record }, (_k, v: unknown) => serializable(v))}\n`;
+  if (!flushOnExit) {
+    flushOnExit = true;
+    process.once('exit', flush);
+  }
+  if (record.level === 'warn' || record.level === 'error' || pending.length > 16_384) flush();
+  else flushTimer ??= setTimeout(flush, 50).unref();
 };
 
 export function createLog(options: LogOptions = {}, base: Fields = {}): Log {

@@ -1,25 +1,35 @@
-// The bot's HTTP server and Bolt receiver. POST /slack/events takes Slack's
-// slash commands and clicks: a forged, unsigned or stale request gets 401 and
-// goes no further; a malformed body gets 400; every accepted request is
-// acknowledged within Slack's 3 seconds (the listeners ack first; a timer acks
-// for them if they do not). Other routes (health, readiness, the JSON API) are
-// plain handlers. Nothing a client sends can crash the process.
+// The bot's HTTP server and Bolt receiver. The server itself runs in a worker
+// thread (front-thread.ts): POST /slack/events takes Slack's slash commands and
+// clicks there; a forged, unsigned or stale request gets 401 and goes no
+// further; a malformed body gets 400; every accepted request is answered 200
+// at once, in the thread, whatever the main thread is busy with (the engine's
+// workers, the outbox, other listeners), and then handed to Bolt here. Other
+// routes (health, readiness, the JSON API) are plain handlers on this thread,
+// asked by the thread over its port. Nothing a client sends can crash the process.
 //
 // Bolt's HTTPReceiver was not used because it answers a signed but malformed
-// payload with 404 after 3 s or 500, and accepts timestamps from the future.
+// payload with 404 after 3 s or 500, accepts timestamps from the future, and
+// acks on the thread that runs the listeners.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Worker } from 'node:worker_threads';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import type { Log } from '../log.ts';
-import { parseSlackBody } from '../slack/payloads.ts';
-import { verifySlackSignature } from './verify.ts';
+import type { FrontMessage, FrontOptions, MainMessage } from './front-protocol.ts';
 
 export const EVENTS_PATH = '/slack/events';
 const BODY_LIMIT = 1024 * 1024;
+/** The thread gets this long to close its connections before it is terminated. */
+const STOP_GRACE_MS = 3000;
+
+export type RouteRequest = {
+  readonly method: string;
+  readonly headers: IncomingHttpHeaders;
+};
 
 export type RouteHandler = (
-  req: IncomingMessage,
+  req: RouteRequest,
   url: URL,
 ) => Promise<{
   readonly status: number;
@@ -41,55 +51,18 @@ export type BotHttpServerOptions = {
   readonly host?: string | undefined;
   readonly routes: readonly Route[];
   readonly log: Log;
-  /** Acknowledge for a listener that has not done so by then (default 2500 ms). */
-  readonly ackTimeoutMs?: number;
 };
 
-class TooLarge extends Error {}
-
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > BODY_LIMIT) {
-        reject(new TooLarge());
-        req.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
-function header(req: IncomingMessage, name: string): string | undefined {
-  const value = req.headers[name];
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function sendJson(res: ServerResponse, status: number, body: unknown, headers = {}) {
-  if (res.headersSent) return;
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, {
-    ...(text ? { 'content-type': 'application/json; charset=utf-8' } : {}),
-    'content-length': Buffer.byteLength(text),
-    ...headers,
-  });
-  res.end(text);
-}
-
-function sendEmpty(res: ServerResponse, status: number) {
-  if (res.headersSent) return;
-  res.writeHead(status, { 'content-length': 0 });
-  res.end();
-}
+type EventMessage = Extract<FrontMessage, { type: 'event' }>;
+type RouteMessage = Extract<FrontMessage, { type: 'route' }>;
 
 export class BotHttpServer implements Receiver {
   private app: App | undefined;
-  private server: Server | undefined;
+  private front: Worker | undefined;
+  /** The port the server got (for a restart of the thread when asked for port 0). */
+  private boundPort = 0;
+  private stopped = false;
+  private stopping: Promise<void> | undefined;
   private readonly options: BotHttpServerOptions;
   private readonly log: Log;
 
@@ -100,143 +73,168 @@ export class BotHttpServer implements Receiver {
 
   init(app: App): void {
     this.app = app;
+    this.send({ type: 'app-ready' });
   }
 
   /** Listens; resolves with the address (port 0 picks a free one). */
-  start(): Promise<AddressInfo> {
-    if (this.server) return Promise.reject(new Error('the HTTP server is already started'));
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((error: unknown) => {
-        this.log.error('request failed', { error, path: req.url });
-        sendEmpty(res, 500);
-      });
-    });
-    server.on('clientError', (_error, socket) => socket.destroy());
-    this.server = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(this.options.port, this.options.host, () => {
-        server.off('error', reject);
-        server.on('error', (error) => this.log.error('HTTP server error', { error }));
-        resolve(server.address() as AddressInfo);
-      });
-    });
+  async start(): Promise<AddressInfo> {
+    if (this.front) throw new Error('the HTTP server is already started');
+    this.stopped = false;
+    const { worker, address } = await this.startFront(this.options.port);
+    this.front = worker;
+    this.boundPort = address.port;
+    this.stopping = undefined;
+    return address;
   }
 
+  /** Closes the server (open requests get a moment to finish) and ends its thread. */
   async stop(): Promise<void> {
-    const server = this.server;
-    this.server = undefined;
-    if (!server) return;
-    await new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeIdleConnections();
-      setTimeout(() => server.closeAllConnections(), 2000).unref();
+    this.stopped = true;
+    const worker = this.front;
+    this.front = undefined;
+    if (!worker) return this.stopping;
+    this.stopping = new Promise<void>((resolve) => {
+      worker.once('exit', () => resolve());
+      const post: MainMessage = { type: 'stop' };
+      worker.postMessage(post);
+      setTimeout(() => void worker.terminate(), STOP_GRACE_MS).unref();
     });
+    return this.stopping;
   }
 
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://bot.invalid');
-    const method = (req.method ?? 'GET').toUpperCase();
-    if (url.pathname === EVENTS_PATH && this.options.signingSecret !== null) {
-      if (method !== 'POST') return sendJson(res, 405, { error: 'POST only' }, { allow: 'POST' });
-      return this.handleSlack(req, res, this.options.signingSecret);
-    }
-    const route = this.options.routes.find((r) =>
-      r.path.endsWith('/') ? url.pathname.startsWith(r.path) : url.pathname === r.path,
-    );
-    if (!route) return sendJson(res, 404, { error: 'not found' });
-    if (method !== route.method && !(method === 'HEAD' && route.method === 'GET')) {
-      return sendJson(res, 405, { error: `${route.method} only` }, { allow: route.method });
-    }
-    req.resume();
-    const out = await route.handler(req, url);
-    sendJson(res, out.status, out.body, out.headers);
+  private send(message: MainMessage): void {
+    this.front?.postMessage(message);
   }
 
-  private async handleSlack(
-    req: IncomingMessage,
-    res: ServerResponse,
-    signingSecret: string,
-  ): Promise<void> {
-    let raw: Buffer;
-    try {
-      raw = await readBody(req);
-    } catch (error) {
-      if (error instanceof TooLarge) return sendEmpty(res, 413);
-      return sendEmpty(res, 400);
-    }
-    const body = raw.toString('utf8');
-    // Slack's SSL check is unsigned; it is answered and nothing else is read from it.
-    if (
-      header(req, 'content-type')?.startsWith('application/x-www-form-urlencoded') &&
-      new URLSearchParams(body).get('ssl_check') === '1'
-    ) {
-      return sendEmpty(res, 200);
-    }
-    const verified = verifySlackSignature({
-      signingSecret,
-      body,
-      signature: header(req, 'x-slack-signature'),
-      timestamp: header(req, 'x-slack-request-timestamp'),
-    });
-    if (!verified.ok) {
-      this.log.warn('refused a Slack request', { reason: verified.reason, status: 401 });
-      return sendEmpty(res, 401);
-    }
-    const parsed = parseSlackBody(header(req, 'content-type'), body);
-    if (!parsed.ok) {
-      this.log.warn('malformed Slack request', { reason: parsed.reason, status: 400 });
-      return sendJson(res, 400, { error: 'malformed request' });
-    }
-    const value = parsed.value;
-    if (value.kind === 'ssl_check') return sendEmpty(res, 200);
-    if (value.kind === 'url_verification')
-      return sendJson(res, 200, { challenge: value.challenge });
-    const app = this.app;
-    if (!app) return sendEmpty(res, 503);
-
-    const started = Date.now();
-    let acked = false;
-    const ack = async (response?: unknown): Promise<void> => {
-      if (acked) return;
-      acked = true;
-      const ms = Date.now() - started;
-      if (response === undefined || response === null || response === '') sendEmpty(res, 200);
-      else if (typeof response === 'string')
-        sendJson(res, 200, { text: response, response_type: 'ephemeral' });
-      else sendJson(res, 200, response);
-      this.log.debug('acknowledged', { ms, kind: value.kind });
+  private startFront(port: number): Promise<{ worker: Worker; address: AddressInfo }> {
+    const data: FrontOptions = {
+      signingSecret: this.options.signingSecret,
+      port,
+      host: this.options.host,
+      eventsPath: EVENTS_PATH,
+      bodyLimit: BODY_LIMIT,
+      routes: this.options.routes.map((r) => ({ method: r.method, path: r.path })),
+      appReady: this.app !== undefined,
     };
-    const timer = setTimeout(() => {
-      if (!acked) {
-        this.log.warn('a listener did not acknowledge in time: acknowledged for it', {
-          kind: value.kind,
-        });
-        void ack();
-      }
-    }, this.options.ackTimeoutMs ?? 2500);
-    timer.unref();
+    const worker = new Worker(new URL('./front-thread.ts', import.meta.url), {
+      workerData: data,
+      // Not the process's flags: the thread must not run preloaded modules again.
+      execArgv: [],
+      resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
+    });
+    return new Promise((resolve, reject) => {
+      let listening = false;
+      let failure: Error | undefined;
+      worker.on('message', (message: FrontMessage) => {
+        switch (message.type) {
+          case 'listening':
+            listening = true;
+            resolve({ worker, address: message.address });
+            return;
+          case 'listen-error':
+            failure = Object.assign(new Error(message.message), { code: message.code });
+            void worker.terminate();
+            return;
+          case 'closed':
+            void worker.terminate();
+            return;
+          case 'log':
+            this.log[message.level](message.msg, message.fields);
+            return;
+          case 'event':
+            this.onEvent(message);
+            return;
+          case 'route':
+            void this.onRoute(worker, message);
+            return;
+        }
+      });
+      worker.on('error', (error) => {
+        failure = error;
+        this.log.error('the HTTP thread failed', { error });
+      });
+      worker.on('exit', (code) => {
+        if (!listening) {
+          reject(failure ?? new Error(`the HTTP thread exited (${code}) before listening`));
+          return;
+        }
+        if (this.front === worker) this.restart(code);
+      });
+    });
+  }
 
-    const retryHeader = header(req, 'x-slack-retry-num');
-    const retryNum = retryHeader !== undefined ? Number.parseInt(retryHeader, 10) : undefined;
+  /** The thread died while serving (a bug, or out of memory): serve again on the same port. */
+  private restart(code: number): void {
+    this.front = undefined;
+    this.log.error('the HTTP thread stopped: starting it again', { code });
+    const retry = (delayMs: number) => {
+      setTimeout(() => {
+        if (this.stopped || this.front !== undefined) return;
+        this.startFront(this.boundPort).then(
+          ({ worker }) => {
+            if (this.stopped) void worker.terminate();
+            else this.front = worker;
+          },
+          (error: unknown) => {
+            this.log.error('the HTTP thread could not listen again', { error });
+            retry(Math.min(delayMs * 2, 30_000));
+          },
+        );
+      }, delayMs).unref();
+    };
+    retry(500);
+  }
+
+  /** A Slack request the thread has answered already: Bolt runs the listeners. */
+  private onEvent(message: EventMessage): void {
+    const app = this.app;
+    if (!app) return;
+    const { kind } = message;
+    this.log.debug('acknowledged', {
+      ms: Math.round(message.ackMs * 100) / 100,
+      queuedMs: Date.now() - message.ackedAt,
+      kind,
+    });
     const event: ReceiverEvent = {
       // Bolt gets the body as Slack sent it (it reads fields beyond those validated).
-      body: parsed.raw,
-      ack,
-      ...(retryNum !== undefined && Number.isFinite(retryNum) ? { retryNum } : {}),
-      ...(header(req, 'x-slack-retry-reason') !== undefined
-        ? { retryReason: header(req, 'x-slack-retry-reason') }
-        : {}),
+      body: message.body,
+      // The thread has answered 200 with an empty body: an ack here sends nothing.
+      ack: async (response?: unknown) => {
+        if (response === undefined || response === null || response === '') return;
+        this.log.error(
+          'a listener acknowledged with content, which the receiver cannot send: reply on the response_url instead',
+          { kind },
+        );
+      },
+      ...(message.retryNum !== undefined ? { retryNum: message.retryNum } : {}),
+      ...(message.retryReason !== undefined ? { retryReason: message.retryReason } : {}),
       customProperties: {},
     };
+    app.processEvent(event).catch((error: unknown) => {
+      this.log.error('processing a Slack request failed', { error, kind });
+    });
+  }
+
+  private async onRoute(worker: Worker, message: RouteMessage): Promise<void> {
+    const route = this.options.routes[message.route];
+    let result: MainMessage;
     try {
-      await app.processEvent(event);
+      if (!route) throw new Error(`no route ${message.route}`);
+      const out = await route.handler(
+        { method: message.method, headers: message.headers },
+        new URL(message.url, 'http://bot.invalid'),
+      );
+      result = {
+        type: 'route-result',
+        id: message.id,
+        status: out.status,
+        text: out.body === undefined ? '' : JSON.stringify(out.body),
+        headers: out.headers ?? {},
+      };
     } catch (error) {
-      this.log.error('processing a Slack request failed', { error, kind: value.kind });
-    } finally {
-      clearTimeout(timer);
-      // Nothing listens for this (an unknown payload type): acknowledge it anyway.
-      if (!acked) await ack();
+      this.log.error('request failed', { error, path: message.url });
+      result = { type: 'route-result', id: message.id, status: 500, text: '', headers: {} };
     }
+    worker.postMessage(result);
   }
 }

@@ -6,13 +6,12 @@
 // The API needs `Authorization: Bearer $DEPLOY_API_TOKEN`; without a token
 // configured it is off.
 
-import type { IncomingMessage } from 'node:http';
 import { z } from 'zod';
 import type { DeployCore } from '../../core/api/core.ts';
 import { isRefusal } from '../../core/errors.ts';
 import { RUN_STATUSES, type RunStatus, STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
 import type { Log } from '../log.ts';
-import type { Route } from './receiver.ts';
+import type { Route, RouteRequest } from './receiver.ts';
 import { safeEqual } from './verify.ts';
 
 export type RouteDeps = {
@@ -60,7 +59,7 @@ function unauthorized() {
   };
 }
 
-function authorized(req: IncomingMessage, token: string): boolean {
+function authorized(req: RouteRequest, token: string): boolean {
   const header = req.headers.authorization;
   if (typeof header !== 'string' || !header.startsWith('Bearer ')) return false;
   return safeEqual(header.slice('Bearer '.length).trim(), token);
@@ -68,7 +67,7 @@ function authorized(req: IncomingMessage, token: string): boolean {
 
 export function botRoutes(deps: RouteDeps): Route[] {
   const started = Date.now();
-  const api = async (req: IncomingMessage, url: URL) => {
+  const api = async (req: RouteRequest, url: URL) => {
     if (deps.apiToken === undefined) {
       return { status: 404, body: { error: 'the API is off: set DEPLOY_API_TOKEN to turn it on' } };
     }

@@ -216,7 +216,11 @@ async function uploadToThread(
   );
 }
 
-/** The complete plan in the run's thread: a few messages, or one file when it is long. */
+/**
+ * The complete plan in the run's thread: a few messages, or one file when it
+ * is long. Each post is recorded with the plan it belongs to and whether it
+ * was the last one (one row update per Slack call).
+ */
 export async function deliverPlanThread(
   deps: DeliverDeps,
   row: MessageRow,
@@ -225,19 +229,16 @@ export async function deliverPlanThread(
   const plan = run.plan;
   if (plan === null || row.ts === null) return row;
   if (row.planThreadId === plan.id && row.planThreadDone) return row;
-  let current = row;
-  if (current.planThreadId !== plan.id) {
-    current = await save(deps, current, {
-      planThreadId: plan.id,
-      planThreadParts: 0,
-      planThreadDone: false,
-    });
-  }
+  // Parts posted for an earlier plan do not count for this one.
+  const from = row.planThreadId === plan.id ? row.planThreadParts : 0;
   const text = (await deps.core.planText(run.id)) ?? '';
   const chunks = fitsInMessages(deps, text.length) ? renderPlanChunks(run, text) : [];
+  let current = row;
   if (chunks.length > 0 && chunks.length <= deps.threadChunkLimit) {
-    current = await postThreadChunks(deps, current, chunks, current.planThreadParts, (n) => ({
+    current = await postThreadChunks(deps, current, chunks, from, (n) => ({
+      planThreadId: plan.id,
       planThreadParts: n,
+      planThreadDone: n === chunks.length,
     }));
   } else {
     const title = `Plan for ${runTitle(run)} (run ${run.id})`;
@@ -253,7 +254,8 @@ export async function deliverPlanThread(
     planId: plan.id,
     as: chunks.length > 0 ? `${chunks.length} messages` : 'a file',
   });
-  return save(deps, current, { planThreadDone: true });
+  if (current.planThreadId === plan.id && current.planThreadDone) return current;
+  return save(deps, current, { planThreadId: plan.id, planThreadDone: true });
 }
 
 /** Text much longer than the messages could hold goes straight into a file. */
@@ -293,6 +295,7 @@ export async function deliverLogThread(
   if (chunks.length > 0 && chunks.length <= deps.threadChunkLimit) {
     current = await postThreadChunks(deps, current, chunks, current.logThreadParts, (n) => ({
       logThreadParts: n,
+      logThreadDone: n === chunks.length,
     }));
   } else {
     await uploadToThread(deps, current, {
@@ -303,5 +306,5 @@ export async function deliverLogThread(
     });
   }
   deps.log.info('posted the full log into the thread', { runId: run.id, lines: lines.length });
-  return save(deps, current, { logThreadDone: true });
+  return current.logThreadDone ? current : save(deps, current, { logThreadDone: true });
 }

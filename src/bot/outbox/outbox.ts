@@ -4,50 +4,36 @@
 // A job on the `slack-sync` queue means "bring run R's message up to date"
 // ("short" policy with R as singleton key: at most one queued job per run, so a
 // burst of changes coalesces into one delivery; a job left active by a process
-// that died never blocks the next one). The job takes the row's lease (one
-// delivery per run at a time, across processes), renders the run as it is now,
-// posts or updates the message,
-// fills the thread, and records what it delivered. A Slack outage, 5xx or 429
-// stores when to try again (Retry-After, or backoff) and nothing is lost: a
-// timer, the next change, or the periodic sweep brings every message to its
-// true state once Slack answers again.
+// that died never blocks the next one). The job (sync.ts) takes the row's
+// lease, renders the run as it is now, posts or updates the message, fills the
+// thread, and records what it delivered. A Slack outage, 5xx or 429 stores
+// when to try again (Retry-After, or backoff) and nothing is lost: a timer,
+// the next change, or the periodic sweep brings every message to its true
+// state once Slack answers again.
 //
-// Triggers: the run-change NOTIFY (core.subscribeRuns), the log NOTIFY (the
-// latest lines of a working run), and a sweep every few seconds for rows that
-// are behind (missed notifications, a process that died, the end of an outage).
+// Triggers: the run-change NOTIFY (core.subscribeRuns) and the log NOTIFY (the
+// latest lines of a working run), weighed by schedule.ts before they cost a
+// job; and a sweep every few seconds for rows that are behind (missed
+// notifications, a process that died, the end of an outage).
+//
+// Jobs are fetched in batches by one queue worker: a NOTIFY wakes every worker
+// of a queue, so several workers would each fetch for every job sent; and a
+// full batch is followed by the next fetch at once, so a backlog drains
+// without waiting for the polling interval.
 
 import type { WebClient } from '@slack/web-api';
 import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { DeployCore } from '../../core/api/core.ts';
-import type { RunView, Unsubscribe } from '../../core/api/types.ts';
-import { isRefusal } from '../../core/errors.ts';
-import { isTerminal } from '../../core/lifecycle/statuses.ts';
+import type { Unsubscribe } from '../../core/api/types.ts';
 import { LOG_CHANNEL } from '../../core/logs/writer.ts';
 import type { Log } from '../log.ts';
-import { renderRunMessage } from '../render/run-message.ts';
-import { slackErrorText } from '../slack/client.ts';
-import {
-  claimLease,
-  createMessageRow,
-  dueRuns,
-  getMessageRow,
-  type MessageRow,
-  markStale,
-  pruneRequests,
-  releaseLease,
-  updateLeased,
-} from '../store/messages.ts';
-import {
-  type DeliverDeps,
-  deliverLogThread,
-  deliverMessage,
-  deliverPlanThread,
-  FAILURE_STATUSES,
-  LeaseLost,
-  LOG_TAIL_STATUSES,
-  SlackCallError,
-} from './deliver.ts';
+import { dueRuns, markStale, pruneRequests } from '../store/messages.ts';
+import type { DeliverDeps } from './deliver.ts';
+import { createSchedule } from './schedule.ts';
+import { createSync, type SyncOutcome } from './sync.ts';
+
+export type { SyncOutcome } from './sync.ts';
 
 export const SYNC_QUEUE = 'slack-sync';
 
@@ -93,25 +79,10 @@ export type OutboxOptions = {
   readonly tuning?: Partial<OutboxTuning>;
 };
 
-export type SyncOutcome =
-  | 'none'
-  | 'settled'
-  | 'deferred'
-  | 'busy'
-  | 'delivered'
-  | 'up_to_date'
-  | 'retry_scheduled'
-  | 'gave_up';
-
 export type Outbox = {
   start(): Promise<void>;
-  /** Starts tracking a run requested from Slack: its message goes to `channel`. */
-  track(input: {
-    runId: string;
-    channel: string;
-    requestedBy: string;
-    responseUrl: string | null;
-  }): Promise<void>;
+  /** Posts the message of a run requested from Slack (its outbox row was created with the run). */
+  track(runId: string): Promise<void>;
   /** Bring the run's message up to date soon (coalesced). */
   poke(runId: string): void;
   /** The message shows something older than the truth: render it again now. */
@@ -124,7 +95,6 @@ export type Outbox = {
 };
 
 const jobData = z.object({ runId: z.string().min(1) });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function createOutbox(options: OutboxOptions): Outbox {
   const tuning: OutboxTuning = { ...DEFAULT_TUNING, ...options.tuning };
@@ -144,10 +114,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   let unsubscribeRuns: Unsubscribe | null = null;
   let unlistenLogs: (() => Promise<void>) | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
-  const wakeTimers = new Map<string, NodeJS.Timeout>();
   const pending = new Set<string>();
-  const delivering = new Set<string>();
-  const lastLogPoke = new Map<string, number>();
   /** Slack said 429: nothing is sent from this process before this time. */
   let pausedUntil = 0;
 
@@ -161,7 +128,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     }
   };
 
-  const poke = (runId: string) => {
+  /** Enqueues once per turn of the event loop, however many asked. */
+  const enqueueSoon = (runId: string) => {
     if (stopped || pending.has(runId)) return;
     pending.add(runId);
     setImmediate(() => {
@@ -170,192 +138,25 @@ export function createOutbox(options: OutboxOptions): Outbox {
     });
   };
 
-  const wakeAt = (runId: string, at: number) => {
-    if (stopped) return;
-    const existing = wakeTimers.get(runId);
-    if (existing) clearTimeout(existing);
-    const timer = setTimeout(
-      () => {
-        wakeTimers.delete(runId);
-        poke(runId);
-      },
-      Math.max(0, at - Date.now()) + 20,
-    );
-    timer.unref();
-    wakeTimers.set(runId, timer);
-  };
+  const schedule = createSchedule(tuning, enqueueSoon, () => pausedUntil);
+  const syncRun = createSync({
+    ...deps,
+    tuning,
+    schedule,
+    pausedUntil: () => pausedUntil,
+    pause: (until) => {
+      pausedUntil = Math.max(pausedUntil, until);
+    },
+  });
 
-  const backoffMs = (attempts: number) =>
-    Math.min(tuning.maxBackoffMs, 500 * 2 ** Math.min(attempts, 10));
-
-  /** Tells the requester once that their run's message cannot be posted where they asked. */
-  const tellRequester = async (row: MessageRow, text: string) => {
-    if (row.responseUrl === null) return;
-    if (Date.now() - row.createdAt.getTime() > 29 * 60_000) return;
+  const runJob = async (runId: string) => {
     try {
-      await fetch(row.responseUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ response_type: 'ephemeral', replace_original: false, text }),
-        signal: AbortSignal.timeout(5000),
-      });
+      const outcome = await syncRun(runId);
+      log.debug('sync', { runId, outcome });
     } catch (error) {
-      log.warn('could not tell the requester', { runId: row.runId, error });
-    }
-  };
-
-  const onSlackFailure = async (row: MessageRow, run: RunView, error: SlackCallError) => {
-    const failure = error.failure;
-    const attempts = row.attempts + 1;
-    let delay: number;
-    let giveUp = false;
-    switch (failure.kind) {
-      case 'rate_limited':
-        delay = failure.retryAfterSeconds * 1000;
-        pausedUntil = Math.max(pausedUntil, Date.now() + delay);
-        break;
-      case 'auth':
-        delay = tuning.slowRetryMs;
-        break;
-      case 'channel':
-        delay = tuning.slowRetryMs;
-        // Nothing more will happen to a finished run: stop trying.
-        giveUp = isTerminal(run.status);
-        if (row.attempts === 0 && row.ts === null) {
-          await tellRequester(
-            row,
-            `I could not post the message of run \`${run.id}\` in <#${row.channel}>: ${failure.error}. ` +
-              'Invite the app to the channel (/invite @deploy-bot) and it will appear; the run itself goes on: ' +
-              `\`/deploy status ${run.id}\` shows it.`,
-          );
-        }
-        break;
-      default:
-        delay = backoffMs(row.attempts);
-    }
-    const text = slackErrorText(failure);
-    const next = new Date(Date.now() + delay);
-    await updateLeased(core.db, row.runId, owner, {
-      attempts,
-      lastError: `${error.method}: ${text}`.slice(0, 2000),
-      nextAttemptAt: giveUp ? null : next,
-      ...(giveUp ? { settled: true } : {}),
-    });
-    const fields = { runId: run.id, method: error.method, error: text, attempts };
-    if (giveUp) {
-      log.error('gave up delivering a run message', fields);
-      return 'gave_up' as const;
-    }
-    log.warn('Slack delivery failed: will try again', { ...fields, retryInMs: delay });
-    wakeAt(row.runId, next.getTime());
-    return 'retry_scheduled' as const;
-  };
-
-  /** Whether the message needs a new rendering, and the newest log line it would show. */
-  const latest = async (runId: string) => {
-    const run = await core.getRun(runId);
-    const showsLog = LOG_TAIL_STATUSES.has(run.status);
-    const tail = showsLog ? await core.readLogs(runId, { tail: tuning.logTailLines }) : [];
-    return { run, tail, logId: tail.length > 0 ? tail[tail.length - 1]!.id : 0 };
-  };
-
-  const deliverLeased = async (leased: MessageRow): Promise<SyncOutcome> => {
-    let row = leased;
-    let outcome: SyncOutcome = 'up_to_date';
-    for (let round = 0; round < 6 && !stopped; round++) {
-      const { run, tail, logId } = await latest(row.runId);
-      const versionBehind =
-        run.version > row.deliveredVersion || row.deliveredStatus !== run.status;
-      const logBehind = logId > row.deliveredLogId;
-      try {
-        if (row.ts === null || versionBehind || logBehind) {
-          if (row.ts !== null && row.lastUpdateAt !== null) {
-            const gap = versionBehind ? tuning.minUpdateGapMs : tuning.logRefreshMs;
-            const wait = row.lastUpdateAt.getTime() + gap - Date.now();
-            if (wait > 0) {
-              await sleep(wait);
-              continue; // render what is true after the wait
-            }
-          }
-          const message = renderRunMessage(run, {
-            logTail: tail.map((l) => l.line),
-            now: new Date(),
-          });
-          row = await deliverMessage(deps, row, run, message, logId);
-          outcome = 'delivered';
-        }
-        row = await deliverPlanThread(deps, row, run);
-        row = await deliverLogThread(deps, row, run);
-      } catch (error) {
-        if (error instanceof SlackCallError) return onSlackFailure(row, run, error);
-        throw error;
-      }
-      const threadDone =
-        (run.plan === null || (row.planThreadId === run.plan.id && row.planThreadDone)) &&
-        (!FAILURE_STATUSES.has(run.status) || row.logThreadDone);
-      if (isTerminal(run.status) && threadDone && row.deliveredVersion === run.version) {
-        // A finished run changes no more: one last look that nothing arrived meanwhile.
-        const again = await core.getRun(row.runId);
-        if (again.version === row.deliveredVersion) {
-          await updateLeased(core.db, row.runId, owner, { settled: true });
-          return outcome;
-        }
-        continue;
-      }
-      const now = await latest(row.runId);
-      const stillBehind = now.run.version > row.deliveredVersion || now.logId > row.deliveredLogId;
-      if (!stillBehind) return outcome;
-    }
-    // Still changing after several rounds (a noisy apply): let the next job go on.
-    poke(row.runId);
-    return outcome;
-  };
-
-  const syncRun = async (runId: string): Promise<SyncOutcome> => {
-    const row = await getMessageRow(core.db, runId);
-    if (!row) return 'none';
-    if (row.settled) return 'settled';
-    const now = Date.now();
-    if (row.nextAttemptAt !== null && row.nextAttemptAt.getTime() > now) {
-      wakeAt(runId, row.nextAttemptAt.getTime());
-      return 'deferred';
-    }
-    if (pausedUntil > now) {
-      wakeAt(runId, pausedUntil);
-      return 'deferred';
-    }
-    // One delivery per run at a time: in this process by this set, across
-    // processes by the row's lease.
-    if (delivering.has(runId)) {
-      wakeAt(runId, Date.now() + 1000);
-      return 'busy';
-    }
-    delivering.add(runId);
-    try {
-      return await syncLeased(runId);
-    } finally {
-      delivering.delete(runId);
-    }
-  };
-
-  const syncLeased = async (runId: string): Promise<SyncOutcome> => {
-    const leased = await claimLease(core.db, runId, owner, tuning.leaseMs);
-    if (!leased) {
-      // Another process is delivering; look again shortly in case it just finished.
-      wakeAt(runId, Date.now() + 1000);
-      return 'busy';
-    }
-    try {
-      return await deliverLeased(leased);
-    } catch (error) {
-      if (error instanceof LeaseLost) {
-        log.warn('lost a delivery lease', { runId, error: error.message });
-        return 'busy';
-      }
-      if (isRefusal(error) && error.code === 'unknown_run') return 'none';
-      throw error;
-    } finally {
-      await releaseLease(core.db, runId, owner).catch(() => {});
+      // The database failed under the delivery: try again later (the sweep too).
+      log.warn('a Slack delivery failed', { runId, error });
+      schedule.wakeAt(runId, Date.now() + Math.min(2000, tuning.maxBackoffMs), true);
     }
   };
 
@@ -381,31 +182,28 @@ export function createOutbox(options: OutboxOptions): Outbox {
       workId = await boss.work(
         SYNC_QUEUE,
         {
-          localConcurrency: tuning.concurrency,
-          batchSize: 1,
+          localConcurrency: 1,
+          batchSize: tuning.concurrency,
+          burstWhenBatchFull: true,
           pollingIntervalSeconds: 2,
           notifyPollingIntervalSeconds: 10,
         },
-        async ([job]) => {
-          if (!job) return;
-          const data = jobData.safeParse(job.data);
-          if (!data.success) return;
-          const outcome = await syncRun(data.data.runId);
-          log.debug('sync', { runId: data.data.runId, outcome });
+        async (jobs) => {
+          const runIds = new Set<string>();
+          for (const job of jobs) {
+            const data = jobData.safeParse(job.data);
+            if (data.success) runIds.add(data.data.runId);
+          }
+          await Promise.all([...runIds].map(runJob));
         },
       );
       unsubscribeRuns = await core.subscribeRuns(
-        (change) => poke(change.runId),
+        (change) => schedule.changed(change.runId, change.version, change.status),
         () => void sweep().catch(() => {}),
       );
       const listener = await core.connection.sql.listen(LOG_CHANNEL, (payload) => {
         const runId = payload.split(':')[0];
-        if (!runId) return;
-        const now = Date.now();
-        if (now - (lastLogPoke.get(runId) ?? 0) < tuning.logRefreshMs / 2) return;
-        lastLogPoke.set(runId, now);
-        if (lastLogPoke.size > 1000) lastLogPoke.clear();
-        poke(runId);
+        if (runId) schedule.logged(runId);
       });
       unlistenLogs = () => listener.unlisten();
       let sweeps = 0;
@@ -418,14 +216,15 @@ export function createOutbox(options: OutboxOptions): Outbox {
       void sweep().catch(() => {});
     },
 
-    async track(input) {
-      await createMessageRow(core.db, input);
-      await enqueue(input.runId);
+    async track(runId) {
+      schedule.queued(runId);
+      await enqueue(runId);
     },
 
-    poke,
+    poke: (runId) => schedule.poke(runId),
 
     async redeliver(runId) {
+      schedule.forget(runId);
       if (await markStale(core.db, runId)) await enqueue(runId);
     },
 
@@ -435,8 +234,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     async stop() {
       stopped = true;
       if (sweepTimer) clearInterval(sweepTimer);
-      for (const timer of wakeTimers.values()) clearTimeout(timer);
-      wakeTimers.clear();
+      schedule.stop();
       if (workId !== null)
         await boss.offWork(SYNC_QUEUE, { id: workId, wait: true }).catch(() => {});
       await unsubscribeRuns?.().catch(() => {});

@@ -24,7 +24,10 @@ export async function getMessageRow(db: Db, runId: string): Promise<MessageRow |
   return row ?? null;
 }
 
-/** Takes the delivery lease of a run's message; null when another process holds it. */
+/**
+ * Takes the delivery lease of a run's message that is not settled; null when
+ * there is no such row or another process holds the lease.
+ */
 export async function claimLease(
   db: Db,
   runId: string,
@@ -40,6 +43,7 @@ export async function claimLease(
     .where(
       and(
         eq(slackMessages.runId, runId),
+        eq(slackMessages.settled, false),
         or(isNull(slackMessages.leaseUntil), lt(slackMessages.leaseUntil, sql`now()`)),
       ),
     )

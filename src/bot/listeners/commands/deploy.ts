@@ -292,12 +292,7 @@ async function requestRun(
   if (run === null) return;
   let tracked = true;
   try {
-    await ctx.outbox.track({
-      runId: run.id,
-      channel: d.cmd.channel_id,
-      requestedBy: d.cmd.user_id,
-      responseUrl: d.cmd.response_url,
-    });
+    await ctx.outbox.track(run.id);
   } catch (error) {
     // The run exists and goes on; only its channel message is missing.
     tracked = false;
