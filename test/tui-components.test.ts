@@ -12,6 +12,7 @@ import { Header, ReconnectBanner } from '../src/tui/components/chrome.ts';
 import { ErrorBoundary } from '../src/tui/components/error-boundary.ts';
 import { HelpScreen } from '../src/tui/components/help.ts';
 import { LogPane } from '../src/tui/components/log-pane.ts';
+import { RowLine } from '../src/tui/components/row.ts';
 import { DetailPane, detailRows, timeline } from '../src/tui/components/run-detail.ts';
 import { RunsTable } from '../src/tui/components/runs-table.ts';
 import type { LogSnapshot } from '../src/tui/data/log-window.ts';
@@ -185,6 +186,76 @@ describe('runs table', () => {
     // Generous for a shared 2-core machine running other tests (React's development
     // build here): alone it is about 15ms, and a few ms with the production build.
     expect(median).toBeLessThan(250);
+  });
+
+  it('redraws a row it drew before when its run changes, the width changes or the clock ticks', () => {
+    const runs = manyRuns(10);
+    const at = runs.findIndex((r, i) => i > 0 && r.finishedAt === null);
+    const run = runs[at]!;
+    const table = (list: readonly RunView[], selected: number, width: number, now: number) =>
+      h(RunsTable, {
+        runs: list,
+        selected,
+        width,
+        height: 12,
+        now,
+        theme: PLAIN_THEME,
+        emptyText: '',
+      });
+    const lineOf = (frame: string, id: string) =>
+      frame.split('\n').find((l) => l.includes(id)) ?? '';
+    const r = renderSized(table(runs, 0, 120, NOW), 120, 12);
+    expect(frameOf(r)).toContain('KIND');
+    const before = lineOf(frameOf(r), run.id);
+    expect(before).toMatch(new RegExp(`  ${at}m00s$`));
+
+    // The same run, a new status: a new snapshot of it, even with the same version.
+    const failed: RunView = {
+      ...run,
+      status: 'failed',
+      statusLabel: 'Failed',
+      currentPhase: null,
+      failedPhase: 'execute',
+      finishedAt: new Date(NOW).toISOString(),
+    };
+    const changed = runs.map((x) => (x.id === run.id ? failed : x));
+    r.rerender(table(changed, 0, 120, NOW));
+    expect(lineOf(frameOf(r), run.id)).toMatch(/✗ Failed\s+✗execute/);
+
+    // The selection moves: the old row loses the marker, the new one has it.
+    r.rerender(table(changed, at, 120, NOW));
+    expect(lineOf(frameOf(r), run.id)).toMatch(/^› /);
+    expect(lineOf(frameOf(r), runs[0]!.id)).toMatch(/^ {2}run-/);
+
+    // The clock: a running run's age moves on.
+    const running = changed.find((x) => x.finishedAt === null)!;
+    const ageBefore = lineOf(frameOf(r), running.id).trim().split(/\s+/).at(-1);
+    r.rerender(table(changed, at, 120, NOW + 65_000));
+    const ageAfter = lineOf(frameOf(r), running.id).trim().split(/\s+/).at(-1);
+    expect(ageAfter).not.toBe(ageBefore);
+    expect(ageAfter).toMatch(/m05s$/);
+
+    // Narrower: the kind column goes, every row is fitted again.
+    r.rerender(table(changed, at, 80, NOW + 65_000));
+    const narrow = frameOf(r);
+    r.unmount();
+    assertFits(narrow, 80, 12);
+    expect(narrow).not.toContain('KIND');
+    expect(lineOf(narrow, run.id)).toMatch(/^› run-\S+ .*✗ Failed/);
+  });
+
+  it('fits a line again when only the width changes', () => {
+    const row = [
+      { text: 'a line that is longer than twenty columns', bold: true },
+      { text: ' and more' },
+    ];
+    const r = renderSized(h(RowLine, { row, width: 60 }), 60, 3);
+    expect(frameOf(r)).toContain('a line that is longer than twenty columns and more');
+    r.rerender(h(RowLine, { row, width: 20 }));
+    expect(frameOf(r).trimEnd()).toBe('a line that is long…');
+    r.rerender(h(RowLine, { row: [...row], width: 60, pad: true }));
+    expect(frameOf(r)).toContain('columns and more');
+    r.unmount();
   });
 
   it('says so when there is nothing to show', () => {

@@ -42,7 +42,14 @@ export function measureFrames(
   const child = spawn(
     process.execPath,
     [import.meta.filename, String(columns), String(rows), String(frames)],
-    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NODE_ENV: 'production' } },
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      // Ink styles text with chalk, which takes its colour level from this process's
+      // own stdout: a pipe here, so no colour, bold or inverse at all would be drawn.
+      // 256 colours, as deploy-tui gets in an xterm-256color terminal (and as the
+      // stream below reports).
+      env: { ...process.env, NODE_ENV: 'production', FORCE_COLOR: '2' },
+    },
   );
   let out = '';
   let err = '';

@@ -99,7 +99,12 @@ export function Footer(props: {
   return h(RowLine, { row, width: props.width });
 }
 
-/** A fixed-height column of lines: the screen's frame never changes height. */
+/**
+ * A fixed-height column of lines: the screen's frame never changes height. Its
+ * lines are fitted to the width (and the panes clip themselves), so only the
+ * height is clipped: a horizontal clip here would make Ink measure and re-slice
+ * every line of the screen on every frame.
+ */
 export function Column(props: {
   readonly width: number;
   readonly height: number;
@@ -107,7 +112,7 @@ export function Column(props: {
 }): ReactElement {
   return h(
     Box,
-    { flexDirection: 'column', width: props.width, height: props.height, overflow: 'hidden' },
+    { flexDirection: 'column', width: props.width, height: props.height, overflowY: 'hidden' },
     ...props.children,
   );
 }

@@ -2,7 +2,7 @@
 // fitted to the width before rendering, so nothing ever wraps.
 
 import { Text } from 'ink';
-import { createElement as h, type ReactElement } from 'react';
+import { createElement as h, memo, type ReactElement } from 'react';
 import { displayWidth, truncate } from '../text/width.ts';
 import type { Colour } from '../theme.ts';
 
@@ -64,11 +64,32 @@ function segmentElement(seg: Segment, key: number): ReactElement {
   );
 }
 
-export function RowLine(props: {
+function sameSegment(a: Segment, b: Segment): boolean {
+  return (
+    a.text === b.text &&
+    a.color === b.color &&
+    !a.bold === !b.bold &&
+    !a.dim === !b.dim &&
+    !a.inverse === !b.inverse &&
+    !a.underline === !b.underline
+  );
+}
+
+/** Rows are built afresh by their parents on every render: equal by value is equal. */
+export function sameRow(a: Row, b: Row): boolean {
+  if (a === b) return true;
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (!sameSegment(a[i]!, b[i]!)) return false;
+  return true;
+}
+
+type RowLineProps = {
   readonly row: Row;
   readonly width: number;
   readonly pad?: boolean;
-}): ReactElement {
+};
+
+function RowLineImpl(props: RowLineProps): ReactElement {
   const segs = fitRow(props.row, props.width, props.pad);
   return h(
     Text,
@@ -77,3 +98,13 @@ export function RowLine(props: {
     segs.length === 0 ? ' ' : '',
   );
 }
+
+/**
+ * One line of styled segments, fitted to the width. Memoised by value: a line
+ * whose text, styles and width did not change is not rendered again, so that
+ * moving the selection re-renders two lines of a table, not all of them.
+ */
+export const RowLine = memo(
+  RowLineImpl,
+  (a, b) => a.width === b.width && !a.pad === !b.pad && sameRow(a.row, b.row),
+);

@@ -2,7 +2,7 @@
 // no more than a screenful.
 
 import { Box } from 'ink';
-import { createElement as h, memo, type ReactElement } from 'react';
+import { createElement as h, memo, type ReactElement, useMemo } from 'react';
 import type { RunView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { type Column, type ColumnKey, GAP, layoutColumns } from '../layout.ts';
@@ -38,7 +38,9 @@ export const SHORT_LABELS: Partial<Record<RunStatus, string>> = {
   rollback_failed: 'Rollback failed',
 };
 
-function cell(run: RunView, key: ColumnKey, now: number, theme: Theme, withKind: boolean): Segment {
+type Age = ReturnType<typeof runTime>;
+
+function cell(run: RunView, key: ColumnKey, age: Age, theme: Theme, withKind: boolean): Segment {
   switch (key) {
     case 'id':
       return { text: run.id, color: theme.c('accent') };
@@ -67,10 +69,10 @@ function cell(run: RunView, key: ColumnKey, now: number, theme: Theme, withKind:
       };
     case 'by':
       return { text: sanitize(run.requestedBy) };
-    case 'age': {
-      const t = runTime(run, now);
-      return t.running ? { text: t.text, color: theme.c('accent') } : { text: t.text, dim: true };
-    }
+    case 'age':
+      return age.running
+        ? { text: age.text, color: theme.c('accent') }
+        : { text: age.text, dim: true };
   }
 }
 
@@ -93,22 +95,72 @@ export function runRow(
   now: number,
   theme: Theme,
 ): Row {
+  return buildRunRow(run, columns, selected, runTime(run, now), theme);
+}
+
+function buildRunRow(
+  run: RunView,
+  columns: readonly Column[],
+  selected: boolean,
+  age: Age,
+  theme: Theme,
+): Row {
   const segs: Segment[] = [{ text: selected ? '› ' : '  ', inverse: selected, bold: selected }];
   const withKind = columns.some((c) => c.key === 'kind');
   columns.forEach((c, i) => {
-    const value = cell(run, c.key, now, theme, withKind);
+    const value = cell(run, c.key, age, theme, withKind);
     const gap = i < columns.length - 1 ? ' '.repeat(GAP) : '';
     segs.push({ ...value, text: fit(value.text, c.width, c.align) + gap, inverse: selected });
   });
   return segs;
 }
 
+type CachedRow = {
+  readonly columns: readonly Column[];
+  readonly selected: boolean;
+  readonly age: Age;
+  readonly theme: Theme;
+  readonly row: Row;
+};
+
+/**
+ * The last row built for each run (a RunView is a snapshot: a change is a new
+ * object). Moving the selection or a tick of the clock rebuilds only the rows
+ * that look different; the others keep their Row, so their RowLine is skipped.
+ */
+const rowCache = new WeakMap<RunView, CachedRow>();
+
+function cachedRunRow(
+  run: RunView,
+  columns: readonly Column[],
+  selected: boolean,
+  now: number,
+  theme: Theme,
+): Row {
+  const age = runTime(run, now);
+  const hit = rowCache.get(run);
+  if (
+    hit &&
+    hit.columns === columns &&
+    hit.selected === selected &&
+    hit.theme === theme &&
+    hit.age.text === age.text &&
+    hit.age.running === age.running
+  ) {
+    return hit.row;
+  }
+  const row = buildRunRow(run, columns, selected, age, theme);
+  rowCache.set(run, { columns, selected, age, theme, row });
+  return row;
+}
+
 function RunsTableImpl(props: RunsTableProps): ReactElement {
   const { runs, width, theme, now } = props;
-  const columns = layoutColumns(width);
+  const columns = useMemo(() => layoutColumns(width), [width]);
+  const header = useMemo(() => headerRow(columns), [columns]);
   const visible = Math.max(0, props.height - 1);
   const offset = scrollOffset(runs.length, props.selected, visible);
-  const rows: ReactElement[] = [h(RowLine, { key: 'header', row: headerRow(columns), width })];
+  const rows: ReactElement[] = [h(RowLine, { key: 'header', row: header, width })];
   if (runs.length === 0) {
     rows.push(
       h(RowLine, { key: 'empty', row: [{ text: `  ${props.emptyText}`, dim: true }], width }),
@@ -120,15 +172,17 @@ function RunsTableImpl(props: RunsTableProps): ReactElement {
     rows.push(
       h(RowLine, {
         key: run.id,
-        row: runRow(run, columns, i === props.selected, now, theme),
+        row: cachedRunRow(run, columns, i === props.selected, now, theme),
         width,
         pad: i === props.selected,
       }),
     );
   }
+  // Every line is fitted to the width, so only the height needs clipping: a
+  // horizontal clip makes Ink measure and re-slice every line on every frame.
   return h(
     Box,
-    { flexDirection: 'column', width, height: props.height, overflow: 'hidden' },
+    { flexDirection: 'column', width, height: props.height, overflowY: 'hidden' },
     ...rows,
   );
 }

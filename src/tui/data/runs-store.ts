@@ -57,8 +57,21 @@ export function matchesQuery(run: RunView, query: RunsQuery): boolean {
   );
 }
 
+// Parsed once per run: a merge sorts up to a thousand runs, and parsing the
+// timestamps in the comparison was most of its time.
+const createdTimes = new WeakMap<RunView, number>();
+
+function createdMs(run: RunView): number {
+  let t = createdTimes.get(run);
+  if (t === undefined) {
+    t = Date.parse(run.createdAt);
+    createdTimes.set(run, t);
+  }
+  return t;
+}
+
 function newestFirst(a: RunView, b: RunView): number {
-  const byTime = Date.parse(b.createdAt) - Date.parse(a.createdAt);
+  const byTime = createdMs(b) - createdMs(a);
   return byTime !== 0 ? byTime : b.id < a.id ? -1 : b.id > a.id ? 1 : 0;
 }
 
