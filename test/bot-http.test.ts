@@ -343,13 +343,7 @@ describe('health, readiness and the JSON API', () => {
   });
 
   it('is off without a token', async () => {
-    const server = new BotHttpServer({
-      signingSecret: null,
-      port: 0,
-      host: '127.0.0.1',
-      log: silentLog,
-      routes: botRoutes({ core: b.h.core, apiToken: undefined, log: silentLog }),
-    });
+    const server = routesOnlyServer();
     const address = await server.start();
     try {
       const res = await fetch(`http://127.0.0.1:${address.port}/api/runs`, {
@@ -488,13 +482,7 @@ describe('the HTTP thread', () => {
   });
 
   it('refuses a second start while started, and starts again after a stop', async () => {
-    const server = new BotHttpServer({
-      signingSecret: null,
-      port: 0,
-      host: '127.0.0.1',
-      log: silentLog,
-      routes: botRoutes({ core: b.h.core, apiToken: undefined, log: silentLog }),
-    });
+    const server = routesOnlyServer();
     const first = await server.start();
     await expect(server.start()).rejects.toThrow('already started');
     await server.stop();
@@ -520,3 +508,14 @@ describe('the HTTP thread', () => {
     await server.stop();
   });
 });
+
+/** A server with only the plain routes (no Slack endpoint, no API token), on a free port. */
+function routesOnlyServer() {
+  return new BotHttpServer({
+    signingSecret: null,
+    port: 0,
+    host: '127.0.0.1',
+    log: silentLog,
+    routes: botRoutes({ core: b.h.core, apiToken: undefined, log: silentLog }),
+  });
+}

@@ -5,9 +5,11 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tokenize } from '../variables/args.ts';
+import type { OutputStream } from './launch.ts';
 import { launchThroughRunner } from './spawner.ts';
 
-export type StepStream = 'stdout' | 'stderr';
+/** Which output pipe a line came from (the runner's name for it). */
+export type StepStream = OutputStream;
 
 export type StepRequest = {
   /** A human name for messages: "plan step ./plan.sh". */
