@@ -4,6 +4,7 @@
 
 import type { Db } from '../../core/store/database.ts';
 import { and, eq, isNull, lt, or, sql } from '../../core/store/orm.ts';
+import { returningRows, selectRows } from '../../core/store/rows.ts';
 import type { Tx } from '../../core/store/runs.ts';
 import { slackMessages, slackRequests } from './schema.ts';
 
@@ -20,7 +21,7 @@ export async function createMessageRow(
 }
 
 export async function getMessageRow(db: Db, runId: string): Promise<MessageRow | null> {
-  const [row] = await db.select().from(slackMessages).where(eq(slackMessages.runId, runId));
+  const [row] = await selectRows(db, slackMessages, eq(slackMessages.runId, runId));
   return row ?? null;
 }
 
@@ -34,20 +35,23 @@ export async function claimLease(
   owner: string,
   leaseMs: number,
 ): Promise<MessageRow | null> {
-  const [row] = await db
-    .update(slackMessages)
-    .set({
-      leaseOwner: owner,
-      leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
-    })
-    .where(
-      and(
-        eq(slackMessages.runId, runId),
-        eq(slackMessages.settled, false),
-        or(isNull(slackMessages.leaseUntil), lt(slackMessages.leaseUntil, sql`now()`)),
+  const [row] = await returningRows(
+    db,
+    slackMessages,
+    db
+      .update(slackMessages)
+      .set({
+        leaseOwner: owner,
+        leaseUntil: sql`now() + ${`${leaseMs} milliseconds`}::interval`,
+      })
+      .where(
+        and(
+          eq(slackMessages.runId, runId),
+          eq(slackMessages.settled, false),
+          or(isNull(slackMessages.leaseUntil), lt(slackMessages.leaseUntil, sql`now()`)),
+        ),
       ),
-    )
-    .returning();
+  );
   return row ?? null;
 }
 
@@ -65,11 +69,14 @@ export async function updateLeased(
   owner: string,
   patch: MessagePatch,
 ): Promise<MessageRow | null> {
-  const [row] = await db
-    .update(slackMessages)
-    .set({ ...patch, updatedAt: sql`now()` })
-    .where(and(eq(slackMessages.runId, runId), eq(slackMessages.leaseOwner, owner)))
-    .returning();
+  const [row] = await returningRows(
+    db,
+    slackMessages,
+    db
+      .update(slackMessages)
+      .set({ ...patch, updatedAt: sql`now()` })
+      .where(and(eq(slackMessages.runId, runId), eq(slackMessages.leaseOwner, owner))),
+  );
   return row ?? null;
 }
 
@@ -81,17 +88,20 @@ export async function storeFirstTs(
   ts: string,
   patch: MessagePatch,
 ): Promise<MessageRow | null> {
-  const [row] = await db
-    .update(slackMessages)
-    .set({ ...patch, ts, updatedAt: sql`now()` })
-    .where(
-      and(
-        eq(slackMessages.runId, runId),
-        eq(slackMessages.leaseOwner, owner),
-        isNull(slackMessages.ts),
+  const [row] = await returningRows(
+    db,
+    slackMessages,
+    db
+      .update(slackMessages)
+      .set({ ...patch, ts, updatedAt: sql`now()` })
+      .where(
+        and(
+          eq(slackMessages.runId, runId),
+          eq(slackMessages.leaseOwner, owner),
+          isNull(slackMessages.ts),
+        ),
       ),
-    )
-    .returning();
+  );
   return row ?? null;
 }
 

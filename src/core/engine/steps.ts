@@ -16,6 +16,7 @@ import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
 import { eq } from '../store/orm.ts';
+import { selectRows } from '../store/rows.ts';
 import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';
@@ -308,9 +309,9 @@ async function loadPlan(s: StepRun) {
   if (!planId) throw new StepFailure('execute', 'the run has no plan', 'run the deployment again');
   const db = s.ctx.db;
   const [[plan], artifacts, approved] = await Promise.all([
-    db.select().from(plans).where(eq(plans.id, planId)),
-    db.select().from(planArtifacts).where(eq(planArtifacts.planId, planId)),
-    db.select().from(approvals).where(eq(approvals.runId, s.run.id)),
+    selectRows(db, plans, eq(plans.id, planId)),
+    selectRows(db, planArtifacts, eq(planArtifacts.planId, planId)),
+    selectRows(db, approvals, eq(approvals.runId, s.run.id)),
   ]);
   if (!plan)
     throw new StepFailure('execute', `plan ${planId} is missing`, 'run the deployment again');

@@ -2,7 +2,8 @@
 
 import type { LogLine } from '../api/types.ts';
 import type { Db } from './database.ts';
-import { and, asc, desc, eq, gt, sql } from './orm.ts';
+import { and, eq, gt, sql } from './orm.ts';
+import { selectRows } from './rows.ts';
 import { runLogs } from './schema.ts';
 
 export type LogRange = {
@@ -21,12 +22,12 @@ export async function readLogLines(db: Db, runId: string, range: LogRange): Prom
   if (range.afterId !== undefined) conditions.push(gt(runLogs.id, range.afterId));
   if (range.beforeId !== undefined) conditions.push(sql`${runLogs.id} < ${range.beforeId}`);
   const newestFirst = range.tail !== undefined || range.beforeId !== undefined;
-  const rows = await db
-    .select()
-    .from(runLogs)
-    .where(and(...conditions))
-    .orderBy(newestFirst ? desc(runLogs.id) : asc(runLogs.id))
-    .limit(limit);
+  const rows = await selectRows(
+    db,
+    runLogs,
+    and(...conditions),
+    newestFirst ? sql`order by id desc limit ${limit}` : sql`order by id asc limit ${limit}`,
+  );
   if (newestFirst) rows.reverse();
   return rows.map((r) => ({
     id: r.id,

@@ -3,13 +3,14 @@
 import type { Actor } from '../api/types.ts';
 import type { Db } from './database.ts';
 import { and, eq } from './orm.ts';
+import { returningRows, selectRows } from './rows.ts';
 import type { PlanRow, Tx } from './runs.ts';
 import { approvals, plans } from './schema.ts';
 
 export type ApprovalRow = typeof approvals.$inferSelect;
 
 export async function planById(db: Db | Tx, planId: string): Promise<PlanRow | null> {
-  const [plan] = await db.select().from(plans).where(eq(plans.id, planId));
+  const [plan] = await selectRows(db, plans, eq(plans.id, planId));
   return plan ?? null;
 }
 
@@ -26,25 +27,27 @@ export async function insertApproval(
   plan: PlanRow,
   actor: Actor,
 ): Promise<ApprovalRow> {
-  const [row] = await tx
-    .insert(approvals)
-    .values({
+  const [row] = await returningRows(
+    tx,
+    approvals,
+    tx.insert(approvals).values({
       runId,
       stage,
       planId: plan.id,
       artifactHash: plan.artifactHash,
       actor: actor.id,
       via: actor.via,
-    })
-    .returning();
+    }),
+  );
   if (!row) throw new Error(`recording the ${stage} approval of ${runId} returned nothing`);
   return row;
 }
 
 export async function planApprovalOf(tx: Tx, runId: string): Promise<ApprovalRow | null> {
-  const [row] = await tx
-    .select()
-    .from(approvals)
-    .where(and(eq(approvals.runId, runId), eq(approvals.stage, 'plan')));
+  const [row] = await selectRows(
+    tx,
+    approvals,
+    and(eq(approvals.runId, runId), eq(approvals.stage, 'plan')),
+  );
   return row ?? null;
 }

@@ -29,7 +29,8 @@ import {
 import { MASK } from '../logs/redact.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db } from './database.ts';
-import { and, asc, desc, eq, getTableColumns, inArray, isNull, sql } from './orm.ts';
+import { and, asc, eq, inArray, isNull, sql } from './orm.ts';
+import { returningRows, rowMapper, selectRows } from './rows.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -73,17 +74,8 @@ function hasFollowUps(input: TransitionInput): boolean {
   );
 }
 
-const RUN_COLUMNS = Object.entries(getTableColumns(runs));
-
 /** A row of `runs` as the driver returned it (column names) → RunRow, as drizzle maps it. */
-export function runRowFrom(raw: Record<string, unknown>): RunRow {
-  const row: Record<string, unknown> = {};
-  for (const [key, column] of RUN_COLUMNS) {
-    const value = raw[column.name];
-    row[key] = value === null || value === undefined ? null : column.mapFromDriverValue(value);
-  }
-  return row as RunRow;
-}
+export const runRowFrom = rowMapper(runs);
 
 /**
  * The compare-and-set, its audit row and its NOTIFY as one statement: the
@@ -240,11 +232,12 @@ export async function lockDeployment(tx: Tx, deployment: string) {
 
 /** The run holding the deployment's slot, if any. */
 export async function slotHolder(tx: Tx | Db, deployment: string): Promise<RunRow | null> {
-  const [row] = await tx
-    .select()
-    .from(runs)
-    .where(and(eq(runs.deployment, deployment), inArray(runs.status, [...SLOT_STATUSES])))
-    .limit(1);
+  const [row] = await selectRows(
+    tx,
+    runs,
+    and(eq(runs.deployment, deployment), inArray(runs.status, [...SLOT_STATUSES])),
+    sql`limit 1`,
+  );
   return row ?? null;
 }
 
@@ -295,9 +288,10 @@ export type NewRun = {
 
 /** Inserts a queued run and starts it at once when the deployment is free. */
 export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<RunRow> {
-  const [row] = await tx
-    .insert(runs)
-    .values({
+  const [row] = await returningRows(
+    tx,
+    runs,
+    tx.insert(runs).values({
       id: input.id,
       deployment: input.deployment.name,
       environment: input.deployment.environment,
@@ -310,8 +304,8 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
       secretVariables: input.secretVariables,
       source: input.source,
       config: input.deployment,
-    })
-    .returning();
+    }),
+  );
   if (!row) throw new Error('inserting the run returned nothing');
   await tx.insert(runTransitions).values({
     runId: row.id,
@@ -327,13 +321,13 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
 }
 
 export async function getRunRow(db: Db | Tx, runId: string): Promise<RunRow | null> {
-  const [row] = await db.select().from(runs).where(eq(runs.id, runId));
+  const [row] = await selectRows(db, runs, eq(runs.id, runId));
   return row ?? null;
 }
 
 /** The run's row, locked for the caller's transaction (a decision about it). */
 export async function lockRunRow(tx: Tx, runId: string): Promise<RunRow | null> {
-  const [row] = await tx.select().from(runs).where(eq(runs.id, runId)).for('update');
+  const [row] = await selectRows(tx, runs, eq(runs.id, runId), sql`for update`);
   return row ?? null;
 }
 
@@ -357,10 +351,11 @@ export async function deploymentActivity(
         ),
       )
       .groupBy(runs.deployment, runs.status),
-    db
-      .select()
-      .from(runs)
-      .where(and(inArray(runs.deployment, [...names]), inArray(runs.status, [...SLOT_STATUSES]))),
+    selectRows(
+      db,
+      runs,
+      and(inArray(runs.deployment, [...names]), inArray(runs.status, [...SLOT_STATUSES])),
+    ),
   ]);
   return { counts, active };
 }
@@ -480,10 +475,8 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
   const planIds = rows.map((r) => r.planId).filter((p): p is string => p !== null);
   const ids = rows.map((r) => r.id);
   const [planRows, approvalRows] = await Promise.all([
-    planIds.length
-      ? db.select().from(plans).where(inArray(plans.id, planIds))
-      : Promise.resolve([]),
-    db.select().from(approvals).where(inArray(approvals.runId, ids)),
+    planIds.length ? selectRows(db, plans, inArray(plans.id, planIds)) : Promise.resolve([]),
+    selectRows(db, approvals, inArray(approvals.runId, ids)),
   ]);
   const planById = new Map(planRows.map((p) => [p.id, p]));
   const now = new Date();
@@ -514,12 +507,12 @@ export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> 
   if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
   if (filter.statuses && filter.statuses.length > 0)
     conditions.push(inArray(runs.status, [...filter.statuses]));
-  return db
-    .select()
-    .from(runs)
-    .where(conditions.length ? and(...conditions) : undefined)
-    .orderBy(desc(runs.seq))
-    .limit(Math.min(Math.max(filter.limit ?? 50, 1), 5000));
+  return selectRows(
+    db,
+    runs,
+    conditions.length ? and(...conditions) : undefined,
+    sql`order by ${runs.seq} desc limit ${Math.min(Math.max(filter.limit ?? 50, 1), 5000)}`,
+  );
 }
 
 export async function listTransitions(db: Db, runId: string): Promise<TransitionView[]> {
