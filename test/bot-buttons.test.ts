@@ -293,6 +293,34 @@ describe('every button in every status', () => {
     expect(shownStatus(b.messagesOf(runId)[0]!)).toBe('Completed');
   });
 
+  it('clicks on an outdated message, one after another: each is answered, the message is refreshed at most once a second', async () => {
+    const runId = await start('web image_tag=5.1.0');
+    await b.click(await waitStatus(runId, 'Awaiting plan'), ACTION_IDS.approvePlan, {
+      user: 'U0APPROVER',
+    });
+    const current = await waitStatus(runId, 'Awaiting apply');
+    const atPlan = snapshot(current, 'Awaiting plan');
+    await new Promise((r) => setTimeout(r, 1200));
+    const since = Date.now();
+    for (let i = 0; i < 8; i++) {
+      const reply = await clickReply(atPlan, ACTION_IDS.approvePlan, { user: 'U0APPROVER2' });
+      expect(reply).toContain('this run is now awaiting apply approval');
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    await new Promise((r) => setTimeout(r, 1500));
+    // Slack allows chat.update about once a second per message; people clicking
+    // an old message again and again must not exceed it.
+    const at = b.slack
+      .callsTo('chat.update')
+      .filter((c) => c.args.ts === current.ts && c.at >= since)
+      .map((c) => c.at);
+    expect(at.length).toBeGreaterThanOrEqual(1);
+    const gaps = at.slice(1).map((t, i) => t - at[i]!);
+    expect(Math.min(...gaps, 1000)).toBeGreaterThanOrEqual(950);
+    expect(shownStatus(b.messagesOf(runId)[0]!)).toMatch(/^Awaiting apply/);
+    expect((await b.h.core.getRun(runId)).approvals).toHaveLength(1);
+  });
+
   it('Cancel while applying is refused: the changes are in progress', async () => {
     const runId = await start('slowapply');
     await b.click(await waitStatus(runId, 'Awaiting plan'), ACTION_IDS.approvePlan, {

@@ -162,7 +162,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
 
   const sweep = async (): Promise<number> => {
     if (stopped) return 0;
-    const runIds = await dueRuns(core.db);
+    // A run this process has in hand is delivered anyway; a job sent for it
+    // would only be refused as a duplicate (a round trip each, hundreds under load).
+    const runIds = (await dueRuns(core.db)).filter((runId) => !schedule.inHand(runId));
     for (const runId of runIds) await enqueue(runId);
     return runIds.length;
   };
@@ -217,6 +219,14 @@ export function createOutbox(options: OutboxOptions): Outbox {
     },
 
     async track(runId) {
+      // The run's creation is announced (NOTIFY) too, usually before the row
+      // this call follows was written: a job sent for it and not started yet
+      // will find the row; another would be refused as a duplicate. A delivery
+      // running now may have looked before the row existed: it gets a job.
+      if (!schedule.busy(runId) && schedule.inHand(runId)) {
+        schedule.poke(runId);
+        return;
+      }
       schedule.queued(runId);
       await enqueue(runId);
     },
@@ -224,8 +234,9 @@ export function createOutbox(options: OutboxOptions): Outbox {
     poke: (runId) => schedule.poke(runId),
 
     async redeliver(runId) {
-      schedule.forget(runId);
-      if (await markStale(core.db, runId)) await enqueue(runId);
+      // Rendered from scratch at the next delivery, which keeps the update gap:
+      // a burst of clicks on an outdated message refreshes it once, not once a click.
+      if (await markStale(core.db, runId)) schedule.stale(runId);
     },
 
     sweep,

@@ -74,9 +74,16 @@ export type Schedule = {
   queued(runId: string): void;
   /** Whether a delivery of the run is running in this process. */
   busy(runId: string): boolean;
+  /**
+   * Whether this process has a delivery of the run in hand: running, a timer
+   * set, or a job sent that has not started yet. The sweep leaves those alone.
+   */
+  inHand(runId: string): boolean;
   /** Deliver at `at` (a retry, the end of an update gap); the earliest asked time wins. */
   wakeAt(runId: string, at: number, retry?: boolean): void;
-  /** The message is finished with (settled), or to be shown again from scratch. */
+  /** The message is to be shown again from scratch: soon, within the update gap. */
+  stale(runId: string): void;
+  /** The message is finished with (settled). */
   forget(runId: string): void;
   stop(): void;
 };
@@ -243,7 +250,22 @@ export function createSchedule(
     },
 
     busy: (runId) => delivering.has(runId),
+
+    inHand(runId) {
+      if (delivering.has(runId) || timers.has(runId)) return true;
+      const k = known.get(runId);
+      return k !== undefined && (k.resend !== null || Date.now() - k.queuedAt < QUEUED_MS);
+    },
     wakeAt,
+
+    stale(runId) {
+      if (stopped) return;
+      const k = entry(runId);
+      k.none = false;
+      k.delivered = 0;
+      if (delivering.has(runId)) k.poked = true;
+      else ask(runId, k, tuning.minUpdateGapMs);
+    },
 
     forget(runId) {
       const k = known.get(runId);

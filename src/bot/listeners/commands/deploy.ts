@@ -19,6 +19,7 @@ import {
   renderRunList,
   renderRunStatus,
 } from '../../render/replies.ts';
+import { slackCommandText } from '../../slack/command-text.ts';
 import { type SlashCommand, slashCommandSchema } from '../../slack/payloads.ts';
 import { createReply, type Reply } from '../../slack/respond.ts';
 import {
@@ -57,7 +58,7 @@ export async function handleDeployCommand(
     { client: ctx.client, log },
   );
   const actor: Actor = { id: cmd.user_id, via: 'slack', channel: cmd.channel_id };
-  const request = parseDeployText(cmd.text, ctx.command);
+  const request = parseDeployText(slackCommandText(cmd.text), ctx.command);
   log.info('command', {
     kind: request.kind,
     ...(retryNum !== undefined ? { retryNum } : {}),

@@ -64,6 +64,11 @@ const usage = (sub: Subcommand | 'run', command: string, problem: string): Deplo
   usage: usageOf(sub, command),
 });
 
+/** An empty or blank argument (`""`) counts as not given: a name, run id or number is never blank. */
+function given(word: string | undefined): string | undefined {
+  return word === undefined || word.trim() === '' ? undefined : word;
+}
+
 function isSubcommand(word: string): word is Subcommand {
   return (SUBCOMMANDS as readonly string[]).includes(word);
 }
@@ -81,7 +86,8 @@ function runRequest(
   command: string,
 ): DeployRequest {
   const sub = runKind === 'destroy' ? 'destroy' : 'run';
-  const [name, ...rest] = tokens;
+  const [first, ...rest] = tokens;
+  const name = given(first);
   if (name === undefined || name.includes('=')) {
     return usage(sub, command, 'which deployment? Give its name first');
   }
@@ -117,15 +123,17 @@ export function parseDeployText(text: string, command = '/deploy'): DeployReques
   switch (word) {
     case 'help':
       if (rest.length > 1) return usage('help', command, 'help takes at most one deployment name');
-      return { kind: 'help', deployment: rest[0] ?? null };
+      return { kind: 'help', deployment: given(rest[0]) ?? null };
     case 'list':
       if (rest.length > 0) return usage('list', command, 'list takes no arguments');
       return { kind: 'list' };
     case 'status':
       if (rest.length > 1) return usage('status', command, 'status takes one run id or deployment');
-      return { kind: 'status', target: rest[0] ?? null };
+      return { kind: 'status', target: given(rest[0]) ?? null };
     case 'logs': {
-      const [runId, n, ...extra] = rest;
+      const [id, count, ...extra] = rest;
+      const runId = given(id);
+      const n = given(count);
       if (runId === undefined)
         return usage('logs', command, 'which run? Give its id, e.g. run-7k2m9x4p');
       if (extra.length > 0)
@@ -140,10 +148,12 @@ export function parseDeployText(text: string, command = '/deploy'): DeployReques
       return { kind: 'logs', runId, lines };
     }
     case 'cancel': {
-      const [runId, ...reason] = rest;
+      const [id, ...words] = rest;
+      const runId = given(id);
       if (runId === undefined)
         return usage('cancel', command, 'which run? Give its id, e.g. run-7k2m9x4p');
-      return { kind: 'cancel', runId, reason: reason.length > 0 ? reason.join(' ') : null };
+      const reason = given(words.join(' ')) ?? null;
+      return { kind: 'cancel', runId, reason };
     }
     case 'destroy':
       return runRequest(rest, 'destroy', false, command);
