@@ -296,6 +296,12 @@ async function frameTime(report: Report) {
       'p95 ≤ 30 ms',
       data.p95 <= 30,
     );
+    const page = summarize(r.page);
+    row(
+      section,
+      `${columns}x${rows}: PgDn or g (every row of the list new) → frame written, p50 / p95 / max (n=${page.n})`,
+      `${ms(page.p50)} / ${ms(page.p95)} / ${ms(page.max)}`,
+    );
     row(
       section,
       `${columns}x${rows}: of which Ink building the output, p50 / p95; bytes written per key frame`,
@@ -311,6 +317,8 @@ async function frameTime(report: Report) {
 }
 
 export async function benchTui(report: Report) {
-  await frameTime(report);
-  await followMemory(report);
+  // BENCH_TUI_PARTS=frames (or memory) runs one part alone.
+  const parts = (process.env.BENCH_TUI_PARTS ?? 'frames,memory').split(',');
+  if (parts.includes('frames')) await frameTime(report);
+  if (parts.includes('memory')) await followMemory(report);
 }

@@ -2,6 +2,8 @@
 // a person sees them at 80x24 and larger, keys, actions, refusals, live changes,
 // the reconnecting banner and the error screen.
 
+import { spawnSync } from 'node:child_process';
+import { renderToString, Text } from 'ink';
 import { render } from 'ink-testing-library';
 import { createElement as h, type ReactElement } from 'react';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -12,9 +14,9 @@ import { Header, ReconnectBanner } from '../src/tui/components/chrome.ts';
 import { ErrorBoundary } from '../src/tui/components/error-boundary.ts';
 import { HelpScreen } from '../src/tui/components/help.ts';
 import { LogPane } from '../src/tui/components/log-pane.ts';
-import { RowLine } from '../src/tui/components/row.ts';
+import { RowLine, type Segment, styledLine } from '../src/tui/components/row.ts';
 import { DetailPane, detailRows, timeline } from '../src/tui/components/run-detail.ts';
-import { RunsTable } from '../src/tui/components/runs-table.ts';
+import { RunsTable, scrollOffset } from '../src/tui/components/runs-table.ts';
 import type { LogSnapshot } from '../src/tui/data/log-window.ts';
 import { displayWidth, stripAnsi } from '../src/tui/text/width.ts';
 import { PLAIN_THEME } from '../src/tui/theme.ts';
@@ -256,6 +258,120 @@ describe('runs table', () => {
     r.rerender(h(RowLine, { row: [...row], width: 60, pad: true }));
     expect(frameOf(r)).toContain('columns and more');
     r.unmount();
+  });
+
+  it('keeps the rows still while the selection moves, then scrolls half a screen', () => {
+    // 11 rows shown, 2 rows of context kept below and above the selection.
+    expect(scrollOffset(5, 4, 11, 0)).toBe(0);
+    expect(scrollOffset(100, 8, 11, 0)).toBe(0);
+    expect(scrollOffset(100, 9, 11, 0)).toBe(4); // the selection in the middle again
+    expect(scrollOffset(100, 12, 11, 4)).toBe(4);
+    expect(scrollOffset(100, 6, 11, 4)).toBe(4);
+    expect(scrollOffset(100, 5, 11, 4)).toBe(0); // up: the same, clamped at the top
+    expect(scrollOffset(100, 0, 11, 0)).toBe(0);
+    expect(scrollOffset(100, 99, 11, 4)).toBe(89); // G: the last screenful
+    expect(scrollOffset(100, 99, 11, 89)).toBe(89); // no context to keep below the last run
+    expect(scrollOffset(100, 50, 11, 89)).toBe(45); // a jump out of view
+    expect(scrollOffset(20, 3, 11, 60)).toBe(0); // fewer runs than before (a filter)
+
+    const runs = manyRuns(100);
+    const table = (selected: number) =>
+      h(RunsTable, {
+        runs,
+        selected,
+        width: 120,
+        height: 12,
+        now: NOW,
+        theme: PLAIN_THEME,
+        emptyText: '',
+      });
+    const r = renderSized(table(0), 120, 12);
+    let before = frameOf(r).split('\n');
+    let scrolls = 0;
+    for (let i = 1; i <= 40; i++) {
+      r.rerender(table(i));
+      const lines = frameOf(r).split('\n');
+      const at = lines.findIndex((l) => l.startsWith(`› run-${String(i).padStart(10, '0')}`));
+      expect(at, `selection ${i} on screen`).toBeGreaterThan(0);
+      const changed = lines.filter((l, n) => l !== before[n]).length;
+      if (changed > 2) {
+        scrolls++;
+        expect(at, 'in the middle after a scroll').toBe(1 + 5);
+      } else {
+        // Only the line left and the line selected were drawn again.
+        expect(changed).toBe(2);
+      }
+      // Context below the selection while the list can still scroll.
+      expect(at).toBeLessThanOrEqual(1 + 11 - 1 - 2);
+      before = lines;
+    }
+    r.unmount();
+    // 40 moves down: the first scroll after 9, then one every 4 (11 rows shown).
+    expect(scrolls).toBe(8);
+  });
+
+  it('draws a line as nested <Text> elements would, with colours on and off', () => {
+    // Every combination of styles and colours, next to each other, with the
+    // glyphs the dashboard uses: the same output from Ink, byte for byte.
+    const script = `
+      import { renderToString, Text } from 'ink';
+      import { createElement as h } from 'react';
+      import { styledLine } from './src/tui/components/row.ts';
+      const colours = [undefined, 'red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white', 'gray'];
+      const segs = [];
+      for (let i = 0; i < 16 * colours.length; i++) {
+        segs.push({
+          text: i % 5 === 4 ? '' : i % 3 ? 'ab ' : '› ● ✓ — ',
+          color: colours[i % colours.length],
+          bold: Boolean(i & 1), dim: Boolean(i & 2), inverse: Boolean(i & 4), underline: Boolean(i & 8),
+        });
+      }
+      let differ = 0;
+      for (let n = 1; n <= 4; n++) {
+        for (let at = 0; at + n <= segs.length; at++) {
+          const part = segs.slice(at, at + n);
+          const nested = renderToString(h(Text, { wrap: 'truncate-end' }, ...part.map((s, k) =>
+            h(Text, { key: k, color: s.color, bold: s.bold, dimColor: s.dim, inverse: s.inverse, underline: s.underline }, s.text))), { columns: 200 });
+          const one = renderToString(h(Text, { wrap: 'truncate-end' }, styledLine(part)), { columns: 200 });
+          if (nested !== one) differ++;
+        }
+      }
+      const drawn = renderToString(h(Text, { bold: true }, 'x')) !== 'x';
+      process.stdout.write(JSON.stringify({ drawn, differ }));
+    `;
+    for (const [force, drawn] of [
+      ['2', true],
+      ['0', false],
+    ] as const) {
+      const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+        cwd: new URL('..', import.meta.url),
+        env: { ...process.env, FORCE_COLOR: force, NODE_ENV: 'production' },
+        encoding: 'utf8',
+      });
+      expect(child.stderr).toBe('');
+      expect(JSON.parse(child.stdout)).toEqual({ drawn, differ: 0 });
+    }
+    // And in this process, whatever its colour level.
+    const segs: Segment[] = [
+      { text: '› ', inverse: true, bold: true },
+      { text: 'run-1 ', color: 'cyan', inverse: true },
+      { text: '● Applying', color: 'yellow', dim: true },
+    ];
+    expect(renderToString(h(Text, {}, styledLine(segs)))).toBe(
+      renderToString(
+        h(
+          Text,
+          {},
+          ...segs.map((s, k) =>
+            h(
+              Text,
+              { key: k, color: s.color, bold: s.bold, dimColor: s.dim, inverse: s.inverse },
+              s.text,
+            ),
+          ),
+        ),
+      ),
+    );
   });
 
   it('says so when there is nothing to show', () => {

@@ -25,6 +25,8 @@ export type FramesResult = {
   readonly key: number[];
   /** A run's status changes (store.upsert) → the frame written, ms. */
   readonly data: number[];
+  /** PgDn (or g back to the top) → the frame written, ms: every row of the list is new. */
+  readonly page: number[];
   /** Ink's own time building each frame's output (its onRender renderTime), ms. */
   readonly inkRender: number[];
   readonly bytesPerFrame: number;
@@ -221,6 +223,16 @@ async function main() {
     if (i >= warm) data.push(ms);
   }
   measuring = false;
+
+  // Frames that draw every row of the list anew, as when the list scrolls by half a
+  // screen under a ↓: eight pages down, then back to the top, and so on.
+  const page: number[] = [];
+  const pageWarm = 5;
+  const pageFrames = Math.min(frames, 60);
+  for (let i = 0; i < pageFrames + pageWarm; i++) {
+    const ms = await frame(() => stdin.write(i % 9 === 8 ? 'g' : '\u001b[6~'));
+    if (i >= pageWarm) page.push(ms);
+  }
   app.unmount();
   await store.close();
   // Node parses both builds for their export names; only the one required runs (loaded).
@@ -235,6 +247,7 @@ async function main() {
     reactBuild,
     key,
     data,
+    page,
     inkRender,
     bytesPerFrame: Math.round(keyBytes),
     checked,

@@ -2,7 +2,14 @@
 // no more than a screenful.
 
 import { Box } from 'ink';
-import { createElement as h, memo, type ReactElement, useMemo } from 'react';
+import {
+  createElement as h,
+  memo,
+  type ReactElement,
+  useLayoutEffect,
+  useMemo,
+  useRef,
+} from 'react';
 import type { RunView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { type Column, type ColumnKey, GAP, layoutColumns } from '../layout.ts';
@@ -23,11 +30,29 @@ export type RunsTableProps = {
   readonly emptyText: string;
 };
 
-/** The first row shown so that the selection stays in view (pure: no scroll state). */
-export function scrollOffset(count: number, selected: number, visible: number): number {
+/**
+ * The first row shown, given the one shown before: the rows stay where they are
+ * while the selection moves among them; when it comes within a couple of rows of
+ * an edge (or jumps out of view), the list scrolls by about half a screen so that
+ * the selection is in the middle again (as Midnight Commander's panels do). Moving
+ * the selection by one then redraws two lines, not every line of the screen, and
+ * the eye can follow it.
+ */
+export function scrollOffset(
+  count: number,
+  selected: number,
+  visible: number,
+  previous = 0,
+): number {
   if (count <= visible) return 0;
-  const half = Math.floor(visible / 2);
-  return Math.min(Math.max(0, selected - half), count - visible);
+  const last = count - visible;
+  const offset = Math.min(Math.max(0, previous), last);
+  // Rows of context kept between the selection and an edge that can still scroll.
+  const margin = Math.min(2, Math.floor((visible - 1) / 4));
+  const top = offset === 0 ? 0 : offset + margin;
+  const bottom = offset === last ? count - 1 : offset + visible - 1 - margin;
+  if (selected >= top && selected <= bottom) return offset;
+  return Math.min(Math.max(0, selected - Math.floor(visible / 2)), last);
 }
 
 /** Labels short enough for the table; the detail shows the full ones. */
@@ -159,7 +184,13 @@ function RunsTableImpl(props: RunsTableProps): ReactElement {
   const columns = useMemo(() => layoutColumns(width), [width]);
   const header = useMemo(() => headerRow(columns), [columns]);
   const visible = Math.max(0, props.height - 1);
-  const offset = scrollOffset(runs.length, props.selected, visible);
+  // The offset of the last frame drawn (a ref, not state: it follows the selection
+  // within the same render).
+  const shown = useRef(0);
+  const offset = scrollOffset(runs.length, props.selected, visible, shown.current);
+  useLayoutEffect(() => {
+    shown.current = offset;
+  });
   const rows: ReactElement[] = [h(RowLine, { key: 'header', row: header, width })];
   if (runs.length === 0) {
     rows.push(
