@@ -3,7 +3,7 @@
 // completed run, driven over HTTP exactly as Slack drives it.
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,6 +105,19 @@ function startServe(env: Record<string, string>, waitFor: RegExp): Promise<Serve
   });
 }
 
+/** The nice value of each thread of a process, by thread name (Linux /proc). */
+function threadNices(pid: number): Map<string, number[]> {
+  const byName = new Map<string, number[]>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const name = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    // Fields after "(comm) ": state is field 3, nice field 19.
+    const nice = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+    byName.set(name, [...(byName.get(name) ?? []), nice]);
+  }
+  return byName;
+}
+
 let db: TestDatabase;
 let slack: FakeSlack;
 let dataDir: string;
@@ -203,11 +216,16 @@ describe('the README steps', () => {
         ...baseEnv(),
         SLACK_BOT_TOKEN: 'xoxp-a-user-token',
         SLACK_SIGNING_SECRET: TEST_SIGNING_SECRET,
+        DEPLOY_BOT_WORK_NICE: 'low',
       },
       /could not start/,
     );
     expect(await serve.exited).toBe(1);
+    // Every malformed setting at once, each with what it must be.
     expect(serve.stderr()).toContain('SLACK_BOT_TOKEN must be a bot token (xoxb-…)');
+    expect(serve.stderr()).toContain(
+      'DEPLOY_BOT_WORK_NICE: DEPLOY_BOT_WORK_NICE must be a whole number from 0 (off) to 19',
+    );
   });
 
   it('from nothing to a completed run: serve, /deploy, Approve plan, Apply', async () => {
@@ -228,6 +246,15 @@ describe('the README steps', () => {
       const port = /Slack bot listening on port (\d+)/.exec(serve.stdout())?.[1];
       const base = `http://127.0.0.1:${port}`;
       expect((await fetch(`${base}/readyz`)).status).toBe(200);
+      if (process.platform === 'linux') {
+        // The thread that acks keeps its priority; the rest of the work yields to it
+        // (DEPLOY_BOT_WORK_NICE, 10 by default).
+        const nice = threadNices(serve.child.pid ?? 0);
+        const http = nice.get('slack-http') ?? [];
+        expect(http).toHaveLength(1);
+        expect(nice.get('MainThread')).toEqual([Math.min(19, (http[0] ?? 0) + 10)]);
+        expect(http[0]).toBe(os.getPriority(0));
+      }
       const send = async (body: string) => {
         const started = performance.now();
         const res = await fetch(`${base}/slack/events`, {

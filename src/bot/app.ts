@@ -36,6 +36,8 @@ export type BotOptions = {
   readonly botId?: string | undefined;
   readonly botUserId?: string | undefined;
   readonly log?: Log;
+  /** HTTP mode: how much lower the main thread's CPU priority is made than the HTTP thread's (0: unchanged). */
+  readonly workNice?: number;
   readonly outbox?: Partial<OutboxTuning>;
   readonly groupsTtlMs?: number;
 };
@@ -113,6 +115,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     port: options.port,
     host: options.host,
     log,
+    workNice: options.workNice ?? 0,
     routes: botRoutes({
       core,
       apiToken: options.apiToken,

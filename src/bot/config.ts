@@ -20,6 +20,8 @@ export type BotSettings = {
   readonly botId: string | undefined;
   readonly botUserId: string | undefined;
   readonly logLevel: Level;
+  /** How much lower the main thread's CPU priority is than the HTTP thread's (HTTP mode, Linux). */
+  readonly workNice: number;
 };
 
 export type ReadBotSettings =
@@ -95,6 +97,14 @@ const envSchema = z.object({
     z.string().min(16, 'DEPLOY_API_TOKEN must be at least 16 characters').optional(),
   ),
   DEPLOY_BOT_LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).default('info')),
+  DEPLOY_BOT_WORK_NICE: optionalText.pipe(
+    z
+      .string()
+      .regex(/^\d{1,2}$/, 'DEPLOY_BOT_WORK_NICE must be a whole number from 0 (off) to 19')
+      .transform(Number)
+      .refine((n) => n <= 19, 'DEPLOY_BOT_WORK_NICE must be a whole number from 0 (off) to 19')
+      .default(10),
+  ),
 });
 
 export class BotConfigError extends Error {
@@ -141,6 +151,7 @@ export function readBotSettings(env: NodeJS.ProcessEnv): ReadBotSettings {
       command: e.SLACK_COMMAND,
       botId: e.SLACK_BOT_ID,
       botUserId: e.SLACK_BOT_USER_ID,
+      workNice: e.DEPLOY_BOT_WORK_NICE,
       ...common,
     },
   };

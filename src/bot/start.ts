@@ -54,6 +54,7 @@ export async function startBotFromEnv(
     command: s.command,
     botId: s.botId,
     botUserId: s.botUserId,
+    workNice: s.workNice,
     log: createLog({ level: s.logLevel }),
   });
   io.out(

@@ -23,6 +23,8 @@ export type FrontOptions = {
   readonly routes: readonly FrontRoute[];
   /** Whether the main thread has its Bolt app (otherwise Slack requests get 503). */
   readonly appReady: boolean;
+  /** The nice value the thread runs at (the main thread's before it lowered its own); null: as started. */
+  readonly nice: number | null;
 };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -17,6 +17,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { parseSlackBody } from '../slack/payloads.ts';
 import type { FrontMessage, FrontOptions, LogLevel, MainMessage } from './front-protocol.ts';
 import { header, readBody, sendEmpty, sendJson, sendText, TooLarge } from './http-io.ts';
+import { restoreThreadPriority, threadNice } from './thread-priority.ts';
 import { verifySlackSignature } from './verify.ts';
 
 const port = parentPort;
@@ -159,6 +160,12 @@ server.once('error', (error: NodeJS.ErrnoException) => {
 });
 server.listen(options.port, options.host, () => {
   server.removeAllListeners('error');
+  if (options.nice !== null && !restoreThreadPriority(options.nice))
+    log('warn', 'the HTTP thread, started again, runs at the lowered priority of the main thread', {
+      nice: threadNice(),
+      wanted: options.nice,
+      fix: 'restart deploy-bot serve, or give it CAP_SYS_NICE',
+    });
   server.on('error', (error) => log('error', 'HTTP server error', { error }));
   post({ type: 'listening', address: server.address() as AddressInfo });
 });

@@ -17,6 +17,7 @@ import { Worker } from 'node:worker_threads';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import type { Log } from '../log.ts';
 import type { FrontMessage, FrontOptions, MainMessage } from './front-protocol.ts';
+import { lowerThreadPriority, type NiceChange } from './thread-priority.ts';
 
 export const EVENTS_PATH = '/slack/events';
 const BODY_LIMIT = 1024 * 1024;
@@ -51,6 +52,11 @@ export type BotHttpServerOptions = {
   readonly host?: string | undefined;
   readonly routes: readonly Route[];
   readonly log: Log;
+  /**
+   * With a Slack endpoint: how much lower this (the main) thread's CPU priority
+   * is made than the HTTP thread's once it listens (a nice value; 0: unchanged).
+   */
+  readonly workNice?: number;
 };
 
 type EventMessage = Extract<FrontMessage, { type: 'event' }>;
@@ -63,6 +69,8 @@ export class BotHttpServer implements Receiver {
   private boundPort = 0;
   private stopped = false;
   private stopping: Promise<void> | undefined;
+  /** The main thread's priority, lowered once for this server. */
+  private lowered: NiceChange | null = null;
   private readonly options: BotHttpServerOptions;
   private readonly log: Log;
 
@@ -84,7 +92,26 @@ export class BotHttpServer implements Receiver {
     this.front = worker;
     this.boundPort = address.port;
     this.stopping = undefined;
+    this.lowerWorkPriority();
     return address;
+  }
+
+  /** The ack comes first: the rest of the process's work yields the CPU to the HTTP thread. */
+  private lowerWorkPriority(): void {
+    const by = this.options.workNice ?? 0;
+    if (this.options.signingSecret === null || by <= 0 || this.lowered !== null) return;
+    try {
+      this.lowered = lowerThreadPriority(by);
+      if (this.lowered)
+        this.log.debug('main thread priority lowered', {
+          nice: this.lowered.to,
+          httpThreadNice: this.lowered.from,
+        });
+    } catch (error) {
+      this.log.warn('could not lower the main thread’s CPU priority (DEPLOY_BOT_WORK_NICE)', {
+        error,
+      });
+    }
   }
 
   /** Closes the server (open requests get a moment to finish) and ends its thread. */
@@ -115,9 +142,13 @@ export class BotHttpServer implements Receiver {
       bodyLimit: BODY_LIMIT,
       routes: this.options.routes.map((r) => ({ method: r.method, path: r.path })),
       appReady: this.app !== undefined,
+      // A thread started again by the lowered main thread inherits its priority.
+      nice: this.lowered?.from ?? null,
     };
     const worker = new Worker(new URL('./front-thread.ts', import.meta.url), {
       workerData: data,
+      // The thread's name in ps -L, top -H and /proc (at most 15 characters).
+      name: 'slack-http',
       // Not the process's flags: the thread must not run preloaded modules again.
       execArgv: [],
       resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 8 },
