@@ -81,10 +81,13 @@ const rows = after
     ms: a.ms - (before.get(a.query)?.ms ?? 0),
   }))
   .filter((x) => x.calls > 0)
-  .sort((a, b) => b.calls - a.calls);
+  .sort((a, b) => b.ms - a.ms);
 let total = 0;
 for (const x of rows) total += x.calls;
-console.log(`statements per request: ${(total / n).toFixed(1)}`);
+const totalMs = rows.reduce((a, x) => a + x.ms, 0);
+console.log(
+  `statements per request: ${(total / n).toFixed(1)}, executing ${(totalMs / n).toFixed(2)} ms (by time spent, per request: calls, ms each)`,
+);
 for (const x of rows.slice(0, 40))
   console.log(
     `${(x.calls / n).toFixed(2).padStart(6)} ${(x.ms / x.calls).toFixed(3)}ms  ${x.q.replace(/\s+/g, ' ').slice(0, 150)}`,
