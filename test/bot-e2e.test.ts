@@ -172,6 +172,7 @@ describe('the README steps', () => {
       'PORT',
       'SLACK_API_URL',
       'DEPLOY_API_TOKEN',
+      'DEPLOY_BOT_WORK_NICE',
       'manifest.yaml',
       'Bot User OAuth Token',
       'Signing Secret',
