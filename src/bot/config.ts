@@ -42,6 +42,8 @@ const optionalText = z
   .optional()
   .transform((v) => (v === undefined || v.trim() === '' ? undefined : v.trim()));
 
+const WORK_NICE_RANGE = 'DEPLOY_BOT_WORK_NICE must be a whole number from 0 (off) to 19';
+
 const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalText.pipe(
     z
@@ -100,9 +102,9 @@ const envSchema = z.object({
   DEPLOY_BOT_WORK_NICE: optionalText.pipe(
     z
       .string()
-      .regex(/^\d{1,2}$/, 'DEPLOY_BOT_WORK_NICE must be a whole number from 0 (off) to 19')
+      .regex(/^\d{1,2}$/, WORK_NICE_RANGE)
       .transform(Number)
-      .refine((n) => n <= 19, 'DEPLOY_BOT_WORK_NICE must be a whole number from 0 (off) to 19')
+      .refine((n) => n <= 19, WORK_NICE_RANGE)
       .default(10),
   ),
 });

@@ -41,12 +41,14 @@ const ROUNDS = FULL ? 3 : 1;
 const PER_PHASE = FULL ? 4 : 2;
 const OUTAGE_MS = Number(process.env.OUTAGE_MS ?? 4000);
 // A worker silent for ten stale windows is taken for hung even while connected:
-// that window (30 s) must outlast postgres.js's reconnect backoff (up to 20 s).
+// that window (30 s) must outlast a reconnect (1-2 s between attempts:
+// reconnectDelaySeconds in src/core/store/database.ts).
 const HEARTBEAT_MS = 300;
 const STALE_MS = 3000;
 /**
  * How long a live process may take to reach the database again after the
- * restart: postgres.js waits up to 20 s (its backoff) before it tries again.
+ * restart: a ceiling for a loaded machine, not the expectation (1-2 s; the
+ * figures line reports the slowest seen).
  */
 const RECONNECT_MS = 30_000;
 const REQUESTER: Actor = { id: 'U0REQUESTER', via: 'cli' };
