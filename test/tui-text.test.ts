@@ -1,3 +1,4 @@
+import { createRequire } from 'node:module';
 import type { Key } from 'ink';
 import { describe, expect, it } from 'vitest';
 import { commandFor } from '../src/tui/keys.ts';
@@ -15,6 +16,23 @@ import {
 import { colourWanted, makeTheme } from '../src/tui/theme.ts';
 
 describe('display width and truncation', () => {
+  it('measures every assigned code point as Ink does, so columns line up with what Ink lays out', async () => {
+    // The string-width that Ink itself resolves, not merely one of ours.
+    const fromInk = createRequire(createRequire(import.meta.url).resolve('ink'));
+    const inkWidth = (await import(fromInk.resolve('string-width'))).default as (
+      s: string,
+    ) => number;
+    const assigned = /\p{Assigned}/u;
+    const differing: string[] = [];
+    for (let cp = 0xa0; cp <= 0x3ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const ch = String.fromCodePoint(cp);
+      if (!assigned.test(ch)) continue;
+      if (displayWidth(ch) !== inkWidth(ch)) differing.push(cp.toString(16));
+    }
+    expect(differing).toEqual([]);
+  });
+
   it('counts columns, not characters', () => {
     expect(displayWidth('hello')).toBe(5);
     expect(displayWidth('漢字')).toBe(4);

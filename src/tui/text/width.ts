@@ -2,53 +2,25 @@
 // by string length): a run name with wide or combining characters must never
 // push a table column out of line.
 
+import { stripVTControlCharacters } from 'node:util';
+import stringWidth from 'string-width';
+
 const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
 
-// East Asian Wide and Fullwidth blocks (the ones that matter in practice).
-const WIDE_RANGES: readonly (readonly [number, number])[] = [
-  [0x1100, 0x115f],
-  [0x2e80, 0x303e],
-  [0x3041, 0x33ff],
-  [0x3400, 0x4dbf],
-  [0x4e00, 0x9fff],
-  [0xa000, 0xa4cf],
-  [0xa960, 0xa97f],
-  [0xac00, 0xd7a3],
-  [0xf900, 0xfaff],
-  [0xfe10, 0xfe19],
-  [0xfe30, 0xfe6f],
-  [0xff00, 0xff60],
-  [0xffe0, 0xffe6],
-  [0x20000, 0x3fffd],
-];
-
-const EMOJI_PRESENTATION = /\p{Emoji_Presentation}/u;
-const PICTOGRAPHIC_WITH_VS16 = /\p{Extended_Pictographic}\uFE0F/u;
-const ZERO_WIDTH = /^[\p{Mark}\p{Default_Ignorable_Code_Point}]+$/u;
-// biome-ignore lint/suspicious/noControlCharactersInRegex: escape sequences are what it matches
-const ANSI = /\u001B(?:\[[0-?]*[ -/]*[@-~]|\][^\u0007\u001B]*(?:\u0007|\u001B\\)|[@-Z\\-_])/g;
-
-function isWide(codePoint: number): boolean {
-  for (const [from, to] of WIDE_RANGES) {
-    if (codePoint < from) return false;
-    if (codePoint <= to) return true;
-  }
-  return false;
-}
-
-/** Columns one grapheme takes in a terminal: 0, 1 or 2. */
+/**
+ * Columns one grapheme takes in a terminal: 0, 1 or 2. Measured by string-width,
+ * the measure Ink itself lays out with, so our columns and Ink's always agree.
+ */
 export function graphemeWidth(grapheme: string): number {
   const cp = grapheme.codePointAt(0) ?? 0;
   if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0;
   if (cp < 0x7f && grapheme.length === 1) return 1;
-  if (ZERO_WIDTH.test(grapheme)) return 0;
-  if (EMOJI_PRESENTATION.test(grapheme) || PICTOGRAPHIC_WITH_VS16.test(grapheme)) return 2;
-  return isWide(cp) ? 2 : 1;
+  return stringWidth(grapheme);
 }
 
 /** Removes ANSI escape sequences (colours, cursor moves). */
 export function stripAnsi(text: string): string {
-  return text.replace(ANSI, '');
+  return stripVTControlCharacters(text);
 }
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it matches
@@ -63,9 +35,7 @@ export function sanitize(text: string): string {
 export function displayWidth(text: string): number {
   // Fast path: printable ASCII is one column per character.
   if (/^[\x20-\x7e]*$/.test(text)) return text.length;
-  let width = 0;
-  for (const { segment } of segmenter.segment(text)) width += graphemeWidth(segment);
-  return width;
+  return stringWidth(text);
 }
 
 export const ELLIPSIS = '…';
