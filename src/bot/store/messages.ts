@@ -2,10 +2,9 @@
 // (slack_requests). Every write that matters for "never twice" is a
 // compare-and-set in the WHERE clause.
 
-import type { Db } from '../../core/store/database.ts';
+import type { Db, Tx } from '../../core/store/database.ts';
 import { and, eq, isNull, lt, or, sql } from '../../core/store/orm.ts';
 import { returningRows, selectRows } from '../../core/store/rows.ts';
-import type { Tx } from '../../core/store/runs.ts';
 import { slackMessages, slackRequests } from './schema.ts';
 
 export type MessageRow = typeof slackMessages.$inferSelect;

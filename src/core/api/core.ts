@@ -21,6 +21,7 @@ import {
   connect,
   migrateDatabase,
   resolveDatabaseUrl,
+  type Tx,
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
@@ -37,7 +38,6 @@ import {
   type RunRow,
   requireRunRow,
   slotHolder,
-  type Tx,
   toRunView,
   transition,
 } from '../store/runs.ts';

@@ -5,8 +5,8 @@
 import { fromDrizzle, PgBoss } from 'pg-boss';
 import { wrapError } from '../errors.ts';
 import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
+import type { Tx } from '../store/database.ts';
 import { sql as drizzleSql } from '../store/orm.ts';
-import type { Tx } from '../store/runs.ts';
 
 export const QUEUES = {
   /** Advance a run that is in a working status: detect/plan, apply/destroy, verify, rollback. */

@@ -10,9 +10,9 @@ import {
   WORKING_STATUSES,
 } from '../lifecycle/statuses.ts';
 import type { Queue } from '../queue/boss.ts';
-import type { Db } from './database.ts';
+import type { Db, Tx } from './database.ts';
 import { and, eq, inArray, isNull, lt, sql } from './orm.ts';
-import { moveRun, type RunRow, runRowFrom, type Tx } from './runs.ts';
+import { moveRun, type RunRow, runRowFrom } from './runs.ts';
 import { runs } from './schema.ts';
 
 const SYSTEM: Actor = { id: 'system', via: 'system' };

@@ -11,6 +11,8 @@ import * as schema from './schema.ts';
 
 export type Schema = typeof schema;
 export type Db = PostgresJsDatabase<Schema>;
+/** A transaction of `Db`: what every compare-and-set and its follow-ups run in. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type Sql = postgres.Sql;
 
 export const MIGRATIONS_DIR = path.resolve(

@@ -1,10 +1,10 @@
 // Plans and the approvals bound to them.
 
 import type { Actor } from '../api/types.ts';
-import type { Db } from './database.ts';
+import type { Db, Tx } from './database.ts';
 import { and, eq } from './orm.ts';
 import { returningRows, selectRows } from './rows.ts';
-import type { PlanRow, Tx } from './runs.ts';
+import type { PlanRow } from './runs.ts';
 import { approvals, plans } from './schema.ts';
 
 export type ApprovalRow = typeof approvals.$inferSelect;

@@ -7,9 +7,8 @@
 
 import type { SQL } from 'drizzle-orm';
 import type { PgTable } from 'drizzle-orm/pg-core';
-import type { Db } from './database.ts';
+import type { Db, Tx } from './database.ts';
 import { getTableColumns, sql } from './orm.ts';
-import type { Tx } from './runs.ts';
 
 type RawRow = Record<string, unknown>;
 type RowOf<T extends PgTable> = T['$inferSelect'];

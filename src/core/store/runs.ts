@@ -28,12 +28,11 @@ import {
 } from '../lifecycle/statuses.ts';
 import { MASK } from '../logs/redact.ts';
 import type { Queue } from '../queue/boss.ts';
-import type { Db } from './database.ts';
+import type { Db, Tx } from './database.ts';
 import { and, asc, eq, inArray, isNull, sql } from './orm.ts';
 import { returningRows, rowMapper, selectRows } from './rows.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
 
-export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type RunRow = typeof runs.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;
 
