@@ -3,12 +3,13 @@
 import type { DeploymentView, LogLine, RunView } from '../core/api/types.ts';
 import { formatDuration } from '../core/config/duration.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
+import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
 
 export function planLine(run: RunView): string {
   const plan = run.plan;
   if (!plan) return 'not planned yet';
-  if (!plan.known) return 'counts unknown (the plan step wrote no changes document)';
-  return `+${plan.add} to add, ~${plan.change} to change, -${plan.destroy} to destroy`;
+  if (!plan.known) return `counts unknown (${COUNTS_UNKNOWN_REASON})`;
+  return planCounts(plan);
 }
 
 function sourceLine(run: RunView): string {

@@ -2,6 +2,7 @@
 // (DATABASE_URL, or the embedded PostgreSQL under DEPLOY_BOT_DATA_DIR), renders
 // the app full-screen, and resolves with the exit code when the person quits.
 
+import { isSystemActor } from '../core/text/plan.ts';
 import './production.ts';
 import { parseArgs } from 'node:util';
 import { render } from 'ink';
@@ -116,7 +117,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   }
   const actorId = (values.as ?? process.env.DEPLOY_TUI_USER ?? '').trim();
   const actor: Actor | null = actorId ? { id: actorId, via: 'tui' } : null;
-  if (actorId === 'system') {
+  if (isSystemActor(actorId)) {
     io.err('deploy-tui: "system" is not a person: give your Slack user id (U…)');
     return 2;
   }

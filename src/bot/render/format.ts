@@ -2,6 +2,7 @@
 // code blocks and excerpts that always fit the length they are given.
 
 import type { SourceSummary } from '../../core/api/types.ts';
+import { isSystemActor } from '../../core/text/plan.ts';
 import { escapeMrkdwn, safePrefix, truncate, truncateMrkdwn } from './limits.ts';
 
 const SLACK_USER_ID = /^[UW][A-Z0-9]{2,}$/;
@@ -11,7 +12,7 @@ const ANSI = /\u001b\[[0-9;?]*[ -/]*[@-~]|\u001b\][^\u0007]*(?:\u0007|\u001b\\)/
 /** A person as mrkdwn: a Slack mention for a user id, escaped text otherwise. */
 export function mention(id: string): string {
   if (SLACK_USER_ID.test(id)) return `<@${id}>`;
-  if (id === 'system') return 'the system';
+  if (isSystemActor(id)) return 'the system';
   return truncateMrkdwn(id, 80);
 }
 

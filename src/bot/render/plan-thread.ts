@@ -4,9 +4,10 @@
 // top-level text and for a section block's text (3,000).
 
 import type { RunView } from '../../core/api/types.ts';
+import { planCounts } from '../../core/text/plan.ts';
 import { CODE_BLOCK_OVERHEAD, cleanLine, codeBlock, codeText, fitEncoded } from './format.ts';
 import { escapeMrkdwn, LIMITS, safePrefix } from './limits.ts';
-import { planCounts, runTitle } from './run-message.ts';
+import { runTitle } from './run-message.ts';
 
 export const CHUNK_MAX = LIMITS.sectionText;
 /** Characters kept for a chunk's heading line. */

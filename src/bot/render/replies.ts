@@ -4,11 +4,12 @@
 
 import type { DeploymentView, RunView } from '../../core/api/types.ts';
 import { STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { planCounts } from '../../core/text/plan.ts';
 import { type Block, mrkdwn, plainText, type RenderedMessage } from './blocks.ts';
 import { codeText, fitEncoded, formatDuration, mention, slackDate } from './format.ts';
 import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 import { renderLogChunks } from './plan-thread.ts';
-import { planCounts, renderRunMessage, runTitle } from './run-message.ts';
+import { renderRunMessage, runTitle } from './run-message.ts';
 
 const SECTION = LIMITS.sectionText;
 

@@ -11,6 +11,7 @@ import type {
   RunView,
 } from '../../core/api/types.ts';
 import { assertNever, type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { planCounts } from '../../core/text/plan.ts';
 import { ACTION_IDS, encodeButtonValue } from './actions.ts';
 import {
   type Block,
@@ -83,12 +84,6 @@ export function runTitle(run: RunView): string {
   return run.kind === 'destroy'
     ? `DESTROY ${deployment} (${environment})`
     : `Deploy ${deployment} → ${environment}`;
-}
-
-/** "+N to add, ~N to change, -N to destroy", or "counts unknown". */
-export function planCounts(plan: PlanView): string {
-  if (!plan.known) return 'counts unknown';
-  return `+${plan.add} to add, ~${plan.change} to change, -${plan.destroy} to destroy`;
 }
 
 function statusText(status: RunStatus): string {

@@ -19,6 +19,7 @@ import { eq } from '../store/orm.ts';
 import { selectRows } from '../store/rows.ts';
 import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
+import { COUNTS_UNKNOWN_REASON, planCounts, SYSTEM_ACTOR } from '../text/plan.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';
 import { newId } from './ids.ts';
 import { runVerify } from './verify.ts';
@@ -42,7 +43,7 @@ export type EngineContext = {
   readonly baseEnv: Readonly<Record<string, string>>;
 };
 
-const WORKER: Actor = { id: 'system', via: 'system' };
+const WORKER: Actor = SYSTEM_ACTOR;
 
 export function executorFor(deployment: Deployment): Executor {
   const config = deployment.executor;
@@ -249,8 +250,8 @@ async function detectAndPlan(s: StepRun): Promise<void> {
     const planId = newId('plan');
     s.log.system(
       summary.known
-        ? `plan: +${summary.add} to add, ~${summary.change} to change, -${summary.destroy} to destroy`
-        : 'plan: counts unknown (the plan step wrote no changes document)',
+        ? `plan: ${planCounts(summary)}`
+        : `plan: counts unknown (${COUNTS_UNKNOWN_REASON})`,
     );
     await s.log.flush();
     const outcome = await s.ctx.db.transaction(async (tx) => {

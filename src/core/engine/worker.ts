@@ -11,6 +11,7 @@ import { errorMessage } from '../errors.ts';
 import { killGroup } from '../executors/process.ts';
 import { decideOrphan } from '../lifecycle/recovery.ts';
 import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
+import { pidAlive } from '../os/pid.ts';
 import { QUEUES, type Queue, type StepJob } from '../queue/boss.ts';
 import {
   claimRun,
@@ -21,6 +22,7 @@ import {
 } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
 import { transition } from '../store/runs.ts';
+import { SYSTEM_ACTOR } from '../text/plan.ts';
 import { newId } from './ids.ts';
 import { type EngineContext, executeClaimedRun } from './steps.ts';
 
@@ -49,7 +51,7 @@ export type Worker = {
   stop(options?: { graceMs?: number }): Promise<void>;
 };
 
-const SYSTEM: Actor = { id: 'system', via: 'system' };
+const SYSTEM: Actor = SYSTEM_ACTOR;
 
 /** The part of the worker's environment a step may see: never its database URL or tokens. */
 export function defaultStepEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -81,15 +83,6 @@ export function defaultStepEnv(env: NodeJS.ProcessEnv = process.env): Record<str
 /** host/pid/random, short enough for application_name (63 bytes) with a prefix. */
 export function newInstanceId(): string {
   return `${hostname().slice(0, 20)}/${process.pid}/${newId('run').slice(4, 10)}`;
-}
-
-function pidAlive(pid: number) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
@@ -183,7 +176,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           actor: SYSTEM,
           reason: `approval expired: nobody approved within ${timeout}`,
           patch: {
-            cancelledBy: 'system',
+            cancelledBy: SYSTEM_ACTOR.id,
             cancelReason: `approval expired (waited longer than ${timeout})`,
           },
         });

@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { errorMessage, wrapError } from '../errors.ts';
+import { pidAlive } from '../os/pid.ts';
 
 export type EmbeddedServer = {
   readonly url: string;
@@ -129,15 +130,6 @@ function postgresUser(): { uid: number; gid: number } | null {
     return { uid, gid };
   } catch {
     return null;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -6,6 +6,7 @@ import { Box } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
 import type { RunView, TransitionView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { COUNTS_UNKNOWN_REASON, planCounts } from '../../core/text/plan.ts';
 import { clock, runDuration, shortDuration } from '../text/time.ts';
 import { fit, sanitize, wrap } from '../text/width.ts';
 import type { Theme } from '../theme.ts';
@@ -48,8 +49,8 @@ function changeSymbol(action: string): string {
 export function planSummary(run: RunView): string {
   const plan = run.plan;
   if (!plan) return 'not planned yet';
-  if (!plan.known) return 'counts unknown (the plan step wrote no changes document)';
-  return `+${plan.add} to add, ~${plan.change} to change, -${plan.destroy} to destroy`;
+  if (!plan.known) return `counts unknown (${COUNTS_UNKNOWN_REASON})`;
+  return planCounts(plan);
 }
 
 type Stage = 'queue' | 'detect' | 'plan' | 'approval' | 'execute' | 'verify' | 'rollback' | 'end';
