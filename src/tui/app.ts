@@ -1,35 +1,30 @@
 // The dashboard: runs list and run screen (detail + live log), keys, actions
-// behind a confirmation, the reconnecting banner and the help screen. Data comes
-// from the stores in ./data; everything drawn comes from ./components.
+// behind a confirmation, the reconnecting banner and the help screen. State and
+// keys live in ./state (a reducer), data in ./data, what is drawn in ./components:
+// this file only draws.
 
-import { Box, type Key, useApp, useInput, useWindowSize } from 'ink';
+import { Box, useApp, useInput, useWindowSize } from 'ink';
 import {
   createElement as h,
   type ReactElement,
-  useCallback,
   useEffect,
   useMemo,
   useRef,
   useState,
+  useSyncExternalStore,
 } from 'react';
-import type { Actor, RunView } from '../core/api/types.ts';
-import { errorMessage, isRefusal } from '../core/errors.ts';
-import { STATUS_TABLE, type StatusGroup } from '../core/lifecycle/statuses.ts';
+import type { Actor } from '../core/api/types.ts';
+import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
+import { performAction } from './actions.ts';
 import {
   Column,
   Footer,
   Header,
   type Hint,
-  type Message,
   MessageLine,
   ReconnectBanner,
 } from './components/chrome.ts';
-import {
-  type ActionKind,
-  ConfirmDialog,
-  DIALOG_HEIGHT,
-  type Dialog,
-} from './components/confirm.ts';
+import { ConfirmDialog } from './components/confirm.ts';
 import { ErrorBoundary } from './components/error-boundary.ts';
 import { HelpScreen } from './components/help.ts';
 import { LogPane } from './components/log-pane.ts';
@@ -37,10 +32,16 @@ import type { Segment } from './components/row.ts';
 import { type ActionHint, clampTop, DetailPane, detailRows } from './components/run-detail.ts';
 import { RunsTable } from './components/runs-table.ts';
 import { useExternal, useLogWindow, useRunDetail } from './data/hooks.ts';
+import type { LogWindow } from './data/log-window.ts';
 import type { TuiCore } from './data/port.ts';
 import type { RunsSnapshot, RunsStore } from './data/runs-store.ts';
-import { type Command, commandFor, GROUP_LABELS, GROUP_ORDER, keyOf } from './keys.ts';
+import { GROUP_LABELS, keyOf } from './keys.ts';
+import type { Effect, LogOp, Pane, See } from './state/dashboard.ts';
+import { DashboardStore } from './state/store.ts';
+import { availableActions, type DashboardData, viewOf } from './state/view.ts';
 import type { Theme } from './theme.ts';
+
+export { actionBlocker, availableActions, searchRuns } from './state/view.ts';
 
 export type AppProps = {
   readonly core: TuiCore;
@@ -81,80 +82,12 @@ type DashboardProps = AppProps & {
   readonly quit: () => void;
 };
 
-type Pane = 'detail' | 'log';
-
-const HSTEP = 8;
-
-/** What an action needs of a run's status; null when it may be asked. */
-export function actionBlocker(action: ActionKind, run: RunView): string | null {
-  const label = STATUS_TABLE[run.status].label.toLowerCase();
-  switch (action) {
-    case 'approve':
-      return run.status === 'awaiting_plan_approval'
-        ? null
-        : `nothing to approve: ${run.id} is ${label}`;
-    case 'apply':
-      return run.status === 'awaiting_apply_approval'
-        ? null
-        : `nothing to apply: ${run.id} is ${label}${run.status === 'awaiting_plan_approval' ? ' (approve the plan first: a)' : ''}`;
-    case 'cancel':
-      return STATUS_TABLE[run.status].cancellable
-        ? null
-        : `${run.id} cannot be cancelled: it is ${label}`;
-  }
-}
-
-export function availableActions(run: RunView | undefined, actor: Actor | null): ActionHint[] {
-  if (!run || !actor) return [];
-  const hints: ActionHint[] = [];
-  if (!actionBlocker('approve', run)) hints.push({ key: 'a', label: 'approve plan' });
-  if (!actionBlocker('apply', run))
-    hints.push({ key: 'x', label: run.kind === 'destroy' ? 'destroy' : 'apply' });
-  if (!actionBlocker('cancel', run)) hints.push({ key: 'c', label: 'cancel' });
-  return hints;
-}
-
-/** The search: every word must appear in the run's id, names, status or requester. */
-export function searchRuns(runs: readonly RunView[], search: string): readonly RunView[] {
-  const words = search.toLowerCase().split(/\s+/).filter(Boolean);
-  if (words.length === 0) return runs;
-  return runs.filter((r) => {
-    const hay =
-      `${r.id} ${r.deployment} ${r.environment} ${r.kind} ${r.status} ${r.statusLabel} ${r.requestedBy} ${r.currentPhase ?? ''}`.toLowerCase();
-    return words.every((w) => hay.includes(w));
-  });
-}
-
-function next<T>(list: readonly T[], current: T): T {
-  const i = list.indexOf(current);
-  return list[(i + 1) % list.length] ?? current;
-}
-
-// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it rejects
-const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
-
-function isPrintable(input: string, key: Key): boolean {
-  return (
-    input.length > 0 &&
-    !key.ctrl &&
-    !key.meta &&
-    !key.return &&
-    !key.tab &&
-    !key.escape &&
-    !CONTROL_CHARS.test(input)
-  );
-}
-
-/** State with a ref that is current at once, for keys handled before the next render. */
-function useLatest<T>(initial: T): [T, (value: T) => void, { readonly current: T }] {
-  const [value, setValue] = useState(initial);
-  const ref = useRef(value);
-  ref.current = value;
-  const set = useCallback((v: T) => {
-    ref.current = v;
-    setValue(v);
-  }, []);
-  return [value, set, ref];
+function runLogOp(window: LogWindow | null, op: LogOp): void {
+  if (!window) return;
+  if (op === 'up') window.scroll(-1);
+  else if (op === 'down') window.scroll(1);
+  else if (op === 'toggleFollow') window.toggleFollow();
+  else window[op]();
 }
 
 function Dashboard(props: DashboardProps): ReactElement {
@@ -162,29 +95,24 @@ function Dashboard(props: DashboardProps): ReactElement {
   const clock = props.clock ?? Date.now;
   const runsSnap = useExternal(store) as RunsSnapshot;
   const [now, setNow] = useState(clock);
-  const [openRunId, setOpenRunId, openRef] = useLatest<string | null>(null);
-  const [selectedId, setSelectedId] = useState<string | null>(null);
-  const [selectedIndex, setSelectedIndex] = useState(0);
-  const [search, setSearch, searchRef] = useLatest('');
-  const [searching, setSearching, searchingRef] = useLatest(false);
-  const [pane, setPaneState] = useState<Pane>('detail');
-  // Keys that arrive together (tab then g) must see each other's effect at once.
-  const paneRef = useRef<Pane>(pane);
-  const setPane = (p: Pane) => {
-    paneRef.current = p;
-    setPaneState(p);
-  };
-  const [zoom, setZoom] = useState(false);
-  const [detailTop, setDetailTop] = useState(0);
-  const [hOffset, setHOffset] = useState(0);
-  const [help, setHelp, helpRef] = useLatest(false);
-  const [dialog, setDialog, dialogRef] = useLatest<Dialog | null>(null);
-  const [message, setMessage] = useState<Message | null>(null);
 
   useEffect(() => {
     const timer = setInterval(() => setNow(clock()), props.tickMs ?? 1000);
     return () => clearInterval(timer);
   }, [clock, props.tickMs]);
+
+  // The reducer reads the data of the latest render, and its effects reach the
+  // stores of the latest render, through these.
+  const latest = useRef<{ see: See; run: (effect: Effect) => void } | null>(null);
+  const [ui] = useState(
+    () =>
+      new DashboardStore(
+        () => (s) => (latest.current as { see: See }).see(s),
+        (effect) => latest.current?.run(effect),
+      ),
+  );
+  const state = useSyncExternalStore(ui.subscribe, ui.getSnapshot);
+  const { openRunId, search, searching, pane, hOffset, help, dialog, message } = state;
 
   const detail = useRunDetail(core, store, openRunId);
   const log = useLogWindow(core, store, openRunId, {
@@ -192,342 +120,77 @@ function Dashboard(props: DashboardProps): ReactElement {
     pageSize: props.logPageSize,
   });
 
-  // ---- what is shown ---------------------------------------------------------
-
-  const runs = useMemo(() => searchRuns(runsSnap.runs, search), [runsSnap.runs, search]);
-  const found = selectedId === null ? -1 : runs.findIndex((r) => r.id === selectedId);
-  const selected = found >= 0 ? found : Math.min(selectedIndex, Math.max(0, runs.length - 1));
-  const selectedRun: RunView | undefined = runs[selected];
-  // Several keys can arrive in one read: each must see the previous one's effect.
-  const cursor = useRef(selected);
-  cursor.current = selected;
-  const openRun: RunView | undefined =
-    openRunId === null
-      ? undefined
-      : (detail.snapshot?.run ?? runsSnap.runs.find((r) => r.id === openRunId) ?? undefined);
-  const target = openRunId !== null ? openRun : selectedRun;
+  const transitions = detail.snapshot?.transitions;
+  const data: DashboardData = {
+    runs: runsSnap,
+    detail: detail.snapshot,
+    actor,
+    width,
+    height,
+    detailRowCount: (run, w) =>
+      detailRows(run, transitions ?? [], w, now, theme, availableActions(run, actor)).length,
+  };
+  const view = viewOf(state, data);
+  const { runs, selected, selectedRun, openRun, target, layout } = view;
+  // One array per target and actor, so that the detail rows are not redrawn per frame.
   const actions = useMemo(() => availableActions(target, actor), [target, actor]);
+  const { banner, contentHeight, sideBySide, detailWidth, logWidth, detailHeight, logHeight } =
+    layout;
 
-  const banner = !runsSnap.connected && runsSnap.lostSince !== null;
-  const dialogExtra = dialog ? DIALOG_HEIGHT - 2 : 0;
-  const contentHeight = Math.max(2, height - 1 - (banner ? 1 : 0) - 2 - dialogExtra);
-
-  // Run screen geometry.
-  const sideBySide = width >= 140 && !zoom;
-  const detailWidth = sideBySide ? Math.floor(width * 0.45) : width;
-  const logWidth = sideBySide ? width - detailWidth - 1 : width;
-  let detailHeight: number;
-  let logHeight: number;
-  if (zoom) {
-    detailHeight = pane === 'detail' ? contentHeight : 0;
-    logHeight = pane === 'log' ? contentHeight : 0;
-  } else if (sideBySide) {
-    detailHeight = contentHeight;
-    logHeight = contentHeight;
-  } else {
-    detailHeight = Math.max(4, Math.floor(contentHeight * 0.45));
-    logHeight = contentHeight - detailHeight;
-  }
   const logWindow = log.window;
+  latest.current = {
+    see: (s) => viewOf(s, data),
+    run: (effect) => {
+      switch (effect.type) {
+        case 'quit':
+          props.quit();
+          return;
+        case 'query':
+          store.setQuery(effect.query);
+          return;
+        case 'log':
+          runLogOp(logWindow, effect.op);
+          return;
+        case 'reload':
+          if (effect.run) {
+            detail.store?.refresh();
+            logWindow?.retry();
+          }
+          store.requestFull();
+          return;
+        case 'perform': {
+          if (!actor) return;
+          const detailStore = detail.store;
+          void performAction(core, actor, effect.dialog).then((outcome) => {
+            if (outcome.run) {
+              store.upsert(outcome.run);
+              detailStore?.put(outcome.run);
+            }
+            ui.dispatch({ type: 'performed', message: outcome.message });
+          });
+          return;
+        }
+      }
+    },
+  };
+
   useEffect(() => {
     logWindow?.setHeight(Math.max(1, logHeight - 1));
   }, [logWindow, logHeight]);
 
   const rows = useMemo(
-    () =>
-      openRun
-        ? detailRows(openRun, detail.snapshot?.transitions ?? [], detailWidth, now, theme, actions)
-        : [],
-    [openRun, detail.snapshot?.transitions, detailWidth, now, theme, actions],
+    () => (openRun ? detailRows(openRun, transitions ?? [], detailWidth, now, theme, actions) : []),
+    [openRun, transitions, detailWidth, now, theme, actions],
   );
-  const detailVisible = Math.max(1, detailHeight - 1);
-  const shownDetailTop = clampTop(detailTop, rows.length, detailVisible);
-
-  // ---- actions ---------------------------------------------------------------
-
-  const ask = useCallback(
-    (action: ActionKind, run: RunView | undefined) => {
-      if (!run) {
-        setMessage({ kind: 'info', text: 'select a run first' });
-        return;
-      }
-      if (!actor) {
-        setMessage({
-          kind: 'info',
-          text: 'read-only: set DEPLOY_TUI_USER to your Slack user id (or start with --as U…) to act',
-        });
-        return;
-      }
-      const blocker = actionBlocker(action, run);
-      if (blocker) {
-        setMessage({ kind: 'info', text: blocker });
-        return;
-      }
-      setMessage(null);
-      setDialog({ action, run, reason: '', busy: false });
-    },
-    [actor],
-  );
-
-  const perform = useCallback(
-    async (d: Dialog) => {
-      if (!actor) return;
-      setDialog({ ...d, busy: true });
-      const id = d.run.id;
-      try {
-        const planId = d.run.plan?.id;
-        const result =
-          d.action === 'approve'
-            ? await core.approvePlan(id, actor, { planId })
-            : d.action === 'apply'
-              ? await core.confirmApply(id, actor, { planId })
-              : await core.cancelRun(id, actor, { reason: d.reason.trim() || undefined });
-        store.upsert(result);
-        detail.store?.put(result);
-        const done =
-          d.action === 'approve'
-            ? 'plan approved'
-            : d.action === 'apply'
-              ? 'confirmed'
-              : 'cancelled';
-        setMessage({
-          kind: 'success',
-          text: `${done}: ${id} is now ${result.statusLabel.toLowerCase()}`,
-        });
-      } catch (error) {
-        setMessage(
-          isRefusal(error)
-            ? { kind: 'error', text: `refused: ${error.message}` }
-            : { kind: 'error', text: `${d.action} failed: ${errorMessage(error)}` },
-        );
-      } finally {
-        setDialog(null);
-      }
-    },
-    [actor, core, store, detail.store],
-  );
-
-  // ---- keys ------------------------------------------------------------------
-
-  const select = (index: number) => {
-    const i = Math.max(0, Math.min(index, runs.length - 1));
-    cursor.current = i;
-    setSelectedIndex(i);
-    setSelectedId(runs[i]?.id ?? null);
-  };
-
-  const setGroup = (group: StatusGroup) => store.setQuery({ ...runsSnap.query, group });
-
-  const runScreen = (cmd: Command) => {
-    const scrollDetail = (delta: number) =>
-      setDetailTop((top) =>
-        clampTop(clampTop(top, rows.length, detailVisible) + delta, rows.length, detailVisible),
-      );
-    const onLog = paneRef.current === 'log';
-    switch (cmd.type) {
-      case 'back':
-        if (zoom) setZoom(false);
-        else {
-          setOpenRunId(null);
-          setZoom(false);
-        }
-        return;
-      case 'tab':
-        setPane(paneRef.current === 'detail' ? 'log' : 'detail');
-        return;
-      case 'open':
-        setPane('log');
-        return;
-      case 'zoom':
-        setZoom((z) => !z);
-        return;
-      case 'follow':
-        logWindow?.toggleFollow();
-        return;
-      case 'left':
-        setHOffset((x) => Math.max(0, x - HSTEP));
-        return;
-      case 'right':
-        setHOffset((x) => x + HSTEP);
-        return;
-      case 'up':
-        if (onLog) logWindow?.scroll(-1);
-        else scrollDetail(-1);
-        return;
-      case 'down':
-        if (onLog) logWindow?.scroll(1);
-        else scrollDetail(1);
-        return;
-      case 'pageUp':
-        if (onLog) logWindow?.pageUp();
-        else scrollDetail(-(detailVisible - 1));
-        return;
-      case 'pageDown':
-        if (onLog) logWindow?.pageDown();
-        else scrollDetail(detailVisible - 1);
-        return;
-      case 'top':
-        if (onLog) logWindow?.home();
-        else setDetailTop(0);
-        return;
-      case 'bottom':
-        if (onLog) logWindow?.end();
-        else setDetailTop(Math.max(0, rows.length - detailVisible));
-        return;
-      case 'approve':
-      case 'apply':
-      case 'cancel':
-        // The run opened by a key in the same chunk may not be drawn yet.
-        ask(
-          cmd.type,
-          openRun ??
-            runsSnap.runs.find((r) => r.id === openRef.current) ??
-            (detail.snapshot?.runId === openRef.current
-              ? (detail.snapshot?.run ?? undefined)
-              : undefined),
-        );
-        return;
-      case 'refresh':
-        detail.store?.refresh();
-        logWindow?.retry();
-        store.requestFull();
-        return;
-      default:
-        return;
-    }
-  };
-
-  const runsScreen = (cmd: Command) => {
-    const page = Math.max(1, contentHeight - 2);
-    switch (cmd.type) {
-      case 'up':
-        select(cursor.current - 1);
-        return;
-      case 'down':
-        select(cursor.current + 1);
-        return;
-      case 'pageUp':
-        select(cursor.current - page);
-        return;
-      case 'pageDown':
-        select(cursor.current + page);
-        return;
-      case 'top':
-        select(0);
-        return;
-      case 'bottom':
-        select(runs.length - 1);
-        return;
-      case 'open':
-        if (selectedRun) {
-          setSelectedId(selectedRun.id);
-          setOpenRunId(selectedRun.id);
-          setPane('detail');
-          setDetailTop(0);
-          setHOffset(0);
-          setZoom(false);
-        }
-        return;
-      case 'search':
-        setSearching(true);
-        return;
-      case 'tab':
-      case 'cycleGroup':
-        setGroup(next(GROUP_ORDER, runsSnap.query.group));
-        return;
-      case 'group':
-        setGroup(cmd.group);
-        return;
-      case 'cycleDeployment':
-        store.setQuery({
-          ...runsSnap.query,
-          deployment: next([null, ...runsSnap.deployments], runsSnap.query.deployment),
-        });
-        return;
-      case 'cycleEnvironment':
-        store.setQuery({
-          ...runsSnap.query,
-          environment: next([null, ...runsSnap.environments], runsSnap.query.environment),
-        });
-        return;
-      case 'back':
-        if (search) setSearch('');
-        else store.setQuery({ ...runsSnap.query, deployment: null, environment: null });
-        return;
-      case 'approve':
-      case 'apply':
-      case 'cancel':
-        ask(cmd.type, selectedRun);
-        return;
-      case 'refresh':
-        store.requestFull();
-        return;
-      default:
-        return;
-    }
-  };
-
-  const handleKey = (input: string, key: Key) => {
-    if (helpRef.current) {
-      setHelp(false);
-      return;
-    }
-    const dialog = dialogRef.current;
-    if (dialog) {
-      if (dialog.busy) return;
-      if (dialog.action === 'cancel') {
-        if (key.escape) setDialog(null);
-        else if (key.return) void perform(dialog);
-        else if (key.backspace || key.delete)
-          setDialog({ ...dialog, reason: [...dialog.reason].slice(0, -1).join('') });
-        else if (isPrintable(input, key))
-          setDialog({ ...dialog, reason: (dialog.reason + input).slice(0, 200) });
-        return;
-      }
-      if (input === 'y' || input === 'Y') void perform(dialog);
-      else if (input === 'n' || input === 'N' || key.escape || input === 'q') setDialog(null);
-      return;
-    }
-    if (searchingRef.current) {
-      const search = searchRef.current;
-      if (key.escape) {
-        setSearch('');
-        setSearching(false);
-      } else if (key.return || key.downArrow || key.upArrow) {
-        setSearching(false);
-      } else if (key.backspace || key.delete) {
-        setSearch([...search].slice(0, -1).join(''));
-      } else if (key.ctrl && input === 'u') {
-        setSearch('');
-      } else if (isPrintable(input, key)) {
-        setSearch(search + input);
-        setSelectedId(null);
-        setSelectedIndex(0);
-      }
-      return;
-    }
-    const cmd = commandFor(input, key);
-    if (!cmd) return;
-    if (cmd.type !== 'help') setMessage(null);
-    if (cmd.type === 'quit') {
-      props.quit();
-      return;
-    }
-    if (cmd.type === 'help') {
-      setHelp(true);
-      return;
-    }
-    if (openRef.current !== null) runScreen(cmd);
-    else runsScreen(cmd);
-  };
+  const shownDetailTop = clampTop(state.detailTop, rows.length, layout.detailVisible);
 
   useInput((input, key) => {
     // Keys typed faster than they are read come in one chunk (as a paste does):
     // take them one by one.
     if (input.length > 1 && !input.startsWith('\u001b') && !key.ctrl && !key.meta) {
-      for (const ch of input) handleKey(ch, keyOf(ch));
+      for (const ch of input) ui.dispatch({ type: 'key', input: ch, key: keyOf(ch) });
     } else {
-      handleKey(input, key);
+      ui.dispatch({ type: 'key', input, key });
     }
   });
 
