@@ -9,6 +9,7 @@ import {
   isConditionProblem,
   nowIn,
 } from '../src/core/policy/condition.ts';
+import { compileFreeze } from '../src/core/policy/freeze.ts';
 import {
   type Approver,
   evaluateRequirements,
@@ -191,3 +192,58 @@ function bruteForceBest(r: Requirement[], approvers: Approver[]): number {
   };
   return go(0);
 }
+
+describe('freeze windows', () => {
+  const weekend = compileFreeze({
+    start: '0 15 * * 5',
+    end: '0 7 * * 1',
+    timezone: 'Europe/Berlin',
+    reason: 'no production deploys over the weekend',
+  });
+
+  it('a recurring window is in force from its start to its end, in its time zone', () => {
+    if (typeof weekend === 'string') throw new Error(weekend);
+    // Friday 14:59 Berlin (13:59Z): not yet.
+    expect(weekend.activeAt(new Date('2026-12-04T13:59:00Z'))).toBeNull();
+    // Friday 15:00 Berlin: in force until Monday 07:00 Berlin (06:00Z).
+    expect(weekend.activeAt(new Date('2026-12-04T14:00:00Z'))).toEqual({
+      reason: 'no production deploys over the weekend',
+      endsAt: new Date('2026-12-07T06:00:00Z'),
+    });
+    expect(weekend.activeAt(new Date('2026-12-06T12:00:00Z'))?.endsAt).toEqual(
+      new Date('2026-12-07T06:00:00Z'),
+    );
+    expect(weekend.activeAt(new Date('2026-12-07T06:00:00Z'))).toBeNull();
+    expect(weekend.activeAt(new Date('2026-12-09T12:00:00Z'))).toBeNull();
+  });
+
+  it('a one-off window between two local date-times', () => {
+    const holidays = compileFreeze({
+      start: '2026-12-24',
+      end: '2027-01-02T09:00',
+      timezone: 'America/New_York',
+      reason: 'holidays',
+    });
+    if (typeof holidays === 'string') throw new Error(holidays);
+    expect(holidays.activeAt(new Date('2026-12-24T04:59:00Z'))).toBeNull();
+    expect(holidays.activeAt(new Date('2026-12-24T05:00:00Z'))?.endsAt).toEqual(
+      new Date('2027-01-02T14:00:00Z'),
+    );
+    expect(holidays.activeAt(new Date('2027-01-02T14:00:00Z'))).toBeNull();
+  });
+
+  it('says what is wrong with a window', () => {
+    const base = { start: '0 15 * * 5', end: '0 7 * * 1', timezone: 'UTC', reason: 'r' };
+    expect(compileFreeze({ ...base, timezone: 'Mars/Base' })).toBe('unknown time zone "Mars/Base"');
+    expect(compileFreeze({ ...base, start: '0 25 * * 5' })).toMatch(
+      /^start: "0 25 \* \* 5" is not a cron expression: .*0-23/,
+    );
+    expect(compileFreeze({ ...base, end: 'friday' })).toMatch(/^end: "friday" is neither/);
+    expect(compileFreeze({ ...base, end: '2026-12-24' })).toBe(
+      'start and end must both be cron expressions or both dates',
+    );
+    expect(compileFreeze({ ...base, start: '2026-12-24', end: '2026-12-23' })).toBe(
+      'end must be after start',
+    );
+  });
+});
