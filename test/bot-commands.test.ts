@@ -301,6 +301,26 @@ describe('status, logs and cancel', () => {
     expect(refused.reply).toContain('locked cannot be run from this channel');
   });
 
+  it('status of a run or of a deployment limited to another channel is refused here, like its logs', async () => {
+    const { reply } = await ask('locked', { channel: 'C0OTHER' });
+    const lockedRun = runIdIn(reply);
+    // (its plan fails: it needs DEPLOY_VAR_image_tag, which `locked` does not have)
+    await b.h.waitFor(lockedRun, 'failed');
+    for (const text of [`status ${lockedRun}`, 'status locked', `logs ${lockedRun}`]) {
+      const refused = await ask(text);
+      expect(refused.reply, text).toContain('locked cannot be run from this channel');
+      expect(refused.reply, text).not.toContain('running plan step');
+      expect(refused.reply, text).not.toContain(lockedRun);
+    }
+    const active = await ask('status');
+    expect(active.reply).not.toContain(lockedRun);
+    // From its own channel every read answers.
+    expect((await ask(`status ${lockedRun}`, { channel: 'C0OTHER' })).reply).toContain(
+      'running plan step',
+    );
+    expect((await ask('status locked', { channel: 'C0OTHER' })).reply).toContain(lockedRun);
+  });
+
   it('/deploy cancel RUN reason: only the requester or an approver', async () => {
     const stranger = await ask(`cancel ${runId}`, { user: 'U0STRANGER' });
     expect(stranger.reply).toContain('only the requester (U0REQUESTER) or an approver of web');

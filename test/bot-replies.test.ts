@@ -231,3 +231,15 @@ describe('parsing /deploy text', () => {
     }
   });
 });
+
+describe('the fallback text of a reply', () => {
+  it('keeps identifiers as typed: underscores, asterisks and backticks stay', () => {
+    const problem = renderProblem('missing required variable image_tag');
+    expect(problem.text).toBe('✗ missing required variable image_tag');
+    expect(renderErrorReply('could not start *web_prod*', 'db `down`').text).toBe(
+      '✗ could not start *web_prod*: db `down`',
+    );
+    expect(renderClickRefused('not an approver of web_prod', null).text).toContain('web_prod');
+    expect(renderProblem('a <b> & c').text).toBe('✗ a &lt;b&gt; &amp; c');
+  });
+});

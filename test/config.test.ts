@@ -2,9 +2,12 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { BOT_ENV_NAMES, readBotSettings } from '../src/bot/config.ts';
 import { parseDuration } from '../src/core/config/duration.ts';
 import { loadConfig, parseConfig } from '../src/core/config/load.ts';
+import { defaultStepEnv } from '../src/core/engine/worker.ts';
 import { ConfigError } from '../src/core/errors.ts';
+import { CORE_ENV_NAMES, readSettings } from '../src/core/settings.ts';
 
 const deployment = (name: string, extra = '') => `
   - name: ${name}
@@ -150,5 +153,32 @@ describe('config loading', () => {
   it('ships an example config that loads', () => {
     const config = loadConfig(path.resolve(import.meta.dirname, '../examples/deploy.config.yaml'));
     expect([...config.deployments.keys()]).toEqual(['hello-web', 'notes']);
+  });
+});
+
+describe('the environment of deploy-bot itself', () => {
+  it('an empty or blank value of any of its own variables means the default, as if not set', () => {
+    expect(CORE_ENV_NAMES).toContain('DATABASE_URL');
+    expect(BOT_ENV_NAMES).toContain('DEPLOY_BOT_WORK_NICE');
+    for (const blank of ['', '  ']) {
+      for (const name of CORE_ENV_NAMES) {
+        expect(readSettings({ [name]: blank }), `${name}=${JSON.stringify(blank)}`).toEqual(
+          readSettings({}),
+        );
+      }
+      for (const name of BOT_ENV_NAMES) {
+        expect(readBotSettings({ [name]: blank }), `${name}=${JSON.stringify(blank)}`).toEqual(
+          readBotSettings({}),
+        );
+      }
+      const allBlank = Object.fromEntries(
+        [...CORE_ENV_NAMES, ...BOT_ENV_NAMES].map((name) => [name, blank]),
+      );
+      expect(readSettings(allBlank)).toEqual(readSettings({}));
+      expect(readBotSettings(allBlank)).toEqual(readBotSettings({}));
+      expect(defaultStepEnv({ PATH: '/bin', DEPLOY_STEP_ENV: blank })).toEqual({ PATH: '/bin' });
+    }
+    // A value that is set is still checked.
+    expect(() => readSettings({ DATABASE_URL: 'not a url' })).toThrow(ConfigError);
   });
 });

@@ -109,6 +109,11 @@ const envSchema = z.object({
   ),
 });
 
+/** The environment variables the bot reads; an empty or blank one means "not set" (optionalText). */
+export const BOT_ENV_NAMES = Object.keys(
+  envSchema.shape,
+) as readonly (keyof typeof envSchema.shape)[];
+
 export class BotConfigError extends Error {
   override readonly name = 'BotConfigError';
 }

@@ -20,6 +20,27 @@ const envSchema = z.object({
   DEPLOY_STALE_MS: z.coerce.number().int().min(200).optional(),
 });
 
+/** The environment variables the core reads (the bot reads its own: src/bot/config.ts). */
+export const CORE_ENV_NAMES = Object.keys(
+  envSchema.shape,
+) as readonly (keyof typeof envSchema.shape)[];
+
+/**
+ * The product's own variables with a value: an empty or blank one
+ * (`DATABASE_URL=`, as .env files and systemd units write it) means "not set".
+ */
+export function setVariables(
+  env: NodeJS.ProcessEnv,
+  names: readonly string[],
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of names) {
+    const value = env[name];
+    if (value !== undefined && value.trim() !== '') out[name] = value;
+  }
+  return out;
+}
+
 export type Settings = {
   readonly databaseUrl: string | undefined;
   readonly dataDir: string;
@@ -36,7 +57,7 @@ export function readSettings(
   env: NodeJS.ProcessEnv = process.env,
   overrides: { config?: string } = {},
 ): Settings {
-  const parsed = envSchema.safeParse(env);
+  const parsed = envSchema.safeParse(setVariables(env, CORE_ENV_NAMES));
   if (!parsed.success) {
     throw new ConfigError(
       'the environment is invalid',

@@ -21,8 +21,13 @@ function context(text: string): Block {
   return { type: 'context', elements: [mrkdwn(truncate(text, SECTION))] };
 }
 
+/**
+ * The message's `text` (notifications, screen readers): what the blocks say, with
+ * identifiers kept exactly as typed (`image_tag`, not `imagetag`); only `&<>` are
+ * escaped, as Slack requires.
+ */
 function fallback(text: string): string {
-  return truncate(text.replace(/[*`_]/g, ''), 300);
+  return fitEncoded(text, 300, escapeMrkdwn);
 }
 
 const code = (raw: string, max = 200) => `\`${fitEncoded(raw, max, codeText)}\``;

@@ -4,6 +4,7 @@
 // processes can serve the same deployments.
 
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
+import { approvalTimeoutText, expireApproval } from '../engine/approval-expiry.ts';
 import { newId } from '../engine/ids.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
 import { errorMessage, Refusal } from '../errors.ts';
@@ -16,6 +17,7 @@ import {
 } from '../lifecycle/statuses.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
+import { approvalDeadlineIsPast } from '../store/claims.ts';
 import {
   type Connection,
   connect,
@@ -291,9 +293,38 @@ export class DeployCore {
     return row;
   }
 
+  /**
+   * Decides on a run waiting for an approval, in one transaction with the row
+   * locked. Past the approval deadline nothing is decided: the run is cancelled
+   * ("approval expired", as the workers' sweep would) and the person is told.
+   */
+  private async decide(
+    runId: string,
+    status: RunStatus,
+    options: ActOptions,
+    act: (tx: Tx, row: RunRow) => Promise<RunView>,
+  ): Promise<RunView> {
+    const outcome = await this.db.transaction(async (tx) => {
+      const row = await this.lockForDecision(tx, runId, status, options);
+      if (await approvalDeadlineIsPast(tx, row.id)) {
+        await expireApproval(tx, this.queue, row);
+        return { expired: true, row } as const;
+      }
+      return { expired: false, view: await act(tx, row) } as const;
+    });
+    if (outcome.expired) {
+      const row = outcome.row;
+      throw new Refusal(
+        'approval_expired',
+        `approval expired: run ${row.id} waited longer than ${approvalTimeoutText(row)} (approvalTimeout of ${row.deployment}) for this approval, so it is cancelled and nothing was changed. Run the deployment again`,
+        { runId: row.id, status: 'cancelled' },
+      );
+    }
+    return outcome.view;
+  }
+
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.db.transaction(async (tx) => {
-      const row = await this.lockForDecision(tx, runId, 'awaiting_plan_approval', options);
+    return this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
       await checkApprover(
         row.config as Deployment,
         row.requestedBy,
@@ -315,8 +346,7 @@ export class DeployCore {
   }
 
   async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.db.transaction(async (tx) => {
-      const row = await this.lockForDecision(tx, runId, 'awaiting_apply_approval', options);
+    return this.decide(runId, 'awaiting_apply_approval', options, async (tx, row) => {
       const deployment = row.config as Deployment;
       const verb = row.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply';
       await checkApprover(deployment, row.requestedBy, actor, this.groups, verb);

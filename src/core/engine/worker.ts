@@ -5,8 +5,6 @@
 import { hostname } from 'node:os';
 import type { Job } from 'pg-boss';
 import type { Actor } from '../api/types.ts';
-import { formatDuration } from '../config/duration.ts';
-import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import { killGroup } from '../executors/process.ts';
 import { decideOrphan } from '../lifecycle/recovery.ts';
@@ -23,6 +21,7 @@ import {
 import type { Db, Sql } from '../store/database.ts';
 import { transition } from '../store/runs.ts';
 import { SYSTEM_ACTOR } from '../text/plan.ts';
+import { expireApproval } from './approval-expiry.ts';
 import { newId } from './ids.ts';
 import { type EngineContext, executeClaimedRun } from './steps.ts';
 
@@ -166,21 +165,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   async function expireApprovals(): Promise<number> {
     return options.db.transaction(async (tx) => {
       const expired = await lockExpiredApprovals(tx);
-      for (const run of expired) {
-        const timeout = formatDuration((run.config as Deployment).approvalTimeout);
-        await transition(tx, options.queue, {
-          runId: run.id,
-          kind: run.kind as RunKind,
-          from: run.status as RunStatus,
-          to: 'cancelled',
-          actor: SYSTEM,
-          reason: `approval expired: nobody approved within ${timeout}`,
-          patch: {
-            cancelledBy: SYSTEM_ACTOR.id,
-            cancelReason: `approval expired (waited longer than ${timeout})`,
-          },
-        });
-      }
+      for (const run of expired) await expireApproval(tx, options.queue, run);
       return expired.length;
     });
   }

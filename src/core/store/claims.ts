@@ -124,6 +124,27 @@ export async function lockOrphans(tx: Tx, staleMs: number): Promise<RunRow[]> {
     .for('update', { skipLocked: true });
 }
 
+/** The run has waited in its status longer than its deployment's approvalTimeout (the database's clock). */
+const approvalDeadlinePassed = sql`${runs.statusSince} + ((${runs.config}->>'approvalTimeout')::bigint * interval '1 millisecond') < now()`;
+
+/**
+ * Whether a run waiting for an approval is past its deadline, by the same rule
+ * as the sweep: approve and apply ask this in the transaction that decides.
+ */
+export async function approvalDeadlineIsPast(tx: Tx, runId: string): Promise<boolean> {
+  const rows = await tx
+    .select({ id: runs.id })
+    .from(runs)
+    .where(
+      and(
+        eq(runs.id, runId),
+        inArray(runs.status, [...AWAITING_APPROVAL_STATUSES]),
+        approvalDeadlinePassed,
+      ),
+    );
+  return rows.length > 0;
+}
+
 /**
  * Runs that waited for an approval longer than their deployment's
  * approvalTimeout (from the run's config snapshot). Locked for the caller;
@@ -133,12 +154,7 @@ export async function lockExpiredApprovals(tx: Tx): Promise<RunRow[]> {
   return tx
     .select()
     .from(runs)
-    .where(
-      and(
-        inArray(runs.status, [...AWAITING_APPROVAL_STATUSES]),
-        sql`${runs.statusSince} + ((${runs.config}->>'approvalTimeout')::bigint * interval '1 millisecond') < now()`,
-      ),
-    )
+    .where(and(inArray(runs.status, [...AWAITING_APPROVAL_STATUSES]), approvalDeadlinePassed))
     .limit(100)
     .for('update', { skipLocked: true });
 }

@@ -30,7 +30,12 @@ export type RunButton = {
 };
 
 /** Refusals after which the message may show a state the run has left. */
-const STALE_CODES = new Set(['wrong_status', 'plan_changed', 'not_cancellable']);
+const STALE_CODES = new Set([
+  'wrong_status',
+  'plan_changed',
+  'not_cancellable',
+  'approval_expired',
+]);
 
 export function registerRunButton(app: App, ctx: BotContext, button: RunButton): void {
   app.action(button.actionId, async ({ ack, body }) => {

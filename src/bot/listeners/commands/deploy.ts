@@ -204,11 +204,12 @@ async function dispatch(ctx: BotContext, d: Dispatch): Promise<void> {
         );
       }
       if (RUN_ID.test(target)) {
-        const run = await core.getRun(target);
+        const run = await readableRun(ctx, target, actor);
         const tail = (await core.readLogs(run.id, { tail: 12 })).map((l) => l.line);
         return reply(renderRunStatus(run, { logTail: tail, command, now: new Date() }));
       }
       const deployment = core.deployment(target);
+      checkChannel(deployment, actor);
       const runs = await core.listRuns({ deployment: deployment.name, limit: 15 });
       return reply(
         renderRunList(`Recent runs of ${deployment.name} (${deployment.environment})`, runs, {
@@ -219,9 +220,7 @@ async function dispatch(ctx: BotContext, d: Dispatch): Promise<void> {
     }
 
     case 'logs': {
-      const run = await core.getRun(request.runId);
-      // Logs can hold what a deployment's channel should see only: the channel rule applies.
-      checkChannel(core.deployment(run.deployment), actor);
+      const run = await readableRun(ctx, request.runId, actor);
       const lines = (await core.readLogs(run.id, { tail: request.lines })).map((l) => l.line);
       return reply(renderLogsReply(run, lines, { requested: request.lines, command }));
     }
@@ -237,6 +236,16 @@ async function dispatch(ctx: BotContext, d: Dispatch): Promise<void> {
       return reply(renderCancelled(run));
     }
   }
+}
+
+/**
+ * A run for reading (status, logs): what it shows is meant for its deployment's
+ * channels only, so every read answers the channel rule, as running it does.
+ */
+async function readableRun(ctx: BotContext, runId: string, actor: Actor) {
+  const run = await ctx.core.getRun(runId);
+  checkChannel(ctx.core.deployment(run.deployment), actor);
+  return run;
 }
 
 /**
