@@ -15,6 +15,7 @@ export const REFUSAL_CODES = [
   'not_cancellable',
   'no_identity',
   'not_supported',
+  'no_config',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -4,6 +4,12 @@
 // processes can serve the same deployments.
 
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
+import {
+  type ConfigVersion,
+  currentConfigVersion,
+  type Publication,
+  publishConfig,
+} from '../config/versions.ts';
 import { newId } from '../engine/ids.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
 import { errorMessage, Refusal } from '../errors.ts';
@@ -58,8 +64,12 @@ import type {
 export type CoreOptions = {
   readonly databaseUrl?: string | undefined;
   readonly dataDir: string;
-  /** A config file to load, or an already loaded config. */
-  readonly config: string | LoadedConfig;
+  /**
+   * A config file to load, or an already loaded config: the process is a
+   * server (serve, worker) and publishes it as the current config version.
+   * Without one, the core uses the version the server published (CLI, TUI).
+   */
+  readonly config?: string | LoadedConfig | undefined;
   readonly groups?: GroupMembership | undefined;
   /** Apply migrations at start (default true). */
   readonly migrate?: boolean;
@@ -104,14 +114,20 @@ export class DeployCore {
   readonly dataDir: string;
   /** host/pid/random: names this process's sessions and its workers. */
   readonly instanceId: string;
-  private config: LoadedConfig;
+  /** The config version this core last saw as current (refreshed on each request). */
+  private version: ConfigVersion | null;
+  /** What this process published at open (a server), or null (a client). */
+  readonly publication: Publication | null;
+  private readonly loaded: LoadedConfig | null;
   /** Background trouble nobody awaits (a failed log read while following). */
   private readonly log: (line: string) => void;
 
   private constructor(
     connection: Connection,
     queue: Queue,
-    config: LoadedConfig,
+    loaded: LoadedConfig | null,
+    publication: Publication | null,
+    version: ConfigVersion | null,
     dataDir: string,
     groups: GroupMembership | undefined,
     instanceId: string,
@@ -121,13 +137,16 @@ export class DeployCore {
     this.instanceId = instanceId;
     this.connection = connection;
     this.queue = queue;
-    this.config = config;
+    this.loaded = loaded;
+    this.publication = publication;
+    this.version = version;
     this.dataDir = dataDir;
     this.groups = groups;
   }
 
   static async open(options: CoreOptions): Promise<DeployCore> {
-    const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config;
+    const config =
+      typeof options.config === 'string' ? loadConfig(options.config) : (options.config ?? null);
     const url = await resolveDatabaseUrl({
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,
@@ -148,10 +167,30 @@ export class DeployCore {
       throw error;
     }
     const log = options.log ?? ((line: string) => process.stderr.write(`deploy-bot: ${line}\n`));
+    let publication: Publication | null = null;
+    let version: ConfigVersion | null;
+    try {
+      if (config) {
+        publication = await publishConfig(
+          connection.db,
+          config,
+          `${options.applicationName ?? 'deploy-bot'} ${instanceId}`,
+        );
+        version = publication.version;
+      } else {
+        version = await currentConfigVersion(connection.db);
+      }
+    } catch (error) {
+      await queue.stop().catch(() => {});
+      await connection.close();
+      throw error;
+    }
     return new DeployCore(
       connection,
       queue,
       config,
+      publication,
+      version,
       options.dataDir,
       options.groups,
       instanceId,
@@ -163,8 +202,37 @@ export class DeployCore {
     return this.connection.db;
   }
 
-  get configFile() {
-    return this.config.file;
+  /** The file of the config version in use (the server's file, for a client). */
+  get configFile(): string | null {
+    return this.version?.file ?? null;
+  }
+
+  /** The current config version as last seen (null before any server published one). */
+  get configVersion(): ConfigVersion | null {
+    return this.version;
+  }
+
+  /** Reads which config version is current now: a server may have published another. */
+  async refreshConfig(): Promise<ConfigVersion> {
+    const current = await currentConfigVersion(this.db);
+    if (current) this.version = current;
+    if (!this.version) {
+      throw new Refusal(
+        'no_config',
+        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
+      );
+    }
+    return this.version;
+  }
+
+  private get deployments(): ReadonlyMap<string, Deployment> {
+    if (!this.version) {
+      throw new Refusal(
+        'no_config',
+        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
+      );
+    }
+    return this.version.deployments;
   }
 
   /** The bot sets its Slack user-group resolver here. */
@@ -172,18 +240,29 @@ export class DeployCore {
     this.groups = groups;
   }
 
-  /** Re-reads the config file; on error the old config stays and the error is thrown. */
-  reloadConfig(): void {
-    this.config = loadConfig(this.config.file);
+  /**
+   * A server re-reads its config file and publishes it; on error the published
+   * version stays and the error is thrown.
+   */
+  async reloadConfig(): Promise<Publication> {
+    if (!this.loaded) throw new Error('only a server (serve, worker) publishes a config');
+    const publication = await publishConfig(
+      this.db,
+      loadConfig(this.loaded.file),
+      this.publication?.version.publishedBy ?? this.instanceId,
+    );
+    this.version = publication.version;
+    return publication;
   }
 
-  deployment(name: string): Deployment {
-    const found = this.config.deployments.get(name);
+  /** A deployment of the current config version (as last refreshed). */
+  deployment(name: string, deployments = this.deployments): Deployment {
+    const found = deployments.get(name);
     if (found) return found;
-    const near = closestName(name, [...this.config.deployments.keys()]);
+    const near = closestName(name, [...deployments.keys()]);
     throw new Refusal(
       'unknown_deployment',
-      `there is no deployment "${name}"${near ? `: did you mean ${near}?` : ''} (deployments: ${[...this.config.deployments.keys()].join(', ')})`,
+      `there is no deployment "${name}"${near ? `: did you mean ${near}?` : ''} (deployments: ${[...deployments.keys()].join(', ')})`,
       { closest: near },
     );
   }
@@ -216,7 +295,8 @@ export class DeployCore {
   async requestRun(input: RequestRunInput): Promise<RunView> {
     const kind = input.kind ?? 'execute';
     checkIdentity(input.actor);
-    const deployment = this.deployment(input.deployment);
+    const version = await this.refreshConfig();
+    const deployment = this.deployment(input.deployment, version.deployments);
     checkChannel(deployment, input.actor);
     if (
       kind === 'destroy' &&
@@ -254,6 +334,7 @@ export class DeployCore {
         variables: vars.plain,
         secretVariables: vars.secret,
         source,
+        configVersion: version.hash,
       });
       await input.onCreated?.(tx, created.id);
       return created;
@@ -447,7 +528,8 @@ export class DeployCore {
 
   /** Deployments a person may run here (the channel rule applies for Slack). */
   async listDeployments(actor?: Actor): Promise<DeploymentView[]> {
-    const all = [...this.config.deployments.values()].filter(
+    await this.refreshConfig();
+    const all = [...this.deployments.values()].filter(
       (d) =>
         actor?.via !== 'slack' ||
         !d.channels ||

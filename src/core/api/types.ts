@@ -81,6 +81,12 @@ export type RunView = {
   readonly durationSeconds: number;
   /** Increases on every change of the run. */
   readonly version: number;
+  /**
+   * The server's published config version (sha256 of the config) the run was
+   * requested under; its deployment policy and steps come from it. Null for
+   * runs older than config versions.
+   */
+  readonly configVersion: string | null;
 };
 
 export type TransitionView = {

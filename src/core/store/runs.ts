@@ -284,6 +284,8 @@ export type NewRun = {
   readonly variables: Record<string, string | number | boolean>;
   readonly secretVariables: Record<string, string | number | boolean>;
   readonly source: RunRow['source'];
+  /** The published config version the deployment comes from. */
+  readonly configVersion: string;
 };
 
 /** Inserts a queued run and starts it at once when the deployment is free. */
@@ -304,6 +306,7 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
       secretVariables: input.secretVariables,
       source: input.source,
       config: input.deployment,
+      configVersion: input.configVersion,
     }),
   );
   if (!row) throw new Error('inserting the run returned nothing');
@@ -451,6 +454,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     finishedAt: iso(row.finishedAt),
     durationSeconds: Math.max(0, Math.round((end.getTime() - row.createdAt.getTime()) / 1000)),
     version: row.version,
+    configVersion: row.configVersion,
   };
 }
 

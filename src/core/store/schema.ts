@@ -47,6 +47,8 @@ export const runs = pgTable(
     source: jsonb('source').$type<SourceSummary>().notNull(),
     /** The deployment's config as it was when the run was requested: every step uses it. */
     config: jsonb('config').$type<Deployment>().notNull(),
+    /** The published config version (content hash) the run was requested under. */
+    configVersion: text('config_version'),
     /** Digest of the source the plan saw (directory contents or git commit). */
     sourceDigest: text('source_digest'),
     planId: text('plan_id'),
@@ -162,3 +164,23 @@ export const runLogs = pgTable(
   },
   (t) => [index('run_logs_run').on(t.runId, t.id)],
 );
+
+/** Every config a server process published: immutable, named by its content hash. */
+export const configVersions = pgTable('config_versions', {
+  /** sha256 of the loaded config (deployments, canonical JSON). */
+  hash: text('hash').primaryKey(),
+  file: text('file').notNull(),
+  deployments: jsonb('deployments').$type<Deployment[]>().notNull(),
+  createdAt: tz('created_at').notNull().defaultNow(),
+});
+
+/** Each time a serve or worker process published its config; the newest one is current. */
+export const configPublications = pgTable('config_publications', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  hash: text('hash')
+    .notNull()
+    .references(() => configVersions.hash),
+  /** The process: its kind and instance id (host/pid/random). */
+  publishedBy: text('published_by').notNull(),
+  publishedAt: tz('published_at').notNull().defaultNow(),
+});
