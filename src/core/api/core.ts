@@ -29,6 +29,7 @@ import {
   resolveDatabaseUrl,
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
+import { asc, gt } from '../store/orm.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
 import {
   deploymentActivity,
@@ -47,7 +48,7 @@ import {
   toRunView,
   transition,
 } from '../store/runs.ts';
-import type { runs } from '../store/schema.ts';
+import { runs as runsTable } from '../store/schema.ts';
 import { closestName, usageOf, validateVariables } from '../variables/validate.ts';
 import type {
   Actor,
@@ -475,7 +476,7 @@ export class DeployCore {
     to: RunStatus,
     actor: Actor,
     reason: string,
-    patch: Partial<typeof runs.$inferInsert> = {},
+    patch: Partial<typeof runsTable.$inferInsert> = {},
   ) {
     const outcome = await transition(tx, this.queue, {
       runId: row.id,
@@ -662,6 +663,22 @@ export class DeployCore {
       closed = true;
       await listener.unlisten();
     };
+  }
+
+  /** The runs changed since a moment (newest state of each), oldest change first: a follower catching up. */
+  async runChangesSince(since: Date, limit = 500): Promise<RunChange[]> {
+    const rows = await this.db
+      .select({
+        runId: runsTable.id,
+        version: runsTable.version,
+        status: runsTable.status,
+        deployment: runsTable.deployment,
+      })
+      .from(runsTable)
+      .where(gt(runsTable.updatedAt, since))
+      .orderBy(asc(runsTable.updatedAt))
+      .limit(limit);
+    return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
   }
 
   /** Every change of every run, from any process. `onResync` fires after a reconnect. */

@@ -13,6 +13,11 @@ export type Actor = {
   readonly via: Via;
   /** The Slack channel the action came from, when it matters for the channel rule. */
   readonly channel?: string | undefined;
+  /**
+   * How the actor proved who they are, recorded in the audit: `token "NAME"`
+   * (the API), or `--as (OS user alice)` (an administrator with database access).
+   */
+  readonly credential?: string | undefined;
 };
 
 export const CHANGE_ACTIONS = ['create', 'update', 'delete', 'replace'] as const;
@@ -95,6 +100,8 @@ export type TransitionView = {
   readonly actor: string;
   readonly via: Via;
   readonly reason: string | null;
+  /** How the actor proved who they are (`token "NAME"`, `--as (OS user …)`); null from Slack and the system. */
+  readonly credential: string | null;
   readonly at: string;
 };
 
@@ -113,6 +120,8 @@ export type RunFilter = {
   readonly environment?: string | undefined;
   readonly statuses?: readonly RunStatus[] | undefined;
   readonly limit?: number | undefined;
+  /** Only runs requested before this run (the next page of a newest-first list). */
+  readonly before?: string | undefined;
 };
 
 export type DeploymentView = {

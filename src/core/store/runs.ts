@@ -121,8 +121,8 @@ async function compareAndSet(
   const rows = await db.execute<Record<string, unknown>>(sql`
     with updated as (${update.getSQL()} returning *),
     audit as (
-      insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
-      select id, ${input.from}, status, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null}
+      insert into run_transitions (run_id, from_status, to_status, actor, via, reason, credential)
+      select id, ${input.from}, status, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null}, ${input.actor.credential ?? null}
       from updated
     )
     select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql})
@@ -316,6 +316,7 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
     toStatus: 'queued',
     actor: input.actor.id,
     via: input.actor.via,
+    credential: input.actor.credential ?? null,
     reason: `requested ${input.kind}`,
   });
   await notifyRunChanged(tx, row);
@@ -511,6 +512,8 @@ export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> 
   if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
   if (filter.statuses && filter.statuses.length > 0)
     conditions.push(inArray(runs.status, [...filter.statuses]));
+  if (filter.before)
+    conditions.push(sql`${runs.seq} < (select seq from runs where id = ${filter.before})`);
   return selectRows(
     db,
     runs,
@@ -531,6 +534,7 @@ export async function listTransitions(db: Db, runId: string): Promise<Transition
     actor: r.actor,
     via: r.via as Via,
     reason: r.reason,
+    credential: r.credential,
     at: r.createdAt.toISOString(),
   }));
 }

@@ -147,6 +147,8 @@ export const runTransitions = pgTable(
     actor: text('actor').notNull(),
     via: text('via').notNull(),
     reason: text('reason'),
+    /** How the actor proved who they are: `token "NAME"`, or `--as (OS user alice)` for an admin. */
+    credential: text('credential'),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   (t) => [index('run_transitions_run').on(t.runId, t.id)],
@@ -183,4 +185,37 @@ export const configPublications = pgTable('config_publications', {
   /** The process: its kind and instance id (host/pid/random). */
   publishedBy: text('published_by').notNull(),
   publishedAt: tz('published_at').notNull().defaultNow(),
+});
+
+/** API tokens: the secret is shown once and stored only as its sha256. */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    /** Public id (`tok_…`): names the token in lists and revocations. */
+    id: text('id').primaryKey(),
+    /** sha256 (hex) of the secret. */
+    hash: text('hash').notNull(),
+    /** The identity it acts as: a Slack user id, or `automation:NAME`. */
+    userId: text('user_id').notNull(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    /** Who issued it: `slack` (login), or `cli (OS user …)` (token create). */
+    issuedBy: text('issued_by').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    expiresAt: tz('expires_at').notNull(),
+    lastUsedAt: tz('last_used_at'),
+    revokedAt: tz('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('api_tokens_hash').on(t.hash),
+    index('api_tokens_user').on(t.userId),
+    check('api_tokens_kind_valid', sql`${t.kind} in ('personal', 'automation')`),
+  ],
+);
+
+/** Failed authentications per client address, for rate limiting (shared by every serve). */
+export const authFailures = pgTable('auth_failures', {
+  client: text('client').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStart: tz('window_start').notNull().defaultNow(),
 });
