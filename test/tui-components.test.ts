@@ -75,6 +75,7 @@ function transitionsFor(): TransitionView[] {
     actor,
     via: actor === 'system' ? 'system' : 'slack',
     reason,
+    credential: null,
     at,
   });
   return [

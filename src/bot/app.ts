@@ -8,6 +8,7 @@ import { App, type AuthorizeResult, SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
 import type { DeployCore } from '../core/api/core.ts';
 import { BotConfigError, type SlackMode } from './config.ts';
+import type { ApiProxy } from './http/front-protocol.ts';
 import { BotHttpServer, EVENTS_PATH } from './http/receiver.ts';
 import { botRoutes } from './http/routes.ts';
 import { registerApprovePlan } from './listeners/actions/approve-plan.ts';
@@ -40,6 +41,8 @@ export type BotOptions = {
   readonly workNice?: number;
   readonly outbox?: Partial<OutboxTuning>;
   readonly groupsTtlMs?: number;
+  /** Where the HTTP front forwards /api/v1/… (src/server/api/server.ts). */
+  readonly apiProxy?: ApiProxy | null | undefined;
 };
 
 export type RunningBot = {
@@ -116,6 +119,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     host: options.host,
     log,
     workNice: options.workNice ?? 0,
+    apiProxy: options.apiProxy,
     routes: botRoutes({
       core,
       apiToken: options.apiToken,

@@ -138,7 +138,7 @@ export function readBotSettings(env: NodeJS.ProcessEnv): ReadBotSettings {
   const e = parsed.data;
   const common = {
     port: e.PORT ?? 3000,
-    host: e.HOST,
+    host: e.HOST ?? '127.0.0.1',
     apiToken: e.DEPLOY_API_TOKEN,
     logLevel: e.DEPLOY_BOT_LOG_LEVEL,
   };

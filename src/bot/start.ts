@@ -3,6 +3,8 @@
 // find it; malformed credentials stop the start with the reason.
 
 import type { DeployCore } from '../core/api/core.ts';
+import { errorMessage } from '../core/errors.ts';
+import { startApiServer } from '../server/api/server.ts';
 import { startBot } from './app.ts';
 import { readBotSettings } from './config.ts';
 import { BotHttpServer } from './http/receiver.ts';
@@ -28,21 +30,42 @@ export async function startBotFromEnv(
         'Then restart `deploy-bot serve`. Step by step: README, "Slack setup".',
       ].join('\n'),
     );
-    if (read.apiToken === undefined) return null;
-    // The JSON API and health checks work without Slack.
+    // The API and health checks work without Slack.
     const log = createLog({ level: read.logLevel });
+    const api = await startApiServer({ core, log: (msg, fields) => log.error(msg, fields) });
     const server = new BotHttpServer({
       signingSecret: null,
       port: read.port,
       host: read.host,
       log,
+      apiProxy: api,
       routes: botRoutes({ core, apiToken: read.apiToken, log }),
     });
-    const address = await server.start();
-    io.out(`HTTP API and health checks on port ${address.port} (/api/runs, /healthz, /readyz).`);
-    return { stop: () => server.stop() };
+    let address: Awaited<ReturnType<BotHttpServer['start']>>;
+    try {
+      address = await server.start();
+    } catch (error) {
+      await api.stop();
+      // Only the legacy DEPLOY_API_TOKEN asked for the server explicitly.
+      if (read.apiToken !== undefined) throw error;
+      io.err(
+        `deploy-bot: the HTTP API could not listen on ${read.host}:${read.port} (${errorMessage(error)}): the engine runs without it; set PORT (and HOST) to a free port for /api/v1, /healthz and /readyz`,
+      );
+      return null;
+    }
+    io.out(
+      `HTTP API and health checks on port ${address.port} of ${address.address} (/api/v1, /api/runs, /healthz, /readyz).`,
+    );
+    return {
+      stop: async () => {
+        await server.stop();
+        await api.stop();
+      },
+    };
   }
   const s = read.settings;
+  const log = createLog({ level: s.logLevel });
+  const api = await startApiServer({ core, log: (msg, fields) => log.error(msg, fields) });
   const bot = await startBot({
     core,
     botToken: s.botToken,
@@ -55,12 +78,21 @@ export async function startBotFromEnv(
     botId: s.botId,
     botUserId: s.botUserId,
     workNice: s.workNice,
-    log: createLog({ level: s.logLevel }),
+    log,
+    apiProxy: api,
+  }).catch(async (error: unknown) => {
+    await api.stop();
+    throw error;
   });
   io.out(
     bot.mode === 'http'
-      ? `Slack bot listening on port ${bot.port}: set the app's Request URL (slash command and Interactivity) to https://<this host>/slack/events. Health: /healthz, /readyz${s.apiToken ? '; API: /api/runs' : ''}.`
-      : `Slack bot connected with Socket Mode (no public URL needed). Health on port ${bot.port}: /healthz, /readyz${s.apiToken ? '; API: /api/runs' : ''}.`,
+      ? `Slack bot listening on port ${bot.port}: set the app's Request URL (slash command and Interactivity) to https://<this host>/slack/events. Health: /healthz, /readyz; API: /api/v1${s.apiToken ? ', /api/runs' : ''}.`
+      : `Slack bot connected with Socket Mode (no public URL needed). Health on port ${bot.port}: /healthz, /readyz; API: /api/v1${s.apiToken ? ', /api/runs' : ''}.`,
   );
-  return bot;
+  return {
+    stop: async () => {
+      await bot.stop();
+      await api.stop();
+    },
+  };
 }

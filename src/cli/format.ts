@@ -42,6 +42,10 @@ export function formatRun(run: RunView): string {
     `  requested: by ${run.requestedBy} via ${run.requestedVia}, ${run.createdAt}`,
     `  source:    ${sourceLine(run)}`,
   ];
+  if (run.configVersion)
+    lines.push(
+      `  config:    ${run.configVersion.slice(0, 12)} (the server's published config version)`,
+    );
   const vars = Object.entries(run.variables);
   if (vars.length > 0)
     lines.push(`  variables: ${vars.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);

@@ -1,6 +1,6 @@
 export const GENERAL_HELP = `deploy-bot: plan, approve twice, apply, verify and roll back deployments.
 
-Usage: deploy-bot <command> [arguments] [--as USER] [--json] [--config FILE]
+Usage: deploy-bot <command> [arguments] [--as USER] [--json]
 
 Runs
   execute NAME [key=value …]   plan a deployment (waits for two approvals before changing anything)
@@ -22,7 +22,9 @@ Server
 
 Identity: --as U0123ABC (a Slack user id) or DEPLOY_USER.
 Database: DATABASE_URL, or an embedded PostgreSQL in DEPLOY_BOT_DATA_DIR (default ./.deploy-bot).
-Config:   --config FILE, DEPLOY_CONFIG, ./deploy.config.yaml, else the bundled example.
+Config:   serve and worker load --config FILE, DEPLOY_CONFIG, ./deploy.config.yaml, else the
+          bundled example, and publish it to the database as a version; every run uses
+          the version published when it was requested (configVersion in status --json).
 
 Examples
   deploy-bot execute hello-web message="hi there" --as U0LOCALDEV --wait
@@ -113,11 +115,17 @@ Runs the workers and, when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or
 SLACK_APP_TOKEN for Socket Mode) are set, the Slack bot, in one process.
 Applies database migrations first. Stop with Ctrl-C (running steps finish first).
 
-  --concurrency N  steps run at once by this process (default DEPLOY_WORKER_CONCURRENCY or 8)`,
+  --concurrency N  steps run at once by this process (default DEPLOY_WORKER_CONCURRENCY or 8)
+  --config FILE    the deployments config (default DEPLOY_CONFIG, ./deploy.config.yaml, else the
+                   bundled example); published to the database as the current config version:
+                   runs requested from then on use it. Says so when it replaces another version.`,
   worker: `Usage: deploy-bot worker [--concurrency N] [--config FILE]
 
 Runs workers only, against the same database: start more of them, on this or
-other machines, to run more steps at once. Two workers never run the same step.`,
+other machines, to run more steps at once. Two workers never run the same step.
+A worker executes each run under the config version the run was requested
+under; it publishes its own --config like serve does (and says so when that
+replaces the published version).`,
   migrate: `Usage: deploy-bot migrate
 
 Applies the database migrations in drizzle/ (serve and worker do it at start).`,

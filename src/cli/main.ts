@@ -102,11 +102,11 @@ function need(positionals: string[], index: number, what: string, command: strin
   return value;
 }
 
+/** A client of the server's config: runs use the version serve/worker published. */
 async function openCore(settings: Settings, migrate = true) {
   return DeployCore.open({
     databaseUrl: settings.databaseUrl,
     dataDir: settings.dataDir,
-    config: settings.configFile,
     migrate,
     poolSize: 4,
     applicationName: 'deploy-bot:cli',
@@ -233,6 +233,11 @@ async function runCommand(
     case 'serve':
     case 'worker':
       return serve({ settings, withBot: command === 'serve', concurrency: values.concurrency, io });
+  }
+  if (values.config !== undefined) {
+    throw new UsageError(
+      `--config is for serve and worker only: a run always uses the config the server published (deploy-bot status RUN shows its configVersion); to change it, edit the server's config and restart deploy-bot serve`,
+    );
   }
 
   const core = await openCore(settings);

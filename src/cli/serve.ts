@@ -2,6 +2,7 @@
 
 import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
+import { describePublication } from '../core/config/versions.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Settings } from '../core/settings.ts';
 
@@ -41,6 +42,11 @@ export async function serve(options: ServeOptions): Promise<number> {
     ? 'DATABASE_URL'
     : `embedded PostgreSQL in ${settings.dataDir}`;
   const deployments = await core.listDeployments();
+  if (core.publication) {
+    const sentence = describePublication(core.publication);
+    if (core.publication.replaced) io.err(`deploy-bot: ${sentence}`);
+    else io.out(`deploy-bot: ${sentence}`);
+  }
   io.out(
     `deploy-bot ${options.withBot ? 'serving' : 'worker'}: ${deployments.length} deployment(s) from ${settings.configFile}` +
       `${settings.usingExampleConfig ? ' (the bundled example; set DEPLOY_CONFIG for your own)' : ''}; database: ${where}; worker ${worker.id}, ${concurrency} step(s) at once`,

@@ -19,18 +19,17 @@ import { colourWanted, makeTheme } from './theme.ts';
 
 export const HELP_TEXT = `deploy-tui: a live dashboard of deploy-bot runs in the terminal.
 
-Usage: deploy-tui [--as USER] [--status GROUP] [--config FILE]
+Usage: deploy-tui [--as USER] [--status GROUP]
 
   --as USER        act as this Slack user id (default: DEPLOY_TUI_USER); without
                    an identity the dashboard is read-only
   --status GROUP   start with this filter: active, awaiting_approval, failed, all
                    (default: all)
-  --config FILE    the deployments config (default: DEPLOY_CONFIG, ./deploy.config.yaml,
-                   else the bundled example)
   -h, --help       this help
 
 Database: DATABASE_URL, or the embedded PostgreSQL in DEPLOY_BOT_DATA_DIR
 (default ./.deploy-bot): start it from the same directory as deploy-bot.
+Deployments: the config the server (deploy-bot serve) published.
 Colour: set NO_COLOR=1 for none. Press ? in the dashboard for the keys.`;
 
 type Io = { readonly out: (text: string) => void; readonly err: (text: string) => void };
@@ -57,7 +56,6 @@ async function openCore(settings: Settings): Promise<DeployCore> {
   const opening = DeployCore.open({
     databaseUrl: settings.databaseUrl,
     dataDir: settings.dataDir,
-    config: settings.configFile,
     poolSize: 4,
     applicationName: 'deploy-tui',
     // The dashboard owns the screen: connection trouble shows as its banner, not as text over it.
@@ -108,6 +106,12 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.out(HELP_TEXT);
     return 0;
   }
+  if (values.config !== undefined) {
+    io.err(
+      "deploy-tui: --config is for deploy-bot serve and worker only: the dashboard shows the config the server published; to change it, edit the server's config and restart deploy-bot serve",
+    );
+    return 2;
+  }
   const group = (values.status ?? 'all') as StatusGroup;
   if (!GROUP_ORDER.includes(group)) {
     io.err(
@@ -128,7 +132,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
 
   let settings: Settings;
   try {
-    settings = readSettings(process.env, { config: values.config });
+    settings = readSettings(process.env);
   } catch (error) {
     io.err(`deploy-tui: ${errorMessage(error)}`);
     return 1;

@@ -88,6 +88,7 @@ export function makeRun(overrides: Partial<RunView> = {}): RunView {
     finishedAt: terminal ? '2024-05-01T12:05:00.000Z' : null,
     durationSeconds: 300,
     version: 7,
+    configVersion: 'c0ffee'.repeat(10).slice(0, 64),
   };
   const approvals: ApprovalView[] = [];
   const afterPlanApproval: RunStatus[] = [

@@ -25,7 +25,11 @@ export type FrontOptions = {
   readonly appReady: boolean;
   /** The nice value the thread runs at (the main thread's before it lowered its own); null: as started. */
   readonly nice: number | null;
+  /** Where /api/v1/… is forwarded (the API server on loopback), with its secret; null: no API. */
+  readonly apiProxy: ApiProxy | null;
 };
+
+export type ApiProxy = { readonly port: number; readonly secret: string };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 

@@ -11,11 +11,17 @@
 // Imports stay to node:http, the verifier and the payload schemas (no Bolt,
 // no database) so the thread starts quickly and stays small.
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseSlackBody } from '../slack/payloads.ts';
-import type { FrontMessage, FrontOptions, LogLevel, MainMessage } from './front-protocol.ts';
+import type {
+  ApiProxy,
+  FrontMessage,
+  FrontOptions,
+  LogLevel,
+  MainMessage,
+} from './front-protocol.ts';
 import { header, readBody, sendEmpty, sendJson, sendText, TooLarge } from './http-io.ts';
 import { restoreThreadPriority, threadNice } from './thread-priority.ts';
 import { verifySlackSignature } from './verify.ts';
@@ -94,9 +100,49 @@ async function handleSlack(req: IncomingMessage, res: ServerResponse, signingSec
   });
 }
 
+const apiAgent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+
+/** /api/v1/… goes to the API server on loopback as is (streams included). */
+function proxyApi(req: IncomingMessage, res: ServerResponse, target: ApiProxy) {
+  const headers = { ...req.headers };
+  // The client's own x-forwarded-for is not believed: the address is the one we saw.
+  headers['x-forwarded-for'] = req.socket.remoteAddress ?? 'unknown';
+  headers['x-deploy-front'] = target.secret;
+  const upstream = request(
+    {
+      host: '127.0.0.1',
+      port: target.port,
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: apiAgent,
+    },
+    (answer) => {
+      res.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(res);
+    },
+  );
+  upstream.on('error', (error) => {
+    log('error', 'the API server did not answer', { error });
+    if (!res.headersSent)
+      sendJson(res, 502, { code: 'unavailable', message: 'the API is unavailable: try again' });
+    else res.destroy();
+  });
+  res.once('close', () => {
+    if (!upstream.writableEnded || !res.writableFinished) upstream.destroy();
+  });
+  req.pipe(upstream);
+}
+
 function handle(req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://bot.invalid');
   const method = (req.method ?? 'GET').toUpperCase();
+  if (
+    options.apiProxy !== null &&
+    (url.pathname === '/api/v1' || url.pathname.startsWith('/api/v1/'))
+  ) {
+    return proxyApi(req, res, options.apiProxy);
+  }
   if (url.pathname === options.eventsPath && options.signingSecret !== null) {
     if (method !== 'POST') return sendJson(res, 405, { error: 'POST only' }, { allow: 'POST' });
     return handleSlack(req, res, options.signingSecret);

@@ -16,7 +16,7 @@ import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import type { Log } from '../log.ts';
-import type { FrontMessage, FrontOptions, MainMessage } from './front-protocol.ts';
+import type { ApiProxy, FrontMessage, FrontOptions, MainMessage } from './front-protocol.ts';
 import { lowerThreadPriority, type NiceChange } from './thread-priority.ts';
 
 export const EVENTS_PATH = '/slack/events';
@@ -57,6 +57,8 @@ export type BotHttpServerOptions = {
    * is made than the HTTP thread's once it listens (a nice value; 0: unchanged).
    */
   readonly workNice?: number;
+  /** Where /api/v1/… is forwarded (src/server/api/server.ts). */
+  readonly apiProxy?: ApiProxy | null | undefined;
 };
 
 type EventMessage = Extract<FrontMessage, { type: 'event' }>;
@@ -144,6 +146,9 @@ export class BotHttpServer implements Receiver {
       appReady: this.app !== undefined,
       // A thread started again by the lowered main thread inherits its priority.
       nice: this.lowered?.from ?? null,
+      apiProxy: this.options.apiProxy
+        ? { port: this.options.apiProxy.port, secret: this.options.apiProxy.secret }
+        : null,
     };
     const worker = new Worker(new URL('./front-thread.ts', import.meta.url), {
       workerData: data,

@@ -4,6 +4,12 @@
 // processes can serve the same deployments.
 
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
+import {
+  type ConfigVersion,
+  currentConfigVersion,
+  type Publication,
+  publishConfig,
+} from '../config/versions.ts';
 import { approvalTimeoutText, expireApproval } from '../engine/approval-expiry.ts';
 import { newId } from '../engine/ids.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
@@ -26,6 +32,7 @@ import {
   type Tx,
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
+import { asc, gt } from '../store/orm.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
 import {
   deploymentActivity,
@@ -43,7 +50,7 @@ import {
   toRunView,
   transition,
 } from '../store/runs.ts';
-import type { runs } from '../store/schema.ts';
+import { runs as runsTable } from '../store/schema.ts';
 import { closestName, usageOf, validateVariables } from '../variables/validate.ts';
 import type {
   Actor,
@@ -60,8 +67,12 @@ import type {
 export type CoreOptions = {
   readonly databaseUrl?: string | undefined;
   readonly dataDir: string;
-  /** A config file to load, or an already loaded config. */
-  readonly config: string | LoadedConfig;
+  /**
+   * A config file to load, or an already loaded config: the process is a
+   * server (serve, worker) and publishes it as the current config version.
+   * Without one, the core uses the version the server published (CLI, TUI).
+   */
+  readonly config?: string | LoadedConfig | undefined;
   readonly groups?: GroupMembership | undefined;
   /** Apply migrations at start (default true). */
   readonly migrate?: boolean;
@@ -106,14 +117,20 @@ export class DeployCore {
   readonly dataDir: string;
   /** host/pid/random: names this process's sessions and its workers. */
   readonly instanceId: string;
-  private config: LoadedConfig;
+  /** The config version this core last saw as current (refreshed on each request). */
+  private version: ConfigVersion | null;
+  /** What this process published at open (a server), or null (a client). */
+  readonly publication: Publication | null;
+  private readonly loaded: LoadedConfig | null;
   /** Background trouble nobody awaits (a failed log read while following). */
   private readonly log: (line: string) => void;
 
   private constructor(
     connection: Connection,
     queue: Queue,
-    config: LoadedConfig,
+    loaded: LoadedConfig | null,
+    publication: Publication | null,
+    version: ConfigVersion | null,
     dataDir: string,
     groups: GroupMembership | undefined,
     instanceId: string,
@@ -123,13 +140,16 @@ export class DeployCore {
     this.instanceId = instanceId;
     this.connection = connection;
     this.queue = queue;
-    this.config = config;
+    this.loaded = loaded;
+    this.publication = publication;
+    this.version = version;
     this.dataDir = dataDir;
     this.groups = groups;
   }
 
   static async open(options: CoreOptions): Promise<DeployCore> {
-    const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config;
+    const config =
+      typeof options.config === 'string' ? loadConfig(options.config) : (options.config ?? null);
     const url = await resolveDatabaseUrl({
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,
@@ -150,10 +170,30 @@ export class DeployCore {
       throw error;
     }
     const log = options.log ?? ((line: string) => process.stderr.write(`deploy-bot: ${line}\n`));
+    let publication: Publication | null = null;
+    let version: ConfigVersion | null;
+    try {
+      if (config) {
+        publication = await publishConfig(
+          connection.db,
+          config,
+          `${options.applicationName ?? 'deploy-bot'} ${instanceId}`,
+        );
+        version = publication.version;
+      } else {
+        version = await currentConfigVersion(connection.db);
+      }
+    } catch (error) {
+      await queue.stop().catch(() => {});
+      await connection.close();
+      throw error;
+    }
     return new DeployCore(
       connection,
       queue,
       config,
+      publication,
+      version,
       options.dataDir,
       options.groups,
       instanceId,
@@ -165,8 +205,37 @@ export class DeployCore {
     return this.connection.db;
   }
 
-  get configFile() {
-    return this.config.file;
+  /** The file of the config version in use (the server's file, for a client). */
+  get configFile(): string | null {
+    return this.version?.file ?? null;
+  }
+
+  /** The current config version as last seen (null before any server published one). */
+  get configVersion(): ConfigVersion | null {
+    return this.version;
+  }
+
+  /** Reads which config version is current now: a server may have published another. */
+  async refreshConfig(): Promise<ConfigVersion> {
+    const current = await currentConfigVersion(this.db);
+    if (current) this.version = current;
+    if (!this.version) {
+      throw new Refusal(
+        'no_config',
+        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
+      );
+    }
+    return this.version;
+  }
+
+  private get deployments(): ReadonlyMap<string, Deployment> {
+    if (!this.version) {
+      throw new Refusal(
+        'no_config',
+        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
+      );
+    }
+    return this.version.deployments;
   }
 
   /** The bot sets its Slack user-group resolver here. */
@@ -174,18 +243,29 @@ export class DeployCore {
     this.groups = groups;
   }
 
-  /** Re-reads the config file; on error the old config stays and the error is thrown. */
-  reloadConfig(): void {
-    this.config = loadConfig(this.config.file);
+  /**
+   * A server re-reads its config file and publishes it; on error the published
+   * version stays and the error is thrown.
+   */
+  async reloadConfig(): Promise<Publication> {
+    if (!this.loaded) throw new Error('only a server (serve, worker) publishes a config');
+    const publication = await publishConfig(
+      this.db,
+      loadConfig(this.loaded.file),
+      this.publication?.version.publishedBy ?? this.instanceId,
+    );
+    this.version = publication.version;
+    return publication;
   }
 
-  deployment(name: string): Deployment {
-    const found = this.config.deployments.get(name);
+  /** A deployment of the current config version (as last refreshed). */
+  deployment(name: string, deployments = this.deployments): Deployment {
+    const found = deployments.get(name);
     if (found) return found;
-    const near = closestName(name, [...this.config.deployments.keys()]);
+    const near = closestName(name, [...deployments.keys()]);
     throw new Refusal(
       'unknown_deployment',
-      `there is no deployment "${name}"${near ? `: did you mean ${near}?` : ''} (deployments: ${[...this.config.deployments.keys()].join(', ')})`,
+      `there is no deployment "${name}"${near ? `: did you mean ${near}?` : ''} (deployments: ${[...deployments.keys()].join(', ')})`,
       { closest: near },
     );
   }
@@ -218,7 +298,8 @@ export class DeployCore {
   async requestRun(input: RequestRunInput): Promise<RunView> {
     const kind = input.kind ?? 'execute';
     checkIdentity(input.actor);
-    const deployment = this.deployment(input.deployment);
+    const version = await this.refreshConfig();
+    const deployment = this.deployment(input.deployment, version.deployments);
     checkChannel(deployment, input.actor);
     if (
       kind === 'destroy' &&
@@ -256,6 +337,7 @@ export class DeployCore {
         variables: vars.plain,
         secretVariables: vars.secret,
         source,
+        configVersion: version.hash,
       });
       await input.onCreated?.(tx, created.id);
       return created;
@@ -424,7 +506,7 @@ export class DeployCore {
     to: RunStatus,
     actor: Actor,
     reason: string,
-    patch: Partial<typeof runs.$inferInsert> = {},
+    patch: Partial<typeof runsTable.$inferInsert> = {},
   ) {
     const outcome = await transition(tx, this.queue, {
       runId: row.id,
@@ -477,7 +559,8 @@ export class DeployCore {
 
   /** Deployments a person may run here (the channel rule applies for Slack). */
   async listDeployments(actor?: Actor): Promise<DeploymentView[]> {
-    const all = [...this.config.deployments.values()].filter(
+    await this.refreshConfig();
+    const all = [...this.deployments.values()].filter(
       (d) =>
         actor?.via !== 'slack' ||
         !d.channels ||
@@ -610,6 +693,22 @@ export class DeployCore {
       closed = true;
       await listener.unlisten();
     };
+  }
+
+  /** The runs changed since a moment (newest state of each), oldest change first: a follower catching up. */
+  async runChangesSince(since: Date, limit = 500): Promise<RunChange[]> {
+    const rows = await this.db
+      .select({
+        runId: runsTable.id,
+        version: runsTable.version,
+        status: runsTable.status,
+        deployment: runsTable.deployment,
+      })
+      .from(runsTable)
+      .where(gt(runsTable.updatedAt, since))
+      .orderBy(asc(runsTable.updatedAt))
+      .limit(limit);
+    return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
   }
 
   /** Every change of every run, from any process. `onResync` fires after a reconnect. */

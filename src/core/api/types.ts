@@ -13,6 +13,11 @@ export type Actor = {
   readonly via: Via;
   /** The Slack channel the action came from, when it matters for the channel rule. */
   readonly channel?: string | undefined;
+  /**
+   * How the actor proved who they are, recorded in the audit: `token "NAME"`
+   * (the API), or `--as (OS user alice)` (an administrator with database access).
+   */
+  readonly credential?: string | undefined;
 };
 
 export const CHANGE_ACTIONS = ['create', 'update', 'delete', 'replace'] as const;
@@ -81,6 +86,12 @@ export type RunView = {
   readonly durationSeconds: number;
   /** Increases on every change of the run. */
   readonly version: number;
+  /**
+   * The server's published config version (sha256 of the config) the run was
+   * requested under; its deployment policy and steps come from it. Null for
+   * runs older than config versions.
+   */
+  readonly configVersion: string | null;
 };
 
 export type TransitionView = {
@@ -89,6 +100,8 @@ export type TransitionView = {
   readonly actor: string;
   readonly via: Via;
   readonly reason: string | null;
+  /** How the actor proved who they are (`token "NAME"`, `--as (OS user …)`); null from Slack and the system. */
+  readonly credential: string | null;
   readonly at: string;
 };
 
@@ -107,6 +120,8 @@ export type RunFilter = {
   readonly environment?: string | undefined;
   readonly statuses?: readonly RunStatus[] | undefined;
   readonly limit?: number | undefined;
+  /** Only runs requested before this run (the next page of a newest-first list). */
+  readonly before?: string | undefined;
 };
 
 export type DeploymentView = {

@@ -120,8 +120,8 @@ async function compareAndSet(
   const rows = await db.execute<Record<string, unknown>>(sql`
     with updated as (${update.getSQL()} returning *),
     audit as (
-      insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
-      select id, ${input.from}, status, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null}
+      insert into run_transitions (run_id, from_status, to_status, actor, via, reason, credential)
+      select id, ${input.from}, status, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null}, ${input.actor.credential ?? null}
       from updated
     )
     select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql})
@@ -283,6 +283,8 @@ export type NewRun = {
   readonly variables: Record<string, string | number | boolean>;
   readonly secretVariables: Record<string, string | number | boolean>;
   readonly source: RunRow['source'];
+  /** The published config version the deployment comes from. */
+  readonly configVersion: string;
 };
 
 /** Inserts a queued run and starts it at once when the deployment is free. */
@@ -303,6 +305,7 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
       secretVariables: input.secretVariables,
       source: input.source,
       config: input.deployment,
+      configVersion: input.configVersion,
     }),
   );
   if (!row) throw new Error('inserting the run returned nothing');
@@ -312,6 +315,7 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
     toStatus: 'queued',
     actor: input.actor.id,
     via: input.actor.via,
+    credential: input.actor.credential ?? null,
     reason: `requested ${input.kind}`,
   });
   await notifyRunChanged(tx, row);
@@ -450,6 +454,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     finishedAt: iso(row.finishedAt),
     durationSeconds: Math.max(0, Math.round((end.getTime() - row.createdAt.getTime()) / 1000)),
     version: row.version,
+    configVersion: row.configVersion,
   };
 }
 
@@ -506,6 +511,8 @@ export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> 
   if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
   if (filter.statuses && filter.statuses.length > 0)
     conditions.push(inArray(runs.status, [...filter.statuses]));
+  if (filter.before)
+    conditions.push(sql`${runs.seq} < (select seq from runs where id = ${filter.before})`);
   return selectRows(
     db,
     runs,
@@ -526,6 +533,7 @@ export async function listTransitions(db: Db, runId: string): Promise<Transition
     actor: r.actor,
     via: r.via as Via,
     reason: r.reason,
+    credential: r.credential,
     at: r.createdAt.toISOString(),
   }));
 }

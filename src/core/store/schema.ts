@@ -47,6 +47,8 @@ export const runs = pgTable(
     source: jsonb('source').$type<SourceSummary>().notNull(),
     /** The deployment's config as it was when the run was requested: every step uses it. */
     config: jsonb('config').$type<Deployment>().notNull(),
+    /** The published config version (content hash) the run was requested under. */
+    configVersion: text('config_version'),
     /** Digest of the source the plan saw (directory contents or git commit). */
     sourceDigest: text('source_digest'),
     planId: text('plan_id'),
@@ -145,6 +147,8 @@ export const runTransitions = pgTable(
     actor: text('actor').notNull(),
     via: text('via').notNull(),
     reason: text('reason'),
+    /** How the actor proved who they are: `token "NAME"`, or `--as (OS user alice)` for an admin. */
+    credential: text('credential'),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   (t) => [index('run_transitions_run').on(t.runId, t.id)],
@@ -162,3 +166,56 @@ export const runLogs = pgTable(
   },
   (t) => [index('run_logs_run').on(t.runId, t.id)],
 );
+
+/** Every config a server process published: immutable, named by its content hash. */
+export const configVersions = pgTable('config_versions', {
+  /** sha256 of the loaded config (deployments, canonical JSON). */
+  hash: text('hash').primaryKey(),
+  file: text('file').notNull(),
+  deployments: jsonb('deployments').$type<Deployment[]>().notNull(),
+  createdAt: tz('created_at').notNull().defaultNow(),
+});
+
+/** Each time a serve or worker process published its config; the newest one is current. */
+export const configPublications = pgTable('config_publications', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  hash: text('hash')
+    .notNull()
+    .references(() => configVersions.hash),
+  /** The process: its kind and instance id (host/pid/random). */
+  publishedBy: text('published_by').notNull(),
+  publishedAt: tz('published_at').notNull().defaultNow(),
+});
+
+/** API tokens: the secret is shown once and stored only as its sha256. */
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    /** Public id (`tok_…`): names the token in lists and revocations. */
+    id: text('id').primaryKey(),
+    /** sha256 (hex) of the secret. */
+    hash: text('hash').notNull(),
+    /** The identity it acts as: a Slack user id, or `automation:NAME`. */
+    userId: text('user_id').notNull(),
+    name: text('name').notNull(),
+    kind: text('kind').notNull(),
+    /** Who issued it: `slack` (login), or `cli (OS user …)` (token create). */
+    issuedBy: text('issued_by').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    expiresAt: tz('expires_at').notNull(),
+    lastUsedAt: tz('last_used_at'),
+    revokedAt: tz('revoked_at'),
+  },
+  (t) => [
+    uniqueIndex('api_tokens_hash').on(t.hash),
+    index('api_tokens_user').on(t.userId),
+    check('api_tokens_kind_valid', sql`${t.kind} in ('personal', 'automation')`),
+  ],
+);
+
+/** Failed authentications per client address, for rate limiting (shared by every serve). */
+export const authFailures = pgTable('auth_failures', {
+  client: text('client').primaryKey(),
+  failures: integer('failures').notNull(),
+  windowStart: tz('window_start').notNull().defaultNow(),
+});

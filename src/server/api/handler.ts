@@ -1,0 +1,364 @@
+// `/api/v1/…`: the core port over HTTP. JSON in and out; a run is the same
+// object as `deploy-bot status --json`; a refusal is 403/409 (404 for an
+// unknown run or deployment) with `{code, message}`; live logs and run changes
+// are Server-Sent Events that resume from Last-Event-ID. Every request but the
+// OpenAPI document needs `Authorization: Bearer <token>`: the token's user is
+// who acts, under the same policy (and user-group resolution) as a Slack click.
+
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { z } from 'zod';
+import type { DeployCore } from '../../core/api/core.ts';
+import { localPort } from '../../core/api/port.ts';
+import type { Actor, Via } from '../../core/api/types.ts';
+import { blockedFor, recordFailure, type TokenInfo, verifyToken } from '../../core/auth/tokens.ts';
+import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
+import { openApiDocument } from './openapi.ts';
+import {
+  cancelSchema,
+  decisionSchema,
+  describeIssues,
+  followLogsQuery,
+  listRunsQuery,
+  logsQuery,
+  runIdSchema,
+  runRequestSchema,
+} from './schemas.ts';
+import { openEventStream } from './sse.ts';
+
+export const API_PREFIX = '/api/v1';
+const BODY_LIMIT = 256 * 1024;
+
+export type ApiDeps = {
+  readonly core: DeployCore;
+  /** Unexpected trouble (a failed query): logged, the client gets 503. */
+  readonly log: (message: string, fields?: Record<string, unknown>) => void;
+  /**
+   * The HTTP front forwards requests with this secret in `x-deploy-front`:
+   * only then is its `x-forwarded-for` (the client's address) believed.
+   */
+  readonly frontSecret?: string | undefined;
+};
+
+class HttpProblem extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, headers: Record<string, string> = {}) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.headers = headers;
+  }
+}
+
+const REFUSAL_STATUS: Record<RefusalCode, number> = {
+  unknown_deployment: 404,
+  unknown_run: 404,
+  invalid_variables: 422,
+  channel_not_allowed: 403,
+  not_approver: 403,
+  self_approval: 403,
+  no_identity: 403,
+  wrong_status: 409,
+  plan_changed: 409,
+  deployment_busy: 409,
+  not_cancellable: 409,
+  not_supported: 409,
+  approval_expired: 409,
+  no_config: 503,
+};
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+) {
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(text);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT)
+      throw new HttpProblem(413, 'too_large', 'the request body is over 256 KiB');
+    chunks.push(chunk as Buffer);
+  }
+  const text = Buffer.concat(chunks).toString('utf8').trim();
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new HttpProblem(400, 'bad_request', 'the request body is not valid JSON');
+  }
+}
+
+function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new HttpProblem(400, 'bad_request', describeIssues(result.error));
+  return result.data;
+}
+
+function clientAddress(req: IncomingMessage, frontSecret: string | undefined): string {
+  const forwarded = req.headers['x-forwarded-for'];
+  if (
+    frontSecret !== undefined &&
+    req.headers['x-deploy-front'] === frontSecret &&
+    typeof forwarded === 'string'
+  ) {
+    return forwarded.split(',')[0]!.trim();
+  }
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+const SIGN_IN = 'run `deploy-bot login --server URL` to sign in again';
+
+async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenInfo> {
+  const client = clientAddress(req, deps.frontSecret);
+  const wait = await blockedFor(deps.core.db, client);
+  if (wait > 0) {
+    throw new HttpProblem(
+      429,
+      'rate_limited',
+      `too many failed sign-ins from ${client}: try again in ${wait} s`,
+      { 'retry-after': String(wait) },
+    );
+  }
+  const header = req.headers.authorization;
+  if (typeof header !== 'string' || !/^Bearer\s+\S+$/i.test(header)) {
+    throw new HttpProblem(
+      401,
+      'unauthorized',
+      `a token is required (Authorization: Bearer …): ${SIGN_IN.replace(' again', '')}, or ask an administrator for one (deploy-bot token create)`,
+      { 'www-authenticate': 'Bearer realm="deploy-bot"' },
+    );
+  }
+  const verified = await verifyToken(deps.core.db, header.replace(/^Bearer\s+/i, ''));
+  if (verified.ok) return verified.token;
+  await recordFailure(deps.core.db, client);
+  const why =
+    verified.reason === 'expired'
+      ? 'this token has expired'
+      : verified.reason === 'revoked'
+        ? 'this token was revoked'
+        : 'this token is not valid';
+  throw new HttpProblem(401, 'unauthorized', `${why}: ${SIGN_IN}`, {
+    'www-authenticate': 'Bearer realm="deploy-bot", error="invalid_token"',
+  });
+}
+
+function actorOf(token: TokenInfo, req: IncomingMessage): Actor {
+  const client = req.headers['x-deploy-client'];
+  const via: Via = client === 'cli' || client === 'tui' ? client : 'api';
+  return { id: token.userId, via, credential: `token "${token.name}" (${token.id})` };
+}
+
+type Route = {
+  readonly method: 'GET' | 'POST';
+  readonly pattern: RegExp;
+  readonly run: (ctx: {
+    req: IncomingMessage;
+    res: ServerResponse;
+    params: string[];
+    url: URL;
+    actor: Actor;
+    token: TokenInfo;
+  }) => Promise<void>;
+};
+
+export function createApiHandler(deps: ApiDeps) {
+  const { core } = deps;
+  const portOf = (actor: Actor) => localPort(core, () => actor);
+  const runId = (value: string | undefined) => parse(runIdSchema, decodeURIComponent(value ?? ''));
+
+  const routes: Route[] = [
+    {
+      method: 'GET',
+      pattern: /^\/me$/,
+      run: async ({ res, token }) =>
+        sendJson(res, 200, {
+          user: token.userId,
+          kind: token.kind,
+          token: { id: token.id, name: token.name, expiresAt: token.expiresAt },
+        }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/deployments$/,
+      run: async ({ res, actor }) =>
+        sendJson(res, 200, { items: await portOf(actor).listDeployments() }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/runs$/,
+      run: async ({ res, url, actor }) => {
+        const q = parse(listRunsQuery, Object.fromEntries(url.searchParams));
+        const page = await portOf(actor).listRuns({
+          deployment: q.deployment,
+          environment: q.environment,
+          statuses: q.status,
+          limit: q.limit,
+          before: q.before,
+        });
+        sendJson(res, 200, page);
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/runs$/,
+      run: async ({ req, res, actor }) => {
+        const body = parse(runRequestSchema, await readJson(req));
+        sendJson(res, 201, await portOf(actor).requestRun(body));
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/runs\/([^/]+)$/,
+      run: async ({ res, params, actor }) =>
+        sendJson(res, 200, await portOf(actor).getRun(runId(params[0]))),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/runs\/([^/]+)\/(approve|apply|cancel)$/,
+      run: async ({ req, res, params, actor }) => {
+        const id = runId(params[0]);
+        const port = portOf(actor);
+        const raw = await readJson(req);
+        const run =
+          params[1] === 'approve'
+            ? await port.approvePlan(id, parse(decisionSchema, raw))
+            : params[1] === 'apply'
+              ? await port.confirmApply(id, parse(decisionSchema, raw))
+              : await port.cancelRun(id, parse(cancelSchema, raw));
+        sendJson(res, 200, run);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/runs\/([^/]+)\/audit$/,
+      run: async ({ res, params, actor }) =>
+        sendJson(res, 200, { items: await portOf(actor).audit(runId(params[0])) }),
+    },
+    {
+      method: 'GET',
+      pattern: /^\/runs\/([^/]+)\/logs$/,
+      run: async ({ res, params, url, actor }) => {
+        const id = runId(params[0]);
+        const q = parse(logsQuery, Object.fromEntries(url.searchParams));
+        const port = portOf(actor);
+        await port.getRun(id);
+        const items =
+          q.tail !== undefined
+            ? await port.readLogs(id, { tail: q.tail })
+            : await port.readLogs(id, { afterId: q.after ?? 0, limit: q.limit });
+        const full = q.tail === undefined && items.length === q.limit;
+        sendJson(res, 200, { items, next: full ? String(items.at(-1)!.id) : null });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/runs\/([^/]+)\/logs\/stream$/,
+      run: async ({ req, res, params, url, actor }) => {
+        const id = runId(params[0]);
+        const q = parse(followLogsQuery, Object.fromEntries(url.searchParams));
+        const port = portOf(actor);
+        await port.getRun(id);
+        const lastEventId = Number(req.headers['last-event-id']);
+        const after = Number.isSafeInteger(lastEventId) ? lastEventId : (q.after ?? 0);
+        const stream = openEventStream(req, res);
+        const stop = await port.followLogs(
+          id,
+          (lines) => {
+            for (const l of lines) stream.send({ id: String(l.id), event: 'line', data: l });
+          },
+          { afterId: after },
+        );
+        stream.onClose(() => void stop());
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/events\/runs$/,
+      run: async ({ req, res, actor }) => {
+        const port = portOf(actor);
+        const stream = openEventStream(req, res);
+        const eventId = () => String(Date.now());
+        const stop = await port.followRuns(
+          (change) => stream.send({ id: eventId(), event: 'change', data: change }),
+          () => stream.send({ id: eventId(), event: 'resync', data: {} }),
+        );
+        stream.onClose(() => void stop());
+        const last = Number(req.headers['last-event-id']);
+        if (Number.isSafeInteger(last) && last > 0) {
+          // Catch up on what changed while the client was away (a little overlap:
+          // a change seen twice is harmless, the client compares versions).
+          for (const change of await core.runChangesSince(new Date(last - 2000))) {
+            stream.send({ id: eventId(), event: 'change', data: change });
+          }
+        }
+      },
+    },
+  ];
+
+  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://api.invalid');
+    const path = url.pathname.slice(API_PREFIX.length) || '/';
+    const method = (req.method ?? 'GET').toUpperCase();
+    try {
+      if (path === '/openapi.json' && method === 'GET') {
+        return sendJson(res, 200, openApiDocument());
+      }
+      const matching = routes.filter((r) => r.pattern.test(path));
+      if (matching.length === 0) {
+        throw new HttpProblem(
+          404,
+          'not_found',
+          `no such API path: ${url.pathname} (see ${API_PREFIX}/openapi.json)`,
+        );
+      }
+      const route = matching.find((r) => r.method === method);
+      if (!route) {
+        throw new HttpProblem(405, 'method_not_allowed', `${method} is not allowed here`, {
+          allow: matching.map((r) => r.method).join(', '),
+        });
+      }
+      const token = await authenticate(deps, req);
+      const params = route.pattern.exec(path)!.slice(1);
+      await route.run({ req, res, params, url, actor: actorOf(token, req), token });
+    } catch (error) {
+      if (res.headersSent) {
+        if (!res.writableEnded) res.end();
+        return;
+      }
+      if (error instanceof HttpProblem) {
+        return sendJson(
+          res,
+          error.status,
+          { code: error.code, message: error.message },
+          error.headers,
+        );
+      }
+      if (isRefusal(error)) {
+        return sendJson(res, REFUSAL_STATUS[error.code] ?? 409, {
+          code: error.code,
+          message: error.message,
+          details: error.details,
+        });
+      }
+      deps.log('API request failed', { path: url.pathname, error: errorMessage(error) });
+      return sendJson(res, 503, {
+        code: 'unavailable',
+        message: 'the server could not answer (its database may be unavailable): try again',
+      });
+    }
+  };
+}
