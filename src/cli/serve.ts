@@ -5,6 +5,7 @@ import { DeployCore } from '../core/api/core.ts';
 import { describePublication } from '../core/config/versions.ts';
 import { errorMessage } from '../core/errors.ts';
 import type { Settings } from '../core/settings.ts';
+import { startMetricsFromEnv } from './metrics-port.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
 
@@ -51,6 +52,17 @@ export async function serve(options: ServeOptions): Promise<number> {
     `deploy-bot ${options.withBot ? 'serving' : 'worker'}: ${deployments.length} deployment(s) from ${settings.configFile}` +
       `${settings.usingExampleConfig ? ' (the bundled example; set DEPLOY_CONFIG for your own)' : ''}; database: ${where}; worker ${worker.id}, ${concurrency} step(s) at once`,
   );
+  const metricsPort = process.env.METRICS_PORT;
+  if (metricsPort !== undefined && metricsPort !== '') {
+    try {
+      frontends.push(await startMetricsFromEnv(core, metricsPort, process.env.METRICS_HOST, io));
+    } catch (error) {
+      io.err(`deploy-bot: ${errorMessage(error)}`);
+      await worker.stop({ graceMs: 1000 });
+      await core.close();
+      return 1;
+    }
+  }
   if (options.withBot) {
     try {
       const { startBotFromEnv } = await import('../bot/start.ts');

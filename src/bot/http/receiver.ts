@@ -264,7 +264,13 @@ export class BotHttpServer implements Receiver {
         type: 'route-result',
         id: message.id,
         status: out.status,
-        text: out.body === undefined ? '' : JSON.stringify(out.body),
+        // A string is the body as is (its content-type in headers: /metrics); anything else is JSON.
+        text:
+          out.body === undefined
+            ? ''
+            : typeof out.body === 'string'
+              ? out.body
+              : JSON.stringify(out.body),
         headers: out.headers ?? {},
       };
     } catch (error) {

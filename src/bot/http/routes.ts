@@ -3,6 +3,7 @@
 //   GET /readyz                  the database answers (503 otherwise)
 //   GET /api/runs/:id            a run, as `deploy-bot status --json` prints it
 //   GET /api/runs?deployment=&status=&limit=   runs, newest first
+//   GET /metrics                 Prometheus text (src/core/metrics)
 // The API needs `Authorization: Bearer $DEPLOY_API_TOKEN`; without a token
 // configured it is off.
 
@@ -10,6 +11,7 @@ import { z } from 'zod';
 import type { DeployCore } from '../../core/api/core.ts';
 import { isRefusal } from '../../core/errors.ts';
 import { RUN_STATUSES, type RunStatus, STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
+import { metricsEndpoint } from '../../core/metrics/endpoint.ts';
 import type { Log } from '../log.ts';
 import type { Route, RouteRequest } from './receiver.ts';
 import { safeEqual } from './verify.ts';
@@ -121,6 +123,18 @@ export function botRoutes(deps: RouteDeps): Route[] {
         return {
           status: database ? 200 : 503,
           body: { ok: database, database: database ? 'ok' : 'unavailable', ...extra },
+        };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      handler: async () => {
+        const metrics = metricsEndpoint(deps.core.connection.sql);
+        return {
+          status: 200,
+          body: await metrics.text(),
+          headers: { 'content-type': metrics.contentType },
         };
       },
     },

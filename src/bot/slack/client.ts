@@ -4,6 +4,7 @@
 
 import type { types } from '@slack/bolt';
 import { ErrorCode, type Logger, WebClient } from '@slack/web-api';
+import { recordSlackCall } from '../../core/metrics/instruments.ts';
 import type { Block as RenderedBlock } from '../render/blocks.ts';
 
 export type SlackClientOptions = {
@@ -19,13 +20,34 @@ export type SlackClientOptions = {
  * the outbox does the retrying (with Retry-After) without blocking a worker.
  */
 export function createSlackClient(options: SlackClientOptions): WebClient {
-  return new WebClient(options.token, {
+  const client = new WebClient(options.token, {
     ...(options.slackApiUrl !== undefined ? { slackApiUrl: options.slackApiUrl } : {}),
     logger: options.logger,
     retryConfig: { retries: 0 },
     rejectRateLimitedCalls: true,
     timeout: options.timeoutMs ?? 10_000,
   });
+  // Every method goes through apiCall: count each call by method and result.
+  const apiCall = client.apiCall.bind(client);
+  client.apiCall = async (method, callOptions) => {
+    try {
+      const result = await apiCall(method, callOptions);
+      recordSlackCall(method, 'ok');
+      return result;
+    } catch (error) {
+      recordSlackCall(method, slackCallResult(error));
+      throw error;
+    }
+  };
+  return client;
+}
+
+/** A bounded label for a failed call: Slack's error code, or the kind of transport failure. */
+function slackCallResult(error: unknown): string {
+  const failure = classifySlackError(error);
+  if ('error' in failure && /^[a-z_]{1,60}$/.test(failure.error)) return failure.error;
+  if (failure.kind === 'rate_limited') return 'ratelimited';
+  return failure.kind;
 }
 
 export type SlackFailure =

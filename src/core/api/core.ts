@@ -13,7 +13,7 @@ import {
 import { approvalTimeoutText, expireApproval } from '../engine/approval-expiry.ts';
 import { newId } from '../engine/ids.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
-import { errorMessage, Refusal } from '../errors.ts';
+import { errorMessage, isRefusal, Refusal } from '../errors.ts';
 import { checkApprover, checkCanCancel, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import {
   changeStatusFor,
@@ -22,6 +22,7 @@ import {
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
+import { countDecision, type DecisionName } from '../metrics/totals.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
 import {
@@ -406,92 +407,123 @@ export class DeployCore {
   }
 
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
-      await checkApprover(
-        row.config as Deployment,
-        row.requestedBy,
-        actor,
-        this.groups,
-        'approve its plan',
-      );
-      const plan = await this.requirePlan(tx, row);
-      const approval = await insertApproval(tx, runId, 'plan', plan, actor);
-      const moved = await this.move(
-        tx,
-        row,
-        'awaiting_apply_approval',
-        actor,
-        `plan approved by ${actor.id}`,
-      );
-      return toRunView(moved, { plan, approvals: [approval], queue: null });
-    });
+    return this.counted('approve_plan', () =>
+      this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
+        await checkApprover(
+          row.config as Deployment,
+          row.requestedBy,
+          actor,
+          this.groups,
+          'approve its plan',
+        );
+        const plan = await this.requirePlan(tx, row);
+        const approval = await insertApproval(tx, runId, 'plan', plan, actor);
+        const moved = await this.move(
+          tx,
+          row,
+          'awaiting_apply_approval',
+          actor,
+          `plan approved by ${actor.id}`,
+        );
+        return toRunView(moved, { plan, approvals: [approval], queue: null });
+      }),
+    );
   }
 
   async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.decide(runId, 'awaiting_apply_approval', options, async (tx, row) => {
-      const deployment = row.config as Deployment;
-      const verb = row.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply';
-      await checkApprover(deployment, row.requestedBy, actor, this.groups, verb);
-      const plan = await this.requirePlan(tx, row);
-      const planApproval = await planApprovalOf(tx, runId);
-      if (
-        !planApproval ||
-        planApproval.planId !== plan.id ||
-        planApproval.artifactHash !== plan.artifactHash
-      ) {
-        throw new Refusal(
-          'plan_changed',
-          'the plan changed after it was approved: nothing was applied; run the deployment again',
+    return this.counted('confirm_apply', () =>
+      this.decide(runId, 'awaiting_apply_approval', options, async (tx, row) => {
+        const deployment = row.config as Deployment;
+        const verb = row.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply';
+        await checkApprover(deployment, row.requestedBy, actor, this.groups, verb);
+        const plan = await this.requirePlan(tx, row);
+        const planApproval = await planApprovalOf(tx, runId);
+        if (
+          !planApproval ||
+          planApproval.planId !== plan.id ||
+          planApproval.artifactHash !== plan.artifactHash
+        ) {
+          throw new Refusal(
+            'plan_changed',
+            'the plan changed after it was approved: nothing was applied; run the deployment again',
+          );
+        }
+        await lockDeployment(tx, row.deployment);
+        const holder = await slotHolder(tx, row.deployment);
+        if (holder) {
+          throw new Refusal(
+            'deployment_busy',
+            `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status as RunStatus].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
+            { behind: holder.id },
+          );
+        }
+        const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor);
+        const to = changeStatusFor(row.kind as RunKind);
+        const moved = await this.move(
+          tx,
+          row,
+          to,
+          actor,
+          `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`,
         );
-      }
-      await lockDeployment(tx, row.deployment);
-      const holder = await slotHolder(tx, row.deployment);
-      if (holder) {
-        throw new Refusal(
-          'deployment_busy',
-          `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status as RunStatus].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
-          { behind: holder.id },
-        );
-      }
-      const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor);
-      const to = changeStatusFor(row.kind as RunKind);
-      const moved = await this.move(
-        tx,
-        row,
-        to,
-        actor,
-        `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`,
-      );
-      return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
-    });
+        return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
+      }),
+    );
   }
 
   async cancelRun(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.db.transaction(async (tx) => {
-      const row = await lockRunRow(tx, runId);
-      if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
-      const status = row.status as RunStatus;
-      if (!STATUS_TABLE[status].cancellable) {
-        const label = STATUS_TABLE[status].label.toLowerCase();
-        throw new Refusal(
-          STATUS_TABLE[status].next.length === 0 ? 'wrong_status' : 'not_cancellable',
-          STATUS_TABLE[status].next.length === 0
-            ? `this run is already ${label}`
-            : `this run is ${label} and cannot be cancelled: the changes are in progress. Wait for it to finish`,
-          { status },
-        );
-      }
-      await checkCanCancel(row.config as Deployment, row.requestedBy, actor, this.groups);
-      const reason =
-        options.reason?.replaceAll('\0', '').toWellFormed().trim().slice(0, 2000) ||
-        'cancelled by request';
-      const moved = await this.move(tx, row, 'cancelled', actor, reason, {
-        cancelledBy: actor.id,
-        cancelReason: reason,
-      });
-      const [view] = await loadRunViews(tx, [moved]);
-      return view!;
-    });
+    return this.counted('cancel', () =>
+      this.db.transaction(async (tx) => {
+        const row = await lockRunRow(tx, runId);
+        if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
+        const status = row.status as RunStatus;
+        if (!STATUS_TABLE[status].cancellable) {
+          const label = STATUS_TABLE[status].label.toLowerCase();
+          throw new Refusal(
+            STATUS_TABLE[status].next.length === 0 ? 'wrong_status' : 'not_cancellable',
+            STATUS_TABLE[status].next.length === 0
+              ? `this run is already ${label}`
+              : `this run is ${label} and cannot be cancelled: the changes are in progress. Wait for it to finish`,
+            { status },
+          );
+        }
+        await checkCanCancel(row.config as Deployment, row.requestedBy, actor, this.groups);
+        const reason =
+          options.reason?.replaceAll('\0', '').toWellFormed().trim().slice(0, 2000) ||
+          'cancelled by request';
+        const moved = await this.move(tx, row, 'cancelled', actor, reason, {
+          cancelledBy: actor.id,
+          cancelReason: reason,
+        });
+        const [view] = await loadRunViews(tx, [moved]);
+        return view!;
+      }),
+    );
+  }
+
+  /** Counts the decision (accepted, or refused with its code) in the shared totals. */
+  private async counted<T>(decision: DecisionName, act: () => Promise<T>): Promise<T> {
+    let result: T;
+    try {
+      result = await act();
+    } catch (error) {
+      if (isRefusal(error)) await this.countDecision(decision, 'refused', error.code);
+      throw error;
+    }
+    await this.countDecision(decision, 'accepted', 'ok');
+    return result;
+  }
+
+  private async countDecision(
+    decision: DecisionName,
+    result: 'accepted' | 'refused',
+    code: string,
+  ) {
+    try {
+      await countDecision(this.db, decision, result, code);
+    } catch (error) {
+      this.log(`could not count a decision for the metrics: ${errorMessage(error)}`);
+    }
   }
 
   private async requirePlan(tx: Tx, row: RunRow) {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { recordLogLines } from '../metrics/instruments.ts';
 import type { Sql } from '../store/database.ts';
 import type { Redactor } from './redact.ts';
 
@@ -119,11 +120,13 @@ export class RunLogWriter {
       try {
         if (batch.length >= COPY_THRESHOLD) await this.copy(batch);
         else await this.insertRows(batch);
+        recordLogLines('written', batch.length);
         return;
       } catch (error) {
         failingSince ||= Date.now();
         if (Date.now() - failingSince >= RETRY_FOR_MS) {
           this.lost += batch.length;
+          recordLogLines('lost', batch.length);
           this.failure ??= error;
           return;
         }

@@ -27,6 +27,8 @@ import {
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
 import { MASK } from '../logs/redact.ts';
+import { outcomeOf, recordTransition } from '../metrics/instruments.ts';
+import { finishedTotalSql } from '../metrics/totals.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db, Tx } from './database.ts';
 import { and, asc, eq, inArray, isNull, sql } from './orm.ts';
@@ -117,18 +119,32 @@ async function compareAndSet(
     );
   // `returning *` rather than drizzle's column list: building that list for
   // thirty columns costs more than the rest of the statement.
+  const finished = isTerminal(input.to)
+    ? finishedTotalSql(outcomeOf(input.to, input.reason))
+    : sql``;
   const rows = await db.execute<Record<string, unknown>>(sql`
-    with updated as (${update.getSQL()} returning *),
+    with before as (select status_since from runs where id = ${input.runId}),
+    updated as (${update.getSQL()} returning *),${finished}
     audit as (
       insert into run_transitions (run_id, from_status, to_status, actor, via, reason, credential)
       select id, ${input.from}, status, ${input.actor.id}, ${input.actor.via}, ${input.reason ?? null}, ${input.actor.credential ?? null}
       from updated
     )
-    select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql})
+    select updated.*, pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql}),
+      extract(epoch from now() - (select status_since from before))::float8 as left_status_after
       ${lockSlot ? sql`, pg_advisory_xact_lock(hashtext(${SLOT_LOCK_PREFIX} || updated.deployment))` : sql``}
     from updated`);
   const raw = rows[0];
-  if (raw) return { ok: true, run: runRowFrom(raw) };
+  if (raw) {
+    recordTransition({
+      kind: input.kind,
+      from: input.from,
+      to: input.to,
+      seconds: Number(raw.left_status_after),
+      reason: input.reason,
+    });
+    return { ok: true, run: runRowFrom(raw) };
+  }
   if (input.claimFor !== undefined)
     return { ok: false, run: null, reason: 'another worker has the run, or it moved on' };
   const current = await getRunRow(db, input.runId);

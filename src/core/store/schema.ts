@@ -219,3 +219,22 @@ export const authFailures = pgTable('auth_failures', {
   failures: integer('failures').notNull(),
   windowStart: tz('window_start').notNull().defaultNow(),
 });
+
+/**
+ * Totals every process reports the same (Prometheus counters that must survive
+ * restarts and agree across `serve` and `worker` processes): runs finished by
+ * deployment, environment, kind and outcome; decisions by result and code.
+ * Rows are bumped in the statement or transaction that makes the event happen.
+ */
+export const metricTotals = pgTable(
+  'metric_totals',
+  {
+    metric: text('metric').notNull(),
+    /** Label values (bounded sets only: never user ids, run ids or variable values). */
+    labels: jsonb('labels').$type<Record<string, string>>().notNull(),
+    value: bigint('value', { mode: 'number' }).notNull().default(0),
+    /** When the total last moved (the last completed run of a deployment, for instance). */
+    lastAt: tz('last_at').notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.metric, t.labels] })],
+);
