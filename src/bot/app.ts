@@ -16,6 +16,7 @@ import { registerConfirmApply } from './listeners/actions/confirm-apply.ts';
 import { registerUnknownActions } from './listeners/actions/run-button.ts';
 import { registerDeployCommand } from './listeners/commands/deploy.ts';
 import type { BotContext } from './listeners/context.ts';
+import { registerDeployForm } from './listeners/views/deploy-form.ts';
 import { boltLogger, createLog, type Log } from './log.ts';
 import { createOutbox, type Outbox, type OutboxTuning } from './outbox/outbox.ts';
 import { classifySlackError, createSlackClient, slackErrorText } from './slack/client.ts';
@@ -165,6 +166,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerApprovePlan(app, ctx);
   registerConfirmApply(app, ctx);
   registerCancelRun(app, ctx);
+  registerDeployForm(app, ctx);
   registerUnknownActions(app, ctx);
 
   await outbox.start();
