@@ -14,6 +14,7 @@ import { renderClickRefused, renderErrorReply, renderProblem } from '../../rende
 import { blockActionsSchema } from '../../slack/payloads.ts';
 import { createReply } from '../../slack/respond.ts';
 import { forgetRequest, getMessageRow, recordRequest } from '../../store/messages.ts';
+import { isNoticeMessage } from '../../store/notices.ts';
 import type { BotContext } from '../context.ts';
 
 export type Decide = (
@@ -84,7 +85,17 @@ export async function handleRunButton(
     }
     const row = await getMessageRow(ctx.core.db, runId);
     const messageTs = body.container?.message_ts ?? body.message?.ts;
-    if (row?.ts && messageTs !== undefined && row.ts !== messageTs) {
+    // The run's buttons also sit on the DMs telling its approvers, and on the
+    // App Home: those act as in the run's channel (its channel rule applies).
+    const elsewhere =
+      row !== null &&
+      (body.container?.type === 'view' ||
+        (row.ts !== null &&
+          messageTs !== undefined &&
+          row.ts !== messageTs &&
+          channel !== undefined &&
+          (await isNoticeMessage(ctx.core.db, runId, channel, messageTs))));
+    if (!elsewhere && row?.ts && messageTs !== undefined && row.ts !== messageTs) {
       log.warn('a run button on another message than the run’s', { runId, messageTs });
       await reply(
         renderProblem(
@@ -98,7 +109,7 @@ export async function handleRunButton(
       log.info('duplicate delivery of a click: not acted on again', { runId });
       return;
     }
-    const actor: Actor = { id: user, via: 'slack', channel };
+    const actor: Actor = { id: user, via: 'slack', channel: elsewhere ? row.channel : channel };
     try {
       const run = await button.decide(ctx.core, runId, actor, {
         planId: value.planId ?? undefined,
