@@ -3,7 +3,7 @@
 // what the person typed, starting from the view's initial values as Slack does.
 
 import { FAKE_TEAM_ID, type FakeSlack, type FakeView } from './fake-slack.ts';
-import { signedFormHeaders, TEST_SIGNING_SECRET } from './slack-signing.ts';
+import { signedFormHeaders, signSlackRequest, TEST_SIGNING_SECRET } from './slack-signing.ts';
 
 type Rec = Record<string, unknown>;
 const isRecord = (v: unknown): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -198,4 +198,77 @@ export async function submitView(
     }
   }
   return { status: res.status, body, ms: res.ms };
+}
+
+/** A click on a button of a published Home (block_actions with a view container, no response_url). */
+export function homeClickPayload(input: {
+  home: FakeView;
+  userId: string;
+  actionId: string;
+  blockId?: string;
+  value?: string;
+  triggerId: string;
+}): Rec {
+  const blocks = Array.isArray(input.home.view.blocks) ? (input.home.view.blocks as unknown[]) : [];
+  let found: { blockId: string; element: Rec } | null = null;
+  for (const block of blocks) {
+    if (!isRecord(block) || block.type !== 'actions' || !Array.isArray(block.elements)) continue;
+    if (input.blockId !== undefined && block.block_id !== input.blockId) continue;
+    for (const el of block.elements) {
+      if (isRecord(el) && el.action_id === input.actionId) {
+        found = { blockId: String(block.block_id), element: el };
+        break;
+      }
+    }
+    if (found) break;
+  }
+  if (found === null) throw new Error(`no button ${input.actionId} on the Home`);
+  return {
+    type: 'block_actions',
+    user: user(input.userId),
+    api_app_id: 'AFAKEAPP01',
+    token: 'unused-verification-token',
+    container: { type: 'view', view_id: input.home.id },
+    trigger_id: input.triggerId,
+    team: { id: FAKE_TEAM_ID, domain: 'fake-team' },
+    is_enterprise_install: false,
+    view: viewPayload(input.home, {}),
+    actions: [
+      {
+        type: 'button',
+        action_id: input.actionId,
+        block_id: found.blockId,
+        value: input.value ?? found.element.value,
+        text: found.element.text,
+        action_ts: `${Date.now() / 1000}`,
+      },
+    ],
+  };
+}
+
+/** An Events API request (event_callback) as Slack POSTs it: JSON, signed. */
+export async function postEvent(
+  eventsUrl: string,
+  event: Rec,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; text: string }> {
+  const body = JSON.stringify({
+    token: 'unused-verification-token',
+    team_id: FAKE_TEAM_ID,
+    api_app_id: 'AFAKEAPP01',
+    event: { event_ts: `${Date.now() / 1000}`, ...event },
+    type: 'event_callback',
+    event_id: `Ev${Date.now()}${Math.floor(Math.random() * 1000)}`,
+    event_time: Math.floor(Date.now() / 1000),
+  });
+  const res = await fetch(eventsUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...signSlackRequest(TEST_SIGNING_SECRET, body),
+      ...headers,
+    },
+    body,
+  });
+  return { status: res.status, text: await res.text() };
 }

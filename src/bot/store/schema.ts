@@ -104,3 +104,21 @@ export const slackNotices = pgTable(
     index('slack_notices_open').on(t.runId).where(sql`${t.closed} = false`),
   ],
 );
+
+/**
+ * People who opened the app's Home tab: while runs change, the Home of those
+ * who opened it recently is published again. `due` says it shows something
+ * older than the truth; `published_at` keeps publishes per person apart (a
+ * compare-and-set claims each publish, so one process publishes it).
+ */
+export const slackHomes = pgTable(
+  'slack_homes',
+  {
+    userId: text('user_id').primaryKey(),
+    openedAt: tz('opened_at').notNull().defaultNow(),
+    publishedAt: tz('published_at'),
+    due: boolean('due').notNull().default(true),
+    lastError: text('last_error'),
+  },
+  (t) => [index('slack_homes_opened').on(t.openedAt)],
+);

@@ -56,7 +56,7 @@ export async function handleRunButton(
   const channel = body.container?.channel_id ?? body.channel?.id;
   const user = body.user.id;
   const log = ctx.log.child({ userId: user, channel, actionId: button.actionId });
-  const reply = createReply(
+  let reply = createReply(
     { responseUrl: body.response_url, channel, user },
     { client: ctx.client, log },
   );
@@ -95,6 +95,13 @@ export async function handleRunButton(
           row.ts !== messageTs &&
           channel !== undefined &&
           (await isNoticeMessage(ctx.core.db, runId, channel, messageTs))));
+    if (row !== null && body.container?.type === 'view') {
+      // A Home click has no channel and no response_url: answer in the run's channel.
+      reply = createReply(
+        { responseUrl: undefined, channel: row.channel, user },
+        { client: ctx.client, log },
+      );
+    }
     if (!elsewhere && row?.ts && messageTs !== undefined && row.ts !== messageTs) {
       log.warn('a run button on another message than the run’s', { runId, messageTs });
       await reply(
