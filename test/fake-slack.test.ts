@@ -1,6 +1,7 @@
 import {
   type Logger,
   LogLevel,
+  type View,
   type WebAPIHTTPError,
   type WebAPIPlatformError,
   type WebAPIRateLimitedError,
@@ -443,5 +444,238 @@ describe('Slack request signing and payloads', () => {
         responseUrl,
       }),
     ).toThrow('no button');
+  });
+});
+
+describe('fake Slack: views and DMs', () => {
+  const modal = (blocks: unknown[] = [], extra: Record<string, unknown> = {}): View =>
+    ({
+      type: 'modal',
+      title: { type: 'plain_text', text: 'Deploy' },
+      close: { type: 'plain_text', text: 'Cancel' },
+      blocks,
+      ...extra,
+    }) as View;
+  const input = (element: Record<string, unknown>, blockId = 'b1') => ({
+    type: 'input',
+    block_id: blockId,
+    label: { type: 'plain_text', text: 'Image tag' },
+    element: { action_id: 'value', ...element },
+  });
+  const submit = { submit: { type: 'plain_text', text: 'Deploy' } };
+
+  it('views.open takes a trigger id once, for 3 seconds', async () => {
+    const trigger = slack.triggerId({ user: 'U0REQUESTER' });
+    const opened = await client.views.open({ trigger_id: trigger, view: modal() });
+    expect(opened.view?.id).toMatch(/^V/);
+    expect(opened.view?.hash).toBeTruthy();
+    expect(slack.modals()).toHaveLength(1);
+    expect(slack.modals()[0]?.user).toBe('U0REQUESTER');
+    expect(await slackError(client.views.open({ trigger_id: trigger, view: modal() }))).toBe(
+      'expired_trigger_id',
+    );
+    const old = `${Date.now() - 3100}.1.faketrigger`;
+    expect(await slackError(client.views.open({ trigger_id: old, view: modal() }))).toBe(
+      'expired_trigger_id',
+    );
+    expect(await slackError(client.views.open({ trigger_id: 'made-up', view: modal() }))).toBe(
+      'invalid_trigger_id',
+    );
+  });
+
+  it('rejects views that break the limits, and says which', async () => {
+    const cases: [string, unknown, string][] = [
+      [
+        'title too long',
+        modal([], { title: { type: 'plain_text', text: 'x'.repeat(25) } }),
+        'view.title',
+      ],
+      ['input without submit', modal([input({ type: 'plain_text_input' })]), 'needs submit'],
+      ['101 blocks', modal(Array.from({ length: 101 }, () => ({ type: 'divider' }))), '101 blocks'],
+      ['metadata', modal([], { private_metadata: 'm'.repeat(3001) }), 'private_metadata'],
+      [
+        'max_length',
+        modal([input({ type: 'plain_text_input', max_length: 3001 })], submit),
+        'max_length',
+      ],
+      [
+        'initial value longer than max_length',
+        modal([input({ type: 'plain_text_input', max_length: 3, initial_value: 'abcd' })], submit),
+        'initial_value',
+      ],
+      [
+        'number_input without is_decimal_allowed',
+        modal([input({ type: 'number_input', min_value: '1' })], submit),
+        'is_decimal_allowed',
+      ],
+      [
+        'number_input with a number min_value',
+        modal([input({ type: 'number_input', is_decimal_allowed: false, min_value: 1 })], submit),
+        'min_value',
+      ],
+      [
+        '101 select options',
+        modal(
+          [
+            input({
+              type: 'static_select',
+              options: Array.from({ length: 101 }, (_, i) => ({
+                text: { type: 'plain_text', text: `o${i}` },
+                value: `o${i}`,
+              })),
+            }),
+          ],
+          submit,
+        ),
+        '101 options',
+      ],
+      [
+        'option text of 76',
+        modal(
+          [
+            input({
+              type: 'static_select',
+              options: [{ text: { type: 'plain_text', text: 'o'.repeat(76) }, value: 'o' }],
+            }),
+          ],
+          submit,
+        ),
+        'options[0].text',
+      ],
+      [
+        '11 checkboxes',
+        modal(
+          [
+            input({
+              type: 'checkboxes',
+              options: Array.from({ length: 11 }, (_, i) => ({
+                text: { type: 'plain_text', text: `c${i}` },
+                value: `c${i}`,
+              })),
+            }),
+          ],
+          submit,
+        ),
+        '11 options',
+      ],
+      [
+        'a label of 2001',
+        modal(
+          [
+            {
+              ...input({ type: 'plain_text_input' }),
+              label: { type: 'plain_text', text: 'l'.repeat(2001) },
+            },
+          ],
+          submit,
+        ),
+        'label',
+      ],
+    ];
+    for (const [what, view, says] of cases) {
+      const error = await rejection(
+        client.views.open({ trigger_id: slack.triggerId(), view: view as never }),
+      );
+      const data = (error as WebAPIPlatformError).data;
+      expect(data.error, what).toBe('invalid_arguments');
+      expect(JSON.stringify(data.response_metadata), what).toContain(says);
+    }
+    expect(slack.modals()).toHaveLength(0);
+    // The same form within the limits is accepted.
+    await client.views.open({
+      trigger_id: slack.triggerId(),
+      view: modal(
+        [
+          input({ type: 'plain_text_input', max_length: 3, initial_value: 'abc' }, 'a'),
+          input(
+            { type: 'number_input', is_decimal_allowed: false, min_value: '1', initial_value: '2' },
+            'b',
+          ),
+        ],
+        submit,
+      ),
+    });
+    expect(slack.modals()).toHaveLength(1);
+  });
+
+  it('views.update by id or external id, with the hash; views.push up to 3 views', async () => {
+    const opened = await client.views.open({
+      trigger_id: slack.triggerId(),
+      view: modal([], { external_id: 'deploy-form-1' }),
+    });
+    const id = opened.view!.id!;
+    const updated = await client.views.update({
+      view_id: id,
+      hash: opened.view!.hash!,
+      view: modal([{ type: 'section', text: { type: 'mrkdwn', text: 'step 2' } }]),
+    });
+    expect(updated.view?.hash).not.toBe(opened.view?.hash);
+    expect(
+      await slackError(
+        client.views.update({ view_id: id, hash: opened.view!.hash!, view: modal() }),
+      ),
+    ).toBe('hash_conflict');
+    await client.views.update({ external_id: 'deploy-form-1', view: modal() });
+    expect(await slackError(client.views.update({ view_id: 'VNOPE', view: modal() }))).toBe(
+      'not_found',
+    );
+    expect(slack.views.get(id)?.versions.map((v) => v.method)).toEqual([
+      'views.open',
+      'views.update',
+      'views.update',
+    ]);
+    // A push needs a trigger from inside the modal; the stack holds 3 views.
+    expect(
+      await slackError(client.views.push({ trigger_id: slack.triggerId(), view: modal() })),
+    ).toBe('invalid_arguments');
+    await client.views.push({ trigger_id: slack.triggerId({ view: id }), view: modal() });
+    await client.views.push({ trigger_id: slack.triggerId({ view: id }), view: modal() });
+    expect(
+      await slackError(
+        client.views.push({ trigger_id: slack.triggerId({ view: id }), view: modal() }),
+      ),
+    ).toBe('push_limit_reached');
+  });
+
+  it('views.publish keeps one Home per user and rate-limits a user publishing too often', async () => {
+    const home = (text: string) => ({
+      type: 'home' as const,
+      blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }],
+    });
+    const first = await client.views.publish({ user_id: 'U0APPROVER', view: home('one') });
+    await client.views.publish({ user_id: 'U0APPROVER', view: home('two') });
+    expect(slack.home('U0APPROVER')?.id).toBe(first.view?.id);
+    expect(slack.home('U0APPROVER')?.view).toEqual(home('two'));
+    expect(
+      await slackError(client.views.publish({ user_id: 'U0APPROVER', view: modal() as never })),
+    ).toBe('invalid_arguments');
+    expect(await slackError(client.views.publish({ user_id: 'bad', view: home('x') }))).toBe(
+      'user_not_found',
+    );
+    for (let i = 0; i < 3; i++)
+      await client.views.publish({ user_id: 'U0APPROVER', view: home(`${i}`) });
+    const raw = await fetch(`${slack.url}views.publish`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${FAKE_SLACK_TOKEN}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ user_id: 'U0APPROVER', view: home('too often') }),
+    });
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('retry-after')).toBeTruthy();
+    // Another person is not limited by the first one's publishes.
+    await client.views.publish({ user_id: 'U0OTHER', view: home('mine') });
+  });
+
+  it('conversations.open gives one DM channel per person; the bot posts in it', async () => {
+    const dm = await client.conversations.open({ users: 'U0APPROVER' });
+    expect(dm.channel?.id).toMatch(/^D/);
+    const again = await client.conversations.open({ users: 'U0APPROVER' });
+    expect(again.channel?.id).toBe(dm.channel?.id);
+    expect(slack.dmChannel('U0APPROVER')).toBe(dm.channel?.id);
+    await client.chat.postMessage({ channel: dm.channel!.id!, text: 'waiting for you' });
+    expect(slack.channelMessages(dm.channel!.id!).map((m) => m.text)).toEqual(['waiting for you']);
+    expect(await slackError(client.conversations.open({ users: '' }))).toBe(
+      'users_list_not_supplied',
+    );
+    expect(await slackError(client.conversations.open({ users: 'nobody' }))).toBe('user_not_found');
   });
 });

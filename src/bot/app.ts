@@ -17,7 +17,10 @@ import { registerConfirmApply } from './listeners/actions/confirm-apply.ts';
 import { registerUnknownActions } from './listeners/actions/run-button.ts';
 import { registerDeployCommand } from './listeners/commands/deploy.ts';
 import type { BotContext } from './listeners/context.ts';
+import { registerAppHome } from './listeners/events/app-home.ts';
+import { registerDeployForm } from './listeners/views/deploy-form.ts';
 import { boltLogger, createLog, type Log } from './log.ts';
+import { createHomePublisher, type HomePublisher, type HomeTuning } from './outbox/home.ts';
 import { createOutbox, type Outbox, type OutboxTuning } from './outbox/outbox.ts';
 import { classifySlackError, createSlackClient, slackErrorText } from './slack/client.ts';
 import { createSlackGroups } from './slack/groups.ts';
@@ -40,6 +43,7 @@ export type BotOptions = {
   /** HTTP mode: how much lower the main thread's CPU priority is made than the HTTP thread's (0: unchanged). */
   readonly workNice?: number;
   readonly outbox?: Partial<OutboxTuning>;
+  readonly home?: Partial<HomeTuning>;
   readonly groupsTtlMs?: number;
   /** Where the HTTP front forwards /api/v1/… (src/server/api/server.ts). */
   readonly apiProxy?: ApiProxy | null | undefined;
@@ -52,6 +56,7 @@ export type RunningBot = {
   readonly mode: SlackMode['kind'];
   readonly app: App;
   readonly outbox: Outbox;
+  readonly home: HomePublisher;
   stop(): Promise<void>;
 };
 
@@ -169,13 +174,25 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerApprovePlan(app, ctx);
   registerConfirmApply(app, ctx);
   registerCancelRun(app, ctx);
+  registerDeployForm(app, ctx);
+  const home = createHomePublisher({
+    core,
+    client,
+    log,
+    groups,
+    command: ctx.command,
+    ...(options.home ? { tuning: options.home } : {}),
+  });
+  registerAppHome(app, ctx, home);
   registerUnknownActions(app, ctx);
 
   await outbox.start();
+  await home.start();
   let address: Awaited<ReturnType<BotHttpServer['start']>>;
   try {
     address = await server.start();
   } catch (error) {
+    await home.stop();
     await outbox.stop();
     core.setGroupMembership(undefined);
     throw error;
@@ -219,6 +236,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
         stopped = true;
         clearTimeout(retry);
         await server.stop();
+        await home.stop();
         await outbox.stop();
         core.setGroupMembership(undefined);
         throw new BotConfigError(
@@ -240,11 +258,13 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     mode: mode.kind,
     app,
     outbox,
+    home,
     stop() {
       stopping ??= (async () => {
         stopped = true;
         if (receiver instanceof SocketModeReceiver) await app.stop().catch(() => {});
         await server.stop();
+        await home.stop();
         await outbox.stop();
         core.setGroupMembership(undefined);
         log.info('Slack bot stopped');

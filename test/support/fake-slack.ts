@@ -12,6 +12,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { blocksTextLength, LIMITS, validateBlocks } from '../../src/bot/render/limits.ts';
+import { VIEW_LIMITS, validateView } from '../../src/bot/render/view-limits.ts';
 
 export const FAKE_SLACK_TOKEN = 'xoxb-fake-slack-token';
 export const FAKE_BOT_USER_ID = 'UFAKEBOT01';
@@ -56,6 +57,8 @@ export type FakeSlackOptions = {
   readonly responseUrlMaxUses?: number;
   /** Accepted app-level tokens for Socket Mode (default FAKE_APP_TOKEN). */
   readonly appTokens?: readonly string[];
+  /** views.publish: more than `max` publishes for one user within `perMs` get 429 (default 5 per 10 s). */
+  readonly homeRateLimit?: { readonly max: number; readonly perMs: number };
 };
 
 /** What the app answered to an envelope sent over Socket Mode. */
@@ -136,6 +139,26 @@ export type FakeFile = {
   initialComment: string | null;
 };
 
+/** A view the bot opened, pushed or published, with every version. */
+export type FakeView = {
+  readonly id: string;
+  readonly type: 'modal' | 'home';
+  /** The user a Home belongs to; for modals, who the trigger came from (null when unknown). */
+  readonly user: string | null;
+  /** The modal's stack (root view id first); a Home's is its own id. */
+  readonly rootId: string;
+  hash: string;
+  externalId: string | null;
+  /** The current version, as sent (without id and hash). */
+  view: Readonly<Record<string, unknown>>;
+  closed: boolean;
+  readonly versions: {
+    readonly view: Readonly<Record<string, unknown>>;
+    readonly method: string;
+    readonly at: number;
+  }[];
+};
+
 export type FakeResponse = {
   readonly url: string;
   readonly body: unknown;
@@ -176,6 +199,16 @@ export type FakeSlack = {
   responseUrl(): string;
   readonly socketMode: FakeSocketMode;
   responsesFor(url: string): FakeResponse[];
+  /** Views by id (modals and Homes). */
+  readonly views: Map<string, FakeView>;
+  /** The Home tab published for a user (the current one). */
+  home(user: string): FakeView | undefined;
+  /** Modals in the order they were opened or pushed. */
+  modals(): FakeView[];
+  /** A trigger id as Slack sends with an interaction (valid once, for 3 s); `view`: from inside that modal. */
+  triggerId(options?: { view?: string; user?: string }): string;
+  /** The DM channel conversations.open gives for a user. */
+  dmChannel(user: string): string;
   /** Resolves with the first truthy value of `check`, polling; rejects after `timeoutMs`. */
   waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
   /** Forgets calls, messages, files, responses and faults. */
@@ -193,7 +226,7 @@ type Reply = {
 };
 type Fault = { readonly method: string; readonly fault: FakeSlackFault; remaining: number };
 
-const JSON_FIELDS = ['blocks', 'attachments', 'files', 'metadata', 'file_uploads'];
+const JSON_FIELDS = ['blocks', 'attachments', 'files', 'metadata', 'file_uploads', 'view'];
 
 function ok(body: Record<string, unknown> = {}): Reply {
   return { body: { ok: true, ...body } };
@@ -429,6 +462,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const sockets = new Set<WsConnection>();
   const pendingAcks = new Map<string, (ack: { payload: unknown }) => void>();
   let envelopeCounter = 0;
+  let triggerCounter = 0;
   const configuredUsers = options.users ?? {};
   const configuredChannels = options.channels;
   const maxResponseUses = options.responseUrlMaxUses ?? 5;
@@ -447,6 +481,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   let tsCounter = 0;
   let idCounter = 0;
   let origin = '';
+
+  const views = new Map<string, FakeView>();
+  const homes = new Map<string, string>();
+  /** Publish times per user, for the Home rate limit. */
+  const publishes = new Map<string, number[]>();
+  const usedTriggers = new Set<string>();
+  const triggerViews = new Map<string, { view?: string; user?: string }>();
+  const dms = new Map<string, string>();
+  const homeRate = options.homeRateLimit ?? { max: 5, perMs: 10_000 };
 
   const nextTs = (): string => {
     tsCounter += 1;
@@ -523,6 +566,70 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   const blocksOf = (args: Args): readonly unknown[] | null =>
     Array.isArray(args.blocks) ? (args.blocks as unknown[]) : null;
+
+  /** Trigger ids look like `<ms since epoch>.<n>.faketrigger` (slack-signing.ts makes them). */
+  const takeTrigger = (value: unknown): { view?: string; user?: string } | { error: string } => {
+    const trigger = str(value);
+    if (trigger === undefined || trigger === '') return { error: 'invalid_trigger_id' };
+    const match = /^(\d{13})\.\d+\.faketrigger$/.exec(trigger);
+    if (match === null) return { error: 'invalid_trigger_id' };
+    if (usedTriggers.has(trigger) || Date.now() - Number(match[1]) > 3000)
+      return { error: 'expired_trigger_id' };
+    usedTriggers.add(trigger);
+    return triggerViews.get(trigger) ?? {};
+  };
+
+  const viewProblem = (view: unknown, type: 'modal' | 'home'): Reply | null => {
+    if (view === undefined || typeof view === 'string') return err('invalid_arguments');
+    const violations = validateView(view, type);
+    if (violations.length === 0) return null;
+    return err('invalid_arguments', {
+      response_metadata: { messages: violations.map((v) => `[ERROR] ${v}`) },
+    });
+  };
+
+  const setView = (v: FakeView, view: Args, method: string): void => {
+    v.view = view;
+    v.hash = `${Date.now()}.${randomBytes(4).toString('hex')}`;
+    v.externalId = str(view.external_id) ?? v.externalId;
+    v.versions.push({ view, method, at: Date.now() });
+  };
+
+  const createView = (
+    view: Args,
+    type: 'modal' | 'home',
+    user: string | null,
+    rootId: string | null,
+    method: string,
+  ): FakeView => {
+    const viewId = nextId('V');
+    const v: FakeView = {
+      id: viewId,
+      type,
+      user,
+      rootId: rootId ?? viewId,
+      hash: '',
+      externalId: null,
+      view,
+      closed: false,
+      versions: [],
+    };
+    setView(v, view, method);
+    views.set(viewId, v);
+    return v;
+  };
+
+  const viewJson = (v: FakeView): Record<string, unknown> => ({
+    ...v.view,
+    id: v.id,
+    team_id: FAKE_TEAM_ID,
+    hash: v.hash,
+    root_view_id: v.rootId,
+    previous_view_id: null,
+    state: { values: {} },
+    app_id: 'AFAKEAPP01',
+    bot_id: FAKE_BOT_ID,
+  });
 
   const methods: Record<string, (args: Args) => Reply> = {
     // Answered before the handlers (it takes the app-level token, not the bot's).
@@ -621,6 +728,99 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         channel,
         permalink: `https://fake-slack.example/archives/${channel}/p${ts.replace('.', '')}${thread}`,
       });
+    },
+
+    'views.open': (args) => {
+      const trigger = takeTrigger(args.trigger_id);
+      if ('error' in trigger) return err(trigger.error);
+      const problem = viewProblem(args.view, 'modal');
+      if (problem !== null) return problem;
+      const v = createView(args.view as Args, 'modal', trigger.user ?? null, null, 'views.open');
+      return ok({ view: viewJson(v) });
+    },
+
+    'views.push': (args) => {
+      const trigger = takeTrigger(args.trigger_id);
+      if ('error' in trigger) return err(trigger.error);
+      const under = trigger.view !== undefined ? views.get(trigger.view) : undefined;
+      // Slack: a push needs the trigger of an interaction inside an open modal.
+      if (under === undefined || under.type !== 'modal' || under.closed)
+        return err('invalid_arguments', {
+          response_metadata: { messages: ['[ERROR] no open modal to push onto'] },
+        });
+      const depth = [...views.values()].filter(
+        (v) => v.rootId === under.rootId && !v.closed,
+      ).length;
+      if (depth >= VIEW_LIMITS.stack) return err('push_limit_reached');
+      const problem = viewProblem(args.view, 'modal');
+      if (problem !== null) return problem;
+      const v = createView(args.view as Args, 'modal', under.user, under.rootId, 'views.push');
+      return ok({ view: viewJson(v) });
+    },
+
+    'views.update': (args) => {
+      const viewId = str(args.view_id);
+      const externalId = str(args.external_id);
+      if (viewId === undefined && externalId === undefined) return err('invalid_arguments');
+      const v =
+        viewId !== undefined
+          ? views.get(viewId)
+          : [...views.values()].find((x) => x.externalId === externalId);
+      if (v === undefined || v.closed) return err('not_found');
+      const hash = str(args.hash);
+      if (hash !== undefined && hash !== v.hash) return err('hash_conflict');
+      const problem = viewProblem(args.view, v.type);
+      if (problem !== null) return problem;
+      setView(v, args.view as Args, 'views.update');
+      return ok({ view: viewJson(v) });
+    },
+
+    'views.publish': (args) => {
+      const user = str(args.user_id);
+      if (user === undefined || userInfo(user) === null) return err('user_not_found');
+      const now = Date.now();
+      const recent = (publishes.get(user) ?? []).filter((t) => now - t < homeRate.perMs);
+      if (recent.length >= homeRate.max) {
+        publishes.set(user, recent);
+        return {
+          status: 429,
+          headers: { 'retry-after': '1' },
+          body: { ok: false, error: 'ratelimited' },
+        };
+      }
+      const problem = viewProblem(args.view, 'home');
+      if (problem !== null) return problem;
+      recent.push(now);
+      publishes.set(user, recent);
+      const existing = homes.get(user);
+      const current = existing !== undefined ? views.get(existing) : undefined;
+      const hash = str(args.hash);
+      if (current !== undefined) {
+        if (hash !== undefined && hash !== current.hash) return err('hash_conflict');
+        setView(current, args.view as Args, 'views.publish');
+        return ok({ view: viewJson(current) });
+      }
+      const v = createView(args.view as Args, 'home', user, null, 'views.publish');
+      homes.set(user, v.id);
+      return ok({ view: viewJson(v) });
+    },
+
+    'conversations.open': (args) => {
+      const users = (str(args.users) ?? '')
+        .split(',')
+        .map((u) => u.trim())
+        .filter(Boolean);
+      if (users.length === 0) return err('users_list_not_supplied');
+      for (const u of users) if (userInfo(u) === null) return err('user_not_found');
+      if (users.length > 8) return err('too_many_users');
+      const key = [...users].sort().join(',');
+      let channel = dms.get(key);
+      const already = channel !== undefined;
+      if (channel === undefined) {
+        channel = nextId(users.length === 1 ? 'D' : 'G');
+        dms.set(key, channel);
+      }
+      return ok({ channel: { id: channel }, ...(already ? { already_open: true } : {}) });
     },
 
     'usergroups.users.list': (args) => {
@@ -936,6 +1136,26 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return url;
     },
     responsesFor: (url) => responses.filter((r) => r.url === url),
+    views,
+    home: (user) => {
+      const viewId = homes.get(user);
+      return viewId !== undefined ? views.get(viewId) : undefined;
+    },
+    modals: () => [...views.values()].filter((v) => v.type === 'modal'),
+    triggerId: (o = {}) => {
+      triggerCounter += 1;
+      const trigger = `${Date.now()}.${900_000 + triggerCounter}.faketrigger`;
+      if (o.view !== undefined || o.user !== undefined) triggerViews.set(trigger, o);
+      return trigger;
+    },
+    dmChannel: (user) => {
+      let channel = dms.get(user);
+      if (channel === undefined) {
+        channel = nextId('D');
+        dms.set(user, channel);
+      }
+      return channel;
+    },
     socketMode: {
       connections: () => [...sockets].filter((c) => c.open).length,
       waitForConnection: async (timeoutMs = 10_000) => {
@@ -994,6 +1214,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       ephemerals.length = 0;
       files.clear();
       responses.length = 0;
+      views.clear();
+      homes.clear();
+      publishes.clear();
       faults = [];
       downUntil = 0;
     },

@@ -49,6 +49,12 @@ export type FrontMessage =
       readonly ackMs: number;
       /** Date.now() when the answer was sent. */
       readonly ackedAt: number;
+      /**
+       * Set for requests whose answer carries content (a view_submission's
+       * `response_action`): the thread waits for an `answer` with this id
+       * instead of answering at once.
+       */
+      readonly answerId?: number;
     }
   /** A request for one of the main thread's routes; answered with a `route-result` of the same id. */
   | {
@@ -79,4 +85,6 @@ export type MainMessage =
       readonly text: string;
       readonly headers: Readonly<Record<string, string>>;
     }
+  /** The listener's ack of a held request (`text`: JSON, or '' for an empty 200). */
+  | { readonly type: 'answer'; readonly id: number; readonly text: string }
   | { readonly type: 'stop' };

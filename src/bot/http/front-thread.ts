@@ -33,6 +33,9 @@ const options = workerData as FrontOptions;
 let appReady = options.appReady;
 let nextId = 1;
 const waiting = new Map<number, ServerResponse>();
+/** view_submission requests waiting for the listener's answer (Slack waits 3 s). */
+const held = new Map<number, ServerResponse>();
+const HOLD_MS = 2500;
 
 const post = (message: FrontMessage) => port.postMessage(message);
 
@@ -86,7 +89,20 @@ async function handleSlack(req: IncomingMessage, res: ServerResponse, signingSec
   if (value.kind === 'url_verification') return sendJson(res, 200, { challenge: value.challenge });
   if (!appReady) return sendEmpty(res, 503);
 
-  sendEmpty(res, 200);
+  // A form submission is answered by its listener (errors keep the modal open);
+  // every other request is answered here, at once.
+  const answerId = value.kind === 'other' && value.type === 'view_submission' ? nextId++ : null;
+  if (answerId === null) sendEmpty(res, 200);
+  else {
+    held.set(answerId, res);
+    setTimeout(() => {
+      if (!held.delete(answerId)) return;
+      log('warn', 'no answer to a view submission in time: closed the modal', {
+        ms: HOLD_MS,
+      });
+      sendEmpty(res, 200);
+    }, HOLD_MS).unref();
+  }
   const retryHeader = header(req, 'x-slack-retry-num');
   const retryNum = retryHeader !== undefined ? Number.parseInt(retryHeader, 10) : Number.NaN;
   post({
@@ -97,6 +113,7 @@ async function handleSlack(req: IncomingMessage, res: ServerResponse, signingSec
     retryReason: header(req, 'x-slack-retry-reason'),
     ackMs: performance.now() - received,
     ackedAt: Date.now(),
+    ...(answerId !== null ? { answerId } : {}),
   });
 }
 
@@ -193,6 +210,12 @@ port.on('message', (message: MainMessage) => {
       const res = waiting.get(message.id);
       waiting.delete(message.id);
       if (res) sendText(res, message.status, message.text, message.headers);
+      return;
+    }
+    case 'answer': {
+      const res = held.get(message.id);
+      held.delete(message.id);
+      if (res) sendText(res, 200, message.text);
       return;
     }
     case 'stop':

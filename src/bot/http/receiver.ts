@@ -234,9 +234,19 @@ export class BotHttpServer implements Receiver {
     const event: ReceiverEvent = {
       // Bolt gets the body as Slack sent it (it reads fields beyond those validated).
       body: message.body,
-      // The thread has answered 200 with an empty body: an ack here sends nothing.
+      // The thread has answered 200 with an empty body (an ack here sends
+      // nothing), except for a held request, whose answer is the ack's.
       ack: async (response?: unknown) => {
-        if (response === undefined || response === null || response === '') return;
+        const empty = response === undefined || response === null || response === '';
+        if (message.answerId !== undefined) {
+          this.send({
+            type: 'answer',
+            id: message.answerId,
+            text: empty ? '' : JSON.stringify(response),
+          });
+          return;
+        }
+        if (empty) return;
         this.log.error(
           'a listener acknowledged with content, which the receiver cannot send: reply on the response_url instead',
           { kind },

@@ -29,6 +29,7 @@ import type { Unsubscribe } from '../../core/api/types.ts';
 import { LOG_CHANNEL } from '../../core/logs/writer.ts';
 import type { Log } from '../log.ts';
 import { dueRuns, markStale, pruneRequests } from '../store/messages.ts';
+import { dueNoticeRuns } from '../store/notices.ts';
 import type { DeliverDeps } from './deliver.ts';
 import { createSchedule } from './schedule.ts';
 import { createSync, type SyncOutcome } from './sync.ts';
@@ -164,7 +165,8 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (stopped) return 0;
     // A run this process has in hand is delivered anyway; a job sent for it
     // would only be refused as a duplicate (a round trip each, hundreds under load).
-    const runIds = (await dueRuns(core.db)).filter((runId) => !schedule.inHand(runId));
+    const due = new Set([...(await dueRuns(core.db)), ...(await dueNoticeRuns(core.db))]);
+    const runIds = [...due].filter((runId) => !schedule.inHand(runId));
     for (const runId of runIds) await enqueue(runId);
     return runIds.length;
   };

@@ -29,6 +29,7 @@ import {
   LOG_TAIL_STATUSES,
   SlackCallError,
 } from './deliver.ts';
+import { deliverNotices } from './notify.ts';
 import type { Schedule, Shown } from './schedule.ts';
 
 export type SyncOutcome =
@@ -178,6 +179,8 @@ export function createSync(deps: SyncDeps): (runId: string) => Promise<SyncOutco
         }
         row = await deliverPlanThread(deps, row, run);
         row = await deliverLogThread(deps, row, run);
+        const noticeWake = await deliverNotices(deps, row, run);
+        if (noticeWake !== null) schedule.wakeAt(row.runId, noticeWake);
       } catch (error) {
         if (error instanceof SlackCallError) {
           return { outcome: await onSlackFailure(row, run, error), shown: null };

@@ -111,6 +111,7 @@ const OTHER_BLOCK_TYPES = new Set([
 ]);
 const INTERACTIVE_ELEMENTS = new Set([
   'button',
+  'number_input',
   'checkboxes',
   'datepicker',
   'datetimepicker',
@@ -351,7 +352,15 @@ export function blocksTextLength(blocks: unknown): number {
  * against its own limit when given. Accepts unknown input (e.g. a parsed
  * request body) as well as `Block[]`.
  */
-export function validateBlocks(blocks: unknown, text?: string): string[] {
+export function validateBlocks(
+  blocks: unknown,
+  text?: string,
+  /** Views (modals, Home) allow more blocks and have no message-wide text limit. */
+  surface: { readonly maxBlocks: number; readonly totalText: number | null } = {
+    maxBlocks: LIMITS.blocks,
+    totalText: LIMITS.totalText,
+  },
+): string[] {
   const check = new Checker();
   if (text !== undefined && text.length > LIMITS.topLevelText) {
     check.add(
@@ -364,8 +373,8 @@ export function validateBlocks(blocks: unknown, text?: string): string[] {
     check.add('blocks', 'blocks must be an array');
     return check.violations;
   }
-  if (blocks.length > LIMITS.blocks) {
-    check.add('blocks', `${blocks.length} blocks, at most ${LIMITS.blocks}`);
+  if (blocks.length > surface.maxBlocks) {
+    check.add('blocks', `${blocks.length} blocks, at most ${surface.maxBlocks}`);
   }
   const blockIds = new Set<string>();
   blocks.forEach((block: unknown, i) => {
@@ -389,7 +398,7 @@ export function validateBlocks(blocks: unknown, text?: string): string[] {
     check.block(at, block);
   });
   const total = blocksTextLength(blocks);
-  if (total > LIMITS.totalText) {
+  if (surface.totalText !== null && total > surface.totalText) {
     check.add(
       'blocks',
       `all text in the blocks is ${total} characters, at most ${LIMITS.totalText} (msg_blocks_too_long)`,

@@ -5,7 +5,7 @@
 import { pgCore, sql } from '../../core/store/orm.ts';
 import { runs } from '../../core/store/schema.ts';
 
-const { bigint, boolean, index, integer, pgTable, text, timestamp } = pgCore;
+const { bigint, boolean, index, integer, pgTable, primaryKey, text, timestamp } = pgCore;
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 
@@ -69,4 +69,56 @@ export const slackRequests = pgTable(
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   (t) => [index('slack_requests_created').on(t.createdAt)],
+);
+
+/**
+ * Who was told that a run waits for a person, once per step (the run's status
+ * and plan): `target` is 'thread' for the threaded reply in the run's channel
+ * or the user id of a direct message. The primary key makes it once however
+ * many processes serve; `sent_at` is claimed (compare-and-set) before sending.
+ */
+export const slackNotices = pgTable(
+  'slack_notices',
+  {
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    /** `awaiting_plan_approval:<plan id>` or `awaiting_apply_approval:<plan id>`. */
+    step: text('step').notNull(),
+    target: text('target').notNull(),
+    /** Where the notice was posted (the run's channel, or the DM) and its ts. */
+    channel: text('channel'),
+    ts: text('ts'),
+    /** Claimed by the process sending it; cleared again when sending failed. */
+    sentAt: tz('sent_at'),
+    /** When to tell once more if the step still waits (the deployment's `remind`), and when it was done. */
+    remindAt: tz('remind_at'),
+    remindedAt: tz('reminded_at'),
+    /** A DM that says who decided and has no buttons any more. */
+    closed: boolean('closed').notNull().default(false),
+    lastError: text('last_error'),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.runId, t.step, t.target] }),
+    index('slack_notices_open').on(t.runId).where(sql`${t.closed} = false`),
+  ],
+);
+
+/**
+ * People who opened the app's Home tab: while runs change, the Home of those
+ * who opened it recently is published again. `due` says it shows something
+ * older than the truth; `published_at` keeps publishes per person apart (a
+ * compare-and-set claims each publish, so one process publishes it).
+ */
+export const slackHomes = pgTable(
+  'slack_homes',
+  {
+    userId: text('user_id').primaryKey(),
+    openedAt: tz('opened_at').notNull().defaultNow(),
+    publishedAt: tz('published_at'),
+    due: boolean('due').notNull().default(true),
+    lastError: text('last_error'),
+  },
+  (t) => [index('slack_homes_opened').on(t.openedAt)],
 );

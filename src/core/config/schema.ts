@@ -132,6 +132,10 @@ export const deploymentSchema = z.strictObject({
   approvers: z.array(slackId).min(1, 'at least one approver is needed'),
   allowSelfApproval: z.boolean().default(false),
   approvalTimeout: duration('approvalTimeout').default(3_600_000),
+  /** How the people who may approve are told a run waits for them (Slack): a thread reply, DMs, or not. */
+  notify: z.enum(['thread', 'dm', 'none']).default('thread'),
+  /** Tell them once more when a step still waits after this long (unset: never). */
+  remind: duration('remind').optional(),
   channels: z.array(z.string().min(1)).optional(),
   source: sourceSchema,
   variables: z

@@ -9,10 +9,12 @@ import type { ActOptions, DeployCore } from '../../../core/api/core.ts';
 import type { Actor, RunView } from '../../../core/api/types.ts';
 import { isRefusal } from '../../../core/errors.ts';
 import { ACTION_IDS, type ActionId, parseButtonValue } from '../../render/actions.ts';
+import { FORM_ACTION_IDS } from '../../render/modal.ts';
 import { renderClickRefused, renderErrorReply, renderProblem } from '../../render/replies.ts';
 import { blockActionsSchema } from '../../slack/payloads.ts';
 import { createReply } from '../../slack/respond.ts';
 import { forgetRequest, getMessageRow, recordRequest } from '../../store/messages.ts';
+import { isNoticeMessage } from '../../store/notices.ts';
 import type { BotContext } from '../context.ts';
 
 export type Decide = (
@@ -59,7 +61,7 @@ export async function handleRunButton(
   const channel = body.container?.channel_id ?? body.channel?.id;
   const user = body.user.id;
   const log = ctx.log.child({ userId: user, channel, actionId: button.actionId });
-  const reply = createReply(
+  let reply = createReply(
     { responseUrl: body.response_url, channel, user },
     { client: ctx.client, log },
   );
@@ -88,7 +90,24 @@ export async function handleRunButton(
     }
     const row = await getMessageRow(ctx.core.db, runId);
     const messageTs = body.container?.message_ts ?? body.message?.ts;
-    if (row?.ts && messageTs !== undefined && row.ts !== messageTs) {
+    // The run's buttons also sit on the DMs telling its approvers, and on the
+    // App Home: those act as in the run's channel (its channel rule applies).
+    const elsewhere =
+      row !== null &&
+      (body.container?.type === 'view' ||
+        (row.ts !== null &&
+          messageTs !== undefined &&
+          row.ts !== messageTs &&
+          channel !== undefined &&
+          (await isNoticeMessage(ctx.core.db, runId, channel, messageTs))));
+    if (row !== null && body.container?.type === 'view') {
+      // A Home click has no channel and no response_url: answer in the run's channel.
+      reply = createReply(
+        { responseUrl: undefined, channel: row.channel, user },
+        { client: ctx.client, log },
+      );
+    }
+    if (!elsewhere && row?.ts && messageTs !== undefined && row.ts !== messageTs) {
       log.warn('a run button on another message than the run’s', { runId, messageTs });
       await reply(
         renderProblem(
@@ -102,7 +121,7 @@ export async function handleRunButton(
       log.info('duplicate delivery of a click: not acted on again', { runId });
       return;
     }
-    const actor: Actor = { id: user, via: 'slack', channel };
+    const actor: Actor = { id: user, via: 'slack', channel: elsewhere ? row.channel : channel };
     try {
       const run = await button.decide(ctx.core, runId, actor, {
         planId: value.planId ?? undefined,
@@ -135,7 +154,7 @@ export async function handleRunButton(
   }
 }
 
-const KNOWN = Object.values(ACTION_IDS).join('|');
+const KNOWN = [...Object.values(ACTION_IDS), ...FORM_ACTION_IDS].join('|');
 
 /** Buttons of other (older) messages: answered, never acted on. */
 export function registerUnknownActions(app: App, ctx: BotContext): void {

@@ -29,6 +29,7 @@ import {
   setRequestRun,
 } from '../../store/messages.ts';
 import type { BotContext } from '../context.ts';
+import { openDeployForm } from '../views/deploy-form.ts';
 import { closestSubcommand, type DeployRequest, parseDeployText, usageOf } from './parse.ts';
 
 const RUN_ID = /^run-[0-9a-z]{4,40}$/;
@@ -39,6 +40,17 @@ export function registerDeployCommand(app: App, ctx: BotContext): void {
     const parsed = slashCommandSchema.safeParse(body);
     if (!parsed.success) {
       ctx.log.warn('malformed slash command', { issues: parsed.error.issues.length });
+      return;
+    }
+    // No arguments: the form (help when it cannot be opened, e.g. an expired trigger).
+    if (
+      slackCommandText(parsed.data.text).trim() === '' &&
+      (await openDeployForm(ctx, {
+        triggerId: parsed.data.trigger_id,
+        user: parsed.data.user_id,
+        channel: parsed.data.channel_id,
+      }))
+    ) {
       return;
     }
     await handleDeployCommand(ctx, parsed.data, context.retryNum);

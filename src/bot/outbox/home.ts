@@ -1,0 +1,213 @@
+// Publishing people's Home tabs. `app_home_opened` records the person and
+// publishes at once; while runs change (the run NOTIFY), the Home of everyone
+// who opened it within `recentMs` is marked due and a job per person goes on
+// the `slack-home` queue (singleton per person, so a burst of changes is one
+// publish). Each publish is claimed in Postgres (due, and not within `gapMs`
+// of the last one), so one process publishes it and a person's Home is
+// published at most once per gap; a claim refused by the gap comes back as a
+// job when the gap ends.
+
+import type { WebClient } from '@slack/web-api';
+import type { PgBoss } from 'pg-boss';
+import { z } from 'zod';
+import type { DeployCore } from '../../core/api/core.ts';
+import type { GroupMembership, RunView, Unsubscribe } from '../../core/api/types.ts';
+import { isApprover } from '../../core/lifecycle/policy.ts';
+import { STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
+import { inArray } from '../../core/store/orm.ts';
+import { selectRows } from '../../core/store/rows.ts';
+import type { Log } from '../log.ts';
+import { renderHome } from '../render/home.ts';
+import { classifySlackError, slackErrorText } from '../slack/client.ts';
+import { claimPublish, homeOf, homeOpened, markHomesDue, publishFailed } from '../store/homes.ts';
+import { slackMessages } from '../store/schema.ts';
+
+export const HOME_QUEUE = 'slack-home';
+
+export type HomeTuning = {
+  /** At most one publish per person per … ms (default 3000). */
+  readonly gapMs: number;
+  /** Homes opened within … ms are kept up to date (default 24 h). */
+  readonly recentMs: number;
+};
+
+export const DEFAULT_HOME_TUNING: HomeTuning = { gapMs: 3000, recentMs: 24 * 3600_000 };
+
+export type HomePublisher = {
+  start(): Promise<void>;
+  /** The person opened the Home tab: publish it now. */
+  opened(userId: string): Promise<void>;
+  /** Publishes the Homes of these people now, where due (tests, and the job handler). */
+  publish(userIds: readonly string[]): Promise<void>;
+  stop(): Promise<void>;
+};
+
+const jobData = z.object({ userId: z.string().min(1) });
+
+/** What every Home of one batch is built from, read once. */
+type Snapshot = {
+  readonly awaiting: RunView[];
+  readonly recent: RunView[];
+  readonly running: RunView[];
+  readonly channels: Map<string, string>;
+};
+
+export function createHomePublisher(options: {
+  readonly core: DeployCore;
+  readonly client: WebClient;
+  readonly log: Log;
+  readonly groups: GroupMembership;
+  readonly command: string;
+  readonly tuning?: Partial<HomeTuning>;
+}): HomePublisher {
+  const { core, client, groups, command } = options;
+  const tuning: HomeTuning = { ...DEFAULT_HOME_TUNING, ...options.tuning };
+  const log = options.log.child({ component: 'home' });
+  const boss: PgBoss = core.queue.boss;
+  let workId: string | null = null;
+  let unsubscribe: Unsubscribe | null = null;
+  let changeTimer: NodeJS.Timeout | null = null;
+  let stopped = false;
+
+  const later = async (userId: string, at: number) => {
+    if (stopped) return;
+    await boss
+      .send(HOME_QUEUE, { userId }, { singletonKey: userId, startAfter: new Date(at) })
+      .catch((error: unknown) => log.warn('could not queue a Home publish', { userId, error }));
+  };
+
+  const snapshot = async (): Promise<Snapshot> => {
+    const [awaiting, running, recent] = await Promise.all([
+      core.listRuns({ statuses: STATUS_GROUPS.awaiting_approval, limit: 100 }),
+      core.listRuns({ statuses: STATUS_GROUPS.active, limit: 50 }),
+      core.listRuns({ limit: 200 }),
+    ]);
+    const ids = [...new Set([...awaiting, ...running, ...recent].map((r) => r.id))];
+    const rows =
+      ids.length > 0
+        ? await selectRows(core.db, slackMessages, inArray(slackMessages.runId, ids))
+        : [];
+    return {
+      awaiting,
+      running: running.filter((r) => !STATUS_GROUPS.awaiting_approval.includes(r.status)),
+      recent,
+      channels: new Map(rows.map((r) => [r.runId, r.channel])),
+    };
+  };
+
+  /** Runs the person may decide now: the core's approver and self-approval rules. */
+  const waitingFor = async (userId: string, runs: readonly RunView[]) => {
+    const out: RunView[] = [];
+    for (const run of runs) {
+      let deployment: ReturnType<DeployCore['deployment']>;
+      try {
+        deployment = core.deployment(run.deployment);
+      } catch {
+        continue;
+      }
+      if (userId === run.requestedBy && !deployment.allowSelfApproval) continue;
+      try {
+        if (await isApprover(deployment, userId, groups)) out.push(run);
+      } catch (error) {
+        log.warn('could not check approvers for the Home', { runId: run.id, error });
+      }
+    }
+    return out;
+  };
+
+  const publishOne = async (userId: string, snap: Snapshot) => {
+    const claimed = await claimPublish(core.db, userId, tuning.gapMs);
+    if (claimed === null) {
+      const row = await homeOf(core.db, userId);
+      if (row?.due && row.publishedAt !== null)
+        await later(userId, row.publishedAt.getTime() + tuning.gapMs);
+      return;
+    }
+    const view = renderHome({
+      user: userId,
+      waiting: await waitingFor(userId, snap.awaiting),
+      mine: snap.recent.filter((r) => r.requestedBy === userId).slice(0, 10),
+      running: snap.running,
+      channels: snap.channels,
+      command,
+      now: new Date(),
+    });
+    try {
+      await client.views.publish({ user_id: userId, view: view as never });
+      log.debug('published a Home', { userId });
+    } catch (error) {
+      const failure = classifySlackError(error);
+      await publishFailed(core.db, userId, slackErrorText(failure));
+      log.warn('could not publish a Home', { userId, error: slackErrorText(failure) });
+      const wait =
+        failure.kind === 'rate_limited' ? failure.retryAfterSeconds * 1000 : tuning.gapMs * 2;
+      if (failure.kind !== 'auth' && failure.kind !== 'channel')
+        await later(userId, Date.now() + wait);
+    }
+  };
+
+  const publish = async (userIds: readonly string[]) => {
+    if (userIds.length === 0) return;
+    const snap = await snapshot();
+    await Promise.all(userIds.map((u) => publishOne(u, snap)));
+  };
+
+  const onChange = () => {
+    // A burst of run changes is one pass.
+    if (changeTimer !== null || stopped) return;
+    changeTimer = setTimeout(() => {
+      changeTimer = null;
+      void (async () => {
+        const due = await markHomesDue(core.db, tuning.recentMs);
+        const now = Date.now();
+        for (const row of due) {
+          const at = row.publishedAt !== null ? row.publishedAt.getTime() + tuning.gapMs : now;
+          await later(row.userId, Math.max(now, at));
+        }
+      })().catch((error: unknown) => log.warn('could not mark Homes due', { error }));
+    }, 50);
+    changeTimer.unref();
+  };
+
+  return {
+    async start() {
+      await boss.createQueue(HOME_QUEUE, {
+        policy: 'short',
+        notify: true,
+        retryLimit: 2,
+        expireInSeconds: 60,
+        deleteAfterSeconds: 600,
+      });
+      workId = await boss.work(
+        HOME_QUEUE,
+        {
+          localConcurrency: 1,
+          batchSize: 50,
+          pollingIntervalSeconds: 2,
+          notifyPollingIntervalSeconds: 10,
+        },
+        async (jobs) => {
+          const users = new Set<string>();
+          for (const job of jobs) {
+            const data = jobData.safeParse(job.data);
+            if (data.success) users.add(data.data.userId);
+          }
+          await publish([...users]);
+        },
+      );
+      unsubscribe = await core.subscribeRuns(onChange);
+    },
+    async opened(userId) {
+      await homeOpened(core.db, userId);
+      await publish([userId]);
+    },
+    publish,
+    async stop() {
+      stopped = true;
+      if (changeTimer !== null) clearTimeout(changeTimer);
+      if (workId !== null)
+        await boss.offWork(HOME_QUEUE, { id: workId, wait: true }).catch(() => {});
+      await unsubscribe?.().catch(() => {});
+    },
+  };
+}
