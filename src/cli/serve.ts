@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
 import { errorMessage } from '../core/errors.ts';
+import { describeSandbox, sandboxStatus } from '../core/executors/sandbox.ts';
 import type { Settings } from '../core/settings.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
@@ -45,6 +46,9 @@ export async function serve(options: ServeOptions): Promise<number> {
     `deploy-bot ${options.withBot ? 'serving' : 'worker'}: ${deployments.length} deployment(s) from ${settings.configFile}` +
       `${settings.usingExampleConfig ? ' (the bundled example; set DEPLOY_CONFIG for your own)' : ''}; database: ${where}; worker ${worker.id}, ${concurrency} step(s) at once`,
   );
+  const sandbox = sandboxStatus();
+  io.out(`deploy-bot: ${describeSandbox(sandbox)}`);
+  if (sandbox.warning) io.err(`deploy-bot: warning: ${sandbox.warning}`);
   if (options.withBot) {
     try {
       const { startBotFromEnv } = await import('../bot/start.ts');

@@ -121,6 +121,29 @@ export const verifySchema = z
   });
 export type VerifyConfig = z.output<typeof verifySchema>;
 
+export const sandboxSchema = z
+  .strictObject({
+    /** Network access (deployments talk to clouds); false gives the step no network at all. */
+    network: z.boolean().default(true),
+    /**
+     * Steps start processes meant to outlive them (a local service): they share
+     * the machine's process ids instead of a PID namespace of their own, and
+     * get no /proc.
+     */
+    services: z.boolean().default(false),
+    /** More paths the steps see, read-only unless access: rw. */
+    paths: z
+      .array(
+        z.strictObject({
+          path: z.string().refine((p) => p.startsWith('/'), 'expected an absolute path'),
+          access: z.enum(['ro', 'rw']).default('ro'),
+        }),
+      )
+      .default([]),
+  })
+  .default({ network: true, services: false, paths: [] });
+export type SandboxConfig = z.output<typeof sandboxSchema>;
+
 const slackId = z
   .string()
   .regex(/^[USW][A-Z0-9]{2,}$/, 'expected a Slack user id (U…/W…) or user-group id (S…)');
@@ -142,6 +165,7 @@ export const deploymentSchema = z.strictObject({
     .default({}),
   executor: executorSchema,
   verify: verifySchema.optional(),
+  sandbox: sandboxSchema,
 });
 export type DeploymentConfig = z.output<typeof deploymentSchema>;
 

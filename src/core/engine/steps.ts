@@ -7,6 +7,7 @@ import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import type { Executor, ExecutorContext } from '../executors/executor.ts';
 import { StepNotStarted } from '../executors/process.ts';
+import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
 import { assertNever, type Phase, type RunKind, type RunStatus } from '../lifecycle/statuses.ts';
@@ -106,8 +107,20 @@ async function recordStepPidOrRefuse(s: StepRun, pid: number): Promise<void> {
   }
 }
 
+/** What the step's sandbox is made of: this run's workspace, this deployment's state. */
+function sandboxOf(s: StepRun, ws: Workspace): StepSandbox {
+  return {
+    workspaceRoot: ws.root,
+    stateDir: ws.stateDir,
+    dataDir: s.ctx.dataDir,
+    // Runs requested before sandbox settings existed have none in their snapshot.
+    config: s.deployment.sandbox ?? { network: true, services: false, paths: [] },
+  };
+}
+
 function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
   return {
+    sandbox: sandboxOf(s, ws),
     runId: s.run.id,
     kind: s.run.kind as 'execute' | 'destroy',
     workspace: ws,
@@ -387,6 +400,7 @@ async function verify(s: StepRun): Promise<void> {
         onLine: (stream, line) => s.log.write(stream, line),
         signal: s.signal,
         onStart: envCtx?.onStart,
+        sandbox: envCtx?.sandbox,
       },
     });
     await advance(s, { from: 'verifying', to: 'completed', reason: 'verified' });

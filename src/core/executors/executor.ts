@@ -6,6 +6,7 @@ import type { Workspace } from '../engine/workspace.ts';
 import type { Phase } from '../lifecycle/statuses.ts';
 import type { PlanSummary } from './plan-summary.ts';
 import { runStep, StepLaunchError, type StepResult, type StepStream } from './process.ts';
+import type { StepSandbox } from './sandbox.ts';
 
 export type ExecutorContext = {
   readonly runId: string;
@@ -22,6 +23,8 @@ export type ExecutorContext = {
   readonly onStart: (pid: number) => Promise<void> | void;
   readonly backpressure: () => Promise<void> | null;
   readonly setPhase: (phase: Phase) => void;
+  /** The sandbox the step runs in (its workspace, its state directory, declared paths). */
+  readonly sandbox?: StepSandbox | undefined;
 };
 
 export type PlanResult = {
@@ -94,6 +97,7 @@ export async function runExecutorStep(ctx: ExecutorContext, step: ExecutorStep):
       signal: ctx.signal,
       onStart: ctx.onStart,
       backpressure: ctx.backpressure,
+      sandbox: ctx.sandbox,
     });
   } catch (error) {
     if (error instanceof StepLaunchError) throw step.launchFailure(error);

@@ -6,6 +6,7 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tokenize } from '../variables/args.ts';
 import type { OutputStream } from './launch.ts';
+import { grantToStepUser, type StepSandbox, sandboxLaunch, sandboxStatus } from './sandbox.ts';
 import { launchThroughRunner } from './spawner.ts';
 
 /** Which output pipe a line came from (the runner's name for it). */
@@ -29,6 +30,8 @@ export type StepRequest = {
   readonly onStart?: ((pid: number) => Promise<void> | void) | undefined;
   /** When it returns a promise, the step's output is paused until it settles. */
   readonly backpressure?: (() => Promise<void> | null) | undefined;
+  /** What the step may see: run in bubblewrap unless DEPLOY_STEP_SANDBOX=off (or auto without it). */
+  readonly sandbox?: StepSandbox | undefined;
 };
 
 export type StepResult =
@@ -150,8 +153,22 @@ class LineSplitter {
   }
 }
 
+/** The gate's prefix and the environment: in the sandbox, or as they are. */
+async function launchPlan(request: StepRequest, program: string) {
+  if (!request.sandbox) return { prefix: undefined, env: request.env };
+  const status = sandboxStatus();
+  if (!status.active) {
+    if (status.mode === 'required')
+      throw new StepLaunchError(`${request.label} was not started: ${status.warning}`);
+    return { prefix: undefined, env: request.env };
+  }
+  await grantToStepUser(request.sandbox, status);
+  return sandboxLaunch(status, request.sandbox, request.env, request.cwd, program);
+}
+
 export async function runStep(request: StepRequest): Promise<StepResult> {
   const argv = resolveCommand(request.command, request.cwd, request.label, request.env.PATH);
+  const { prefix, env } = await launchPlan(request, argv[0] ?? '');
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   if (request.signal?.aborted) return { outcome: 'aborted', durationMs: 0 };
@@ -187,7 +204,7 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
       stderr: new LineSplitter((line) => request.onLine('stderr', line)),
     };
     const step = launchThroughRunner(
-      { argv, cwd: request.cwd, env: request.env },
+      { argv, cwd: request.cwd, env, prefix },
       {
         started: (startedPid) => {
           pid = startedPid;
