@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import { z } from 'zod';
+import { tokenize } from '../variables/args.ts';
 import { parseDuration } from './duration.ts';
 
 const duration = (what: string) =>
@@ -169,6 +171,28 @@ export const deploymentSchema = z.strictObject({
 });
 export type DeploymentConfig = z.output<typeof deploymentSchema>;
 
+/**
+ * A step command runs a program in the workspace (`./plan.sh`, `bin/apply`) or
+ * a bare program found on PATH (`terraform`): never a path that leaves the
+ * source, which the approval does not cover.
+ */
+function commandProblem(command: string): string | null {
+  let program: string | undefined;
+  try {
+    [program] = tokenize(command);
+  } catch (error) {
+    return `cannot be read: ${(error as Error).message}`;
+  }
+  if (program === undefined) return 'is empty';
+  if (!program.includes('/')) return null;
+  if (program.startsWith('/'))
+    return `${program} is outside the source: use a path inside it (./script.sh) or a bare program on PATH (terraform)`;
+  const normalized = posix.normalize(program);
+  if (normalized === '..' || normalized.startsWith('../'))
+    return `${program} leaves the source ("../"): use a path inside it (./script.sh) or a bare program on PATH (terraform)`;
+  return null;
+}
+
 export const configSchema = z
   .strictObject({
     deployments: z.array(deploymentSchema).min(1, 'define at least one deployment'),
@@ -185,6 +209,22 @@ export const configSchema = z
         });
       }
       seen.set(d.name, i);
+      const commands: [string[], string | undefined][] = [
+        [['executor', 'plan'], d.executor.kind === 'script' ? d.executor.plan : undefined],
+        [['executor', 'apply'], d.executor.kind === 'script' ? d.executor.apply : undefined],
+        [
+          ['executor', 'destroyPlan'],
+          d.executor.kind === 'script' ? d.executor.destroyPlan : undefined,
+        ],
+        [['executor', 'destroy'], d.executor.kind === 'script' ? d.executor.destroy : undefined],
+        [['executor', 'rollback'], d.executor.rollback],
+        [['verify', 'command'], d.verify?.command],
+      ];
+      for (const [where, command] of commands) {
+        const problem = command === undefined ? null : commandProblem(command);
+        if (problem)
+          ctx.addIssue({ code: 'custom', path: ['deployments', i, ...where], message: problem });
+      }
       for (const [name, spec] of Object.entries(d.variables)) {
         if (
           spec.type === 'select' &&

@@ -20,12 +20,18 @@ import { eq } from '../store/orm.ts';
 import { selectRows } from '../store/rows.ts';
 import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
+import {
+  artifactsDigest,
+  bindingChanges,
+  bindingHash,
+  configDigest,
+  type PlanBinding,
+} from './binding.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';
 import { newId } from './ids.ts';
 import { runVerify } from './verify.ts';
 import {
   type Artifact,
-  artifactHash,
   collectArtifacts,
   DetectError,
   prepareWorkspace,
@@ -258,7 +264,14 @@ async function detectAndPlan(s: StepRun): Promise<void> {
       return;
     }
     const { summary } = result;
-    const hash = artifactHash(ws.sourceDigest, artifacts);
+    let binding: PlanBinding;
+    try {
+      binding = await bindingOf(s, ws, artifacts, executor);
+    } catch (error) {
+      await fail(s, 'planning', asFailure('plan', error));
+      return;
+    }
+    const hash = bindingHash(binding);
     const planId = newId('plan');
     s.log.system(
       summary.known
@@ -277,6 +290,7 @@ async function detectAndPlan(s: StepRun): Promise<void> {
         changes: summary.changes.map((c) => ({ address: s.redact(c.address), action: c.action })),
         text: s.redact(result.text),
         artifactHash: hash,
+        binding,
       });
       for (const a of artifacts) {
         await tx
@@ -298,6 +312,21 @@ async function detectAndPlan(s: StepRun): Promise<void> {
   } finally {
     await ws.dispose();
   }
+}
+
+/** Everything apply will run, part by part: what the approval is bound to. */
+async function bindingOf(
+  s: StepRun,
+  ws: Workspace,
+  artifacts: readonly Artifact[],
+  executor: Executor,
+): Promise<PlanBinding> {
+  return {
+    source: ws.sourceDigest,
+    artifacts: artifactsDigest(artifacts),
+    config: configDigest(s.run.config),
+    executor: executor.identity ? await executor.identity(executorContext(s, ws)) : null,
+  };
 }
 
 /** Outputs are stored and shown: a sensitive value a step wrote there is masked too. */
@@ -340,16 +369,19 @@ async function change(s: StepRun): Promise<void> {
     const { plan, artifacts, approved } = await loadPlan(s);
     const apply = approved.find((a) => a.stage === 'apply' && a.planId === plan.id);
     ws = await workspaceFor(s, 'apply', true);
-    const hash = artifactHash(ws.sourceDigest, artifacts);
+    const executor = executorFor(s.deployment);
+    const now = await bindingOf(s, ws, artifacts, executor);
+    const hash = bindingHash(now);
     if (!apply || apply.artifactHash !== hash || plan.artifactHash !== hash) {
+      const changed = plan.binding ? bindingChanges(plan.binding, now) : [];
+      const what = changed.length > 0 ? changed.join(', ') : 'what the plan covers';
       throw new StepFailure(
         'execute',
-        `the plan changed after it was approved (approved ${apply?.artifactHash.slice(0, 19) ?? 'nothing'}, now ${hash.slice(0, 19)}); nothing was applied`,
-        'the source or the stored plan changed since the approval; nothing was changed: run the deployment again to plan what exists now',
+        `${what} changed after the plan was approved (approved ${apply?.artifactHash.slice(0, 19) ?? 'nothing'}, now ${hash.slice(0, 19)}); nothing was applied`,
+        `${what} changed since the approval; nothing was changed: run the deployment again to plan what exists now`,
       );
     }
     await restoreArtifacts(ws.artifactDir, artifacts);
-    const executor = executorFor(s.deployment);
     const outputs = redactOutputs(s.redact, await executor.change(executorContext(s, ws)));
     if (outputs) s.log.system(`outputs: ${JSON.stringify(outputs).slice(0, 2000)}`);
     const patch = { outputs };

@@ -39,6 +39,12 @@ export type Executor = {
   change(ctx: ExecutorContext): Promise<Record<string, unknown> | null>;
   /** Undo a verified-bad apply; null when the deployment has no rollback. */
   readonly rollback: ((ctx: ExecutorContext) => Promise<void>) | null;
+  /**
+   * The executor binary's identity on this worker (sha256 and version), recorded
+   * with the plan: apply refuses another one. Absent for executors whose steps
+   * are all in the source (script).
+   */
+  readonly identity?: (ctx: ExecutorContext) => Promise<string>;
 };
 
 const PLAN_TEXT_LIMIT = 4 * 1024 * 1024;

@@ -90,6 +90,16 @@ export function resolveCommand(
   if (program === undefined) throw new StepLaunchError(`${label} is empty`);
   if (program.includes('/')) {
     const file = path.resolve(cwd, program);
+    // A command written in config runs from the workspace (the approval covers
+    // it), never from elsewhere; config loading refuses such commands already.
+    const rel = path.relative(cwd, file);
+    if (
+      typeof command === 'string' &&
+      (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel))
+    )
+      throw new StepLaunchError(
+        `${label}: ${program} is outside the workspace: a step command is a path inside the source or a bare program on PATH`,
+      );
     if (!existsSync(file))
       throw new StepLaunchError(
         `${label}: ${program} does not exist in the workspace (${cwd})`,
