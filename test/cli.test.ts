@@ -165,6 +165,8 @@ describe('deploy-bot CLI', () => {
     expect(audit.out).toMatch(/awaiting_apply_approval\s+→ applying\s+U0APPROVER \(cli\)/);
     const deployments = await cli('deployments');
     expect(deployments.out).toMatch(/^web\s+production\s+idle/);
+    // How steps run here: bubblewrap is installed on the machines that run the tests.
+    expect(deployments.out).toMatch(/^steps: sandboxed in bubblewrap \(.*bwrap\)/m);
   });
 
   it('works as a real process: exit codes, stdout and stderr', async () => {

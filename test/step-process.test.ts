@@ -6,7 +6,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runStep, StepLaunchError, StepNotStarted } from '../src/core/executors/process.ts';
+import { StepLaunchError } from '../src/core/executors/launch-error.ts';
+import { runStep, StepNotStarted } from '../src/core/executors/process.ts';
 
 let dir: string;
 beforeEach(() => {

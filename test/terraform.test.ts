@@ -13,6 +13,7 @@ set -eu
 echo "$*" >> "$DEPLOY_STATE_DIR/calls"
 case "$1" in
   init) echo "Terraform has been successfully initialized!" ;;
+  version) echo "Terraform v1.9.0" ;;
   plan)
     for a in "$@"; do case "$a" in -out=*) out="\${a#-out=}" ;; esac; done
     destroy=no; for a in "$@"; do [ "$a" = -destroy ] && destroy=yes; done
@@ -62,10 +63,12 @@ afterAll(async () => {
   await h?.close();
 });
 
-const calls = () =>
+const allCalls = () =>
   readFileSync(path.join(h.dataDir, 'state', 'infra', 'calls'), 'utf8')
     .trim()
     .split('\n');
+// `version` is asked at plan and at apply: the binary's identity is part of the approval.
+const calls = () => allCalls().filter((c) => c !== 'version');
 
 describe('terraform executor', () => {
   it('init, plan -out, show -json; apply of the saved plan restored on the worker; output -json', async () => {
@@ -91,6 +94,7 @@ describe('terraform executor', () => {
     expect(c[3]).toBe('init -input=false -no-color');
     expect(c[4]).toMatch(/^apply -input=false -no-color -auto-approve .*\/tfplan$/);
     expect(c[5]).toBe('output -json -no-color');
+    expect(allCalls().filter((x) => x === 'version')).toHaveLength(2);
     // The exact planned file (made with TF_VAR_region) was applied.
     expect(readFileSync(path.join(h.dataDir, 'state', 'infra', 'applied-plan'), 'utf8')).toBe(
       'plan for region=us-east-1 destroy=no\n',

@@ -90,9 +90,12 @@ server_pid() {
   [ -n "$sp_pid" ] || return 0
   SP_PID=$sp_pid node -e "$JS_ALIVE"'process.exit(alive(Number(process.env.SP_PID)) ? 0 : 1)' || return 0
   # A pid file can outlive its process (a reboot): make sure the pid is still ours.
+  # In deploy-bot's sandbox (sandbox.services) there is no /proc and ps cannot
+  # look: the pid file is in this deployment's own state directory, and the step
+  # user can signal only its own processes.
   if [ -r "/proc/$sp_pid/cmdline" ]; then
     tr '\0' '\n' <"/proc/$sp_pid/cmdline" | grep -qxF -- "$SERVER_FILE" || return 0
-  elif command -v ps >/dev/null 2>&1; then
+  elif [ -d /proc/self ] && command -v ps >/dev/null 2>&1; then
     ps -p "$sp_pid" -o args= 2>/dev/null | grep -qF -- "$SERVER_FILE" || return 0
   fi
   printf '%s\n' "$sp_pid"

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
 import type { Actor, RunView } from '../core/api/types.ts';
 import { ConfigError, errorMessage, isRefusal } from '../core/errors.ts';
+import { describeSandbox, sandboxStatus } from '../core/executors/sandbox.ts';
 import {
   isTerminal,
   RUN_STATUSES,
@@ -322,7 +323,12 @@ async function runCommand(
       case 'deployments': {
         const deployments = await core.listDeployments();
         if (values.json) io.out(JSON.stringify(deployments, null, 2));
-        else for (const d of deployments) io.out(formatDeployment(d));
+        else {
+          const sandbox = sandboxStatus();
+          if (sandbox.warning) io.err(`warning: ${sandbox.warning}`);
+          for (const d of deployments) io.out(formatDeployment(d));
+          io.out(describeSandbox(sandbox));
+        }
         return 0;
       }
       case 'logs': {

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
 import { describePublication } from '../core/config/versions.ts';
 import { errorMessage } from '../core/errors.ts';
+import { describeSandbox, sandboxStatus } from '../core/executors/sandbox.ts';
 import type { Settings } from '../core/settings.ts';
 import { startMetricsFromEnv } from './metrics-port.ts';
 
@@ -63,6 +64,9 @@ export async function serve(options: ServeOptions): Promise<number> {
       return 1;
     }
   }
+  const sandbox = sandboxStatus();
+  io.out(`deploy-bot: ${describeSandbox(sandbox)}`);
+  if (sandbox.warning) io.err(`deploy-bot: warning: ${sandbox.warning}`);
   if (options.withBot) {
     try {
       const { startBotFromEnv } = await import('../bot/start.ts');

@@ -18,6 +18,12 @@ const envSchema = z.object({
   DEPLOY_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(256).default(8),
   DEPLOY_HEARTBEAT_MS: z.coerce.number().int().min(50).default(2000),
   DEPLOY_STALE_MS: z.coerce.number().int().min(200).optional(),
+  DEPLOY_STEP_SANDBOX: z
+    .enum(['auto', 'required', 'off'], {
+      error: 'DEPLOY_STEP_SANDBOX must be auto, required or off',
+    })
+    .optional(),
+  DEPLOY_STEP_USER: z.string().optional(),
 });
 
 /** The environment variables the core reads (the bot reads its own: src/bot/config.ts). */

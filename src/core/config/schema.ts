@@ -1,4 +1,6 @@
+import { posix } from 'node:path';
 import { z } from 'zod';
+import { tokenize } from '../variables/args.ts';
 import { parseDuration } from './duration.ts';
 
 const duration = (what: string) =>
@@ -121,6 +123,29 @@ export const verifySchema = z
   });
 export type VerifyConfig = z.output<typeof verifySchema>;
 
+export const sandboxSchema = z
+  .strictObject({
+    /** Network access (deployments talk to clouds); false gives the step no network at all. */
+    network: z.boolean().default(true),
+    /**
+     * Steps start processes meant to outlive them (a local service): they share
+     * the machine's process ids instead of a PID namespace of their own, and
+     * get no /proc.
+     */
+    services: z.boolean().default(false),
+    /** More paths the steps see, read-only unless access: rw. */
+    paths: z
+      .array(
+        z.strictObject({
+          path: z.string().refine((p) => p.startsWith('/'), 'expected an absolute path'),
+          access: z.enum(['ro', 'rw']).default('ro'),
+        }),
+      )
+      .default([]),
+  })
+  .default({ network: true, services: false, paths: [] });
+export type SandboxConfig = z.output<typeof sandboxSchema>;
+
 const slackId = z
   .string()
   .regex(/^[USW][A-Z0-9]{2,}$/, 'expected a Slack user id (U…/W…) or user-group id (S…)');
@@ -146,8 +171,31 @@ export const deploymentSchema = z.strictObject({
     .default({}),
   executor: executorSchema,
   verify: verifySchema.optional(),
+  sandbox: sandboxSchema,
 });
 export type DeploymentConfig = z.output<typeof deploymentSchema>;
+
+/**
+ * A step command runs a program in the workspace (`./plan.sh`, `bin/apply`) or
+ * a bare program found on PATH (`terraform`): never a path that leaves the
+ * source, which the approval does not cover.
+ */
+function commandProblem(command: string): string | null {
+  let program: string | undefined;
+  try {
+    [program] = tokenize(command);
+  } catch (error) {
+    return `cannot be read: ${(error as Error).message}`;
+  }
+  if (program === undefined) return 'is empty';
+  if (!program.includes('/')) return null;
+  if (program.startsWith('/'))
+    return `${program} is outside the source: use a path inside it (./script.sh) or a bare program on PATH (terraform)`;
+  const normalized = posix.normalize(program);
+  if (normalized === '..' || normalized.startsWith('../'))
+    return `${program} leaves the source ("../"): use a path inside it (./script.sh) or a bare program on PATH (terraform)`;
+  return null;
+}
 
 export const configSchema = z
   .strictObject({
@@ -165,6 +213,22 @@ export const configSchema = z
         });
       }
       seen.set(d.name, i);
+      const commands: [string[], string | undefined][] = [
+        [['executor', 'plan'], d.executor.kind === 'script' ? d.executor.plan : undefined],
+        [['executor', 'apply'], d.executor.kind === 'script' ? d.executor.apply : undefined],
+        [
+          ['executor', 'destroyPlan'],
+          d.executor.kind === 'script' ? d.executor.destroyPlan : undefined,
+        ],
+        [['executor', 'destroy'], d.executor.kind === 'script' ? d.executor.destroy : undefined],
+        [['executor', 'rollback'], d.executor.rollback],
+        [['verify', 'command'], d.verify?.command],
+      ];
+      for (const [where, command] of commands) {
+        const problem = command === undefined ? null : commandProblem(command);
+        if (problem)
+          ctx.addIssue({ code: 'custom', path: ['deployments', i, ...where], message: problem });
+      }
       for (const [name, spec] of Object.entries(d.variables)) {
         if (
           spec.type === 'select' &&

@@ -7,6 +7,7 @@ import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import type { Executor, ExecutorContext } from '../executors/executor.ts';
 import { StepNotStarted } from '../executors/process.ts';
+import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
 import { assertNever, type Phase, type RunKind, type RunStatus } from '../lifecycle/statuses.ts';
@@ -20,12 +21,18 @@ import { selectRows } from '../store/rows.ts';
 import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts, SYSTEM_ACTOR } from '../text/plan.ts';
+import {
+  artifactsDigest,
+  bindingChanges,
+  bindingHash,
+  configDigest,
+  type PlanBinding,
+} from './binding.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';
 import { newId } from './ids.ts';
 import { runVerify } from './verify.ts';
 import {
   type Artifact,
-  artifactHash,
   collectArtifacts,
   DetectError,
   prepareWorkspace,
@@ -107,8 +114,20 @@ async function recordStepPidOrRefuse(s: StepRun, pid: number): Promise<void> {
   }
 }
 
+/** What the step's sandbox is made of: this run's workspace, this deployment's state. */
+function sandboxOf(s: StepRun, ws: Workspace): StepSandbox {
+  return {
+    workspaceRoot: ws.root,
+    stateDir: ws.stateDir,
+    dataDir: s.ctx.dataDir,
+    // Runs requested before sandbox settings existed have none in their snapshot.
+    config: s.deployment.sandbox ?? { network: true, services: false, paths: [] },
+  };
+}
+
 function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
   return {
+    sandbox: sandboxOf(s, ws),
     runId: s.run.id,
     kind: s.run.kind as 'execute' | 'destroy',
     workspace: ws,
@@ -246,7 +265,14 @@ async function detectAndPlan(s: StepRun): Promise<void> {
       return;
     }
     const { summary } = result;
-    const hash = artifactHash(ws.sourceDigest, artifacts);
+    let binding: PlanBinding;
+    try {
+      binding = await bindingOf(s, ws, artifacts, executor);
+    } catch (error) {
+      await fail(s, 'planning', asFailure('plan', error));
+      return;
+    }
+    const hash = bindingHash(binding);
     const planId = newId('plan');
     s.log.system(
       summary.known
@@ -265,6 +291,7 @@ async function detectAndPlan(s: StepRun): Promise<void> {
         changes: summary.changes.map((c) => ({ address: s.redact(c.address), action: c.action })),
         text: s.redact(result.text),
         artifactHash: hash,
+        binding,
       });
       for (const a of artifacts) {
         await tx
@@ -286,6 +313,21 @@ async function detectAndPlan(s: StepRun): Promise<void> {
   } finally {
     await ws.dispose();
   }
+}
+
+/** Everything apply will run, part by part: what the approval is bound to. */
+async function bindingOf(
+  s: StepRun,
+  ws: Workspace,
+  artifacts: readonly Artifact[],
+  executor: Executor,
+): Promise<PlanBinding> {
+  return {
+    source: ws.sourceDigest,
+    artifacts: artifactsDigest(artifacts),
+    config: configDigest(s.run.config),
+    executor: executor.identity ? await executor.identity(executorContext(s, ws)) : null,
+  };
 }
 
 /** Outputs are stored and shown: a sensitive value a step wrote there is masked too. */
@@ -328,16 +370,19 @@ async function change(s: StepRun): Promise<void> {
     const { plan, artifacts, approved } = await loadPlan(s);
     const apply = approved.find((a) => a.stage === 'apply' && a.planId === plan.id);
     ws = await workspaceFor(s, 'apply', true);
-    const hash = artifactHash(ws.sourceDigest, artifacts);
+    const executor = executorFor(s.deployment);
+    const now = await bindingOf(s, ws, artifacts, executor);
+    const hash = bindingHash(now);
     if (!apply || apply.artifactHash !== hash || plan.artifactHash !== hash) {
+      const changed = plan.binding ? bindingChanges(plan.binding, now) : [];
+      const what = changed.length > 0 ? changed.join(', ') : 'what the plan covers';
       throw new StepFailure(
         'execute',
-        `the plan changed after it was approved (approved ${apply?.artifactHash.slice(0, 19) ?? 'nothing'}, now ${hash.slice(0, 19)}); nothing was applied`,
-        'the source or the stored plan changed since the approval; nothing was changed: run the deployment again to plan what exists now',
+        `${what} changed after the plan was approved (approved ${apply?.artifactHash.slice(0, 19) ?? 'nothing'}, now ${hash.slice(0, 19)}); nothing was applied`,
+        `${what} changed since the approval; nothing was changed: run the deployment again to plan what exists now`,
       );
     }
     await restoreArtifacts(ws.artifactDir, artifacts);
-    const executor = executorFor(s.deployment);
     const outputs = redactOutputs(s.redact, await executor.change(executorContext(s, ws)));
     if (outputs) s.log.system(`outputs: ${JSON.stringify(outputs).slice(0, 2000)}`);
     const patch = { outputs };
@@ -388,6 +433,7 @@ async function verify(s: StepRun): Promise<void> {
         onLine: (stream, line) => s.log.write(stream, line),
         signal: s.signal,
         onStart: envCtx?.onStart,
+        sandbox: envCtx?.sandbox,
       },
     });
     await advance(s, { from: 'verifying', to: 'completed', reason: 'verified' });

@@ -67,14 +67,30 @@ async function walk(dir: string, base = dir): Promise<string[]> {
 }
 
 /**
+ * A symlink in the source may point only inside it (by a relative path): one
+ * pointing elsewhere would make a step read or run what the approval never
+ * covered. Returns the refusal, or null.
+ */
+function linkEscape(relPath: string, target: string): DetectError | null {
+  const resolved = path.posix.normalize(path.posix.join(path.posix.dirname(relPath), target));
+  if (!path.posix.isAbsolute(target) && resolved !== '..' && !resolved.startsWith('../'))
+    return null;
+  return new DetectError(
+    `the source's symlink ${relPath} points outside the source (${target}); nothing was run`,
+    `replace ${relPath} with the file it points to, or with a relative link inside the source: what a plan is approved for must all be in the source`,
+  );
+}
+
+/**
  * Copies a source directory (symlinks as links, timestamps kept) and returns
- * the digest of its regular files outside `.git`: each file's relative path,
- * executable bit, length and content, in the order of the sorted paths. One
- * walk does both; the digest equals hashing the sorted file list afterwards.
+ * the digest of everything in it: each regular file's relative path,
+ * executable bit, length and content, and each symlink's path and target
+ * text, in the order of the sorted paths. Nested `.git` directories are
+ * content like any other. A symlink that points outside the source is refused.
  */
 async function copyAndDigest(from: string, to: string): Promise<string> {
   const hash = createHash('sha256');
-  const visit = async (dir: string, dest: string, rel: string, digested: boolean) => {
+  const visit = async (dir: string, dest: string, rel: string) => {
     const entries = await readdir(dir, { withFileTypes: true });
     // Sorting by name, with "/" after a directory's name, visits files in the
     // order of their sorted relative paths.
@@ -88,25 +104,42 @@ async function copyAndDigest(from: string, to: string): Promise<string> {
         const st = await stat(src);
         await mkdir(dst);
         await chmod(dst, st.mode & 0o7777);
-        await visit(src, dst, relPath, digested && entry.name !== '.git');
+        await visit(src, dst, relPath);
       } else if (entry.isSymbolicLink()) {
-        await symlink(await readlink(src), dst);
+        const target = await readlink(src);
+        const outside = linkEscape(relPath, target);
+        if (outside) throw outside;
+        await symlink(target, dst);
+        hash.update(`${relPath}\0link\0${target}\0`);
       } else if (entry.isFile()) {
         // The digest is of the bytes written to the copy, which the steps see.
         const [st, content] = await Promise.all([stat(src), readFile(src)]);
         await writeFile(dst, content);
         await chmod(dst, st.mode & 0o7777);
         await utimes(dst, st.atime, st.mtime);
-        if (digested) {
-          hash.update(`${relPath}\0${st.mode & 0o111 ? 'x' : '-'}\0${content.length}\0`);
-          hash.update(content);
-        }
+        hash.update(`${relPath}\0${st.mode & 0o111 ? 'x' : '-'}\0${content.length}\0`);
+        hash.update(content);
       }
     }
   };
   await mkdir(to);
-  await visit(from, to, '', true);
+  await visit(from, to, '');
   return `sha256:${hash.digest('hex')}`;
+}
+
+/** A git checkout: its commit pins the content; its links must stay inside it too. */
+async function refuseEscapingLinks(root: string, dir = root): Promise<void> {
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      // The checkout's own .git (pinned by the commit) is not content.
+      if (dir === root && entry.name === '.git') continue;
+      await refuseEscapingLinks(root, full);
+    } else if (entry.isSymbolicLink()) {
+      const outside = linkEscape(path.relative(root, full), await readlink(full));
+      if (outside) throw outside;
+    }
+  }
 }
 
 async function git(args: string[], cwd?: string): Promise<string> {
@@ -167,6 +200,7 @@ async function checkoutGit(
       `the planned commit ${commit.slice(0, 12)} is gone from ${url} (force-pushed?): run the deployment again to plan the current ref`,
     );
   }
+  await refuseEscapingLinks(dest);
   const srcDir = path.resolve(dest, source.baseDirectory);
   if (!srcDir.startsWith(dest)) {
     throw new DetectError(
@@ -288,17 +322,6 @@ export async function restoreArtifacts(dir: string, artifacts: readonly Artifact
     await writeFile(full, artifact.content);
     await chmod(full, artifact.mode);
   }
-}
-
-/** What an approval is bound to: the source the plan saw and every artifact byte. */
-export function artifactHash(sourceDigest: string, artifacts: readonly Artifact[]): string {
-  const hash = createHash('sha256');
-  hash.update(`source\0${sourceDigest}\0`);
-  for (const a of [...artifacts].sort((x, y) => (x.path < y.path ? -1 : x.path > y.path ? 1 : 0))) {
-    hash.update(`${a.path}\0${a.mode}\0${a.content.length}\0`);
-    hash.update(a.content);
-  }
-  return `sha256:${hash.digest('hex')}`;
 }
 
 export async function readJsonFile(

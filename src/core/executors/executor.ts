@@ -4,8 +4,10 @@
 import { failureOf, type StepFailure } from '../engine/failure.ts';
 import type { Workspace } from '../engine/workspace.ts';
 import type { Phase } from '../lifecycle/statuses.ts';
+import { StepLaunchError } from './launch-error.ts';
 import type { PlanSummary } from './plan-summary.ts';
-import { runStep, StepLaunchError, type StepResult, type StepStream } from './process.ts';
+import { runStep, type StepResult, type StepStream } from './process.ts';
+import type { StepSandbox } from './sandbox.ts';
 
 export type ExecutorContext = {
   readonly runId: string;
@@ -22,6 +24,8 @@ export type ExecutorContext = {
   readonly onStart: (pid: number) => Promise<void> | void;
   readonly backpressure: () => Promise<void> | null;
   readonly setPhase: (phase: Phase) => void;
+  /** The sandbox the step runs in (its workspace, its state directory, declared paths). */
+  readonly sandbox?: StepSandbox | undefined;
 };
 
 export type PlanResult = {
@@ -36,6 +40,12 @@ export type Executor = {
   change(ctx: ExecutorContext): Promise<Record<string, unknown> | null>;
   /** Undo a verified-bad apply; null when the deployment has no rollback. */
   readonly rollback: ((ctx: ExecutorContext) => Promise<void>) | null;
+  /**
+   * The executor binary's identity on this worker (sha256 and version), recorded
+   * with the plan: apply refuses another one. Absent for executors whose steps
+   * are all in the source (script).
+   */
+  readonly identity?: (ctx: ExecutorContext) => Promise<string>;
 };
 
 const PLAN_TEXT_LIMIT = 4 * 1024 * 1024;
@@ -94,6 +104,7 @@ export async function runExecutorStep(ctx: ExecutorContext, step: ExecutorStep):
       signal: ctx.signal,
       onStart: ctx.onStart,
       backpressure: ctx.backpressure,
+      sandbox: ctx.sandbox,
     });
   } catch (error) {
     if (error instanceof StepLaunchError) throw step.launchFailure(error);

@@ -10,6 +10,8 @@ export type LaunchRequest = {
   readonly argv: readonly string[];
   readonly cwd: string;
   readonly env: Readonly<Record<string, string>>;
+  /** A command the gate and the program run under (the sandbox: bwrap …). */
+  readonly prefix?: readonly string[] | undefined;
 };
 
 export type LaunchEvents = {
@@ -38,7 +40,10 @@ export type Launched = {
 const GATE = 'read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$0" "$@"';
 
 export function launchStep(request: LaunchRequest, events: LaunchEvents): Launched {
-  const child = spawn('/bin/sh', ['-c', GATE, ...request.argv], {
+  const gated = ['/bin/sh', '-c', GATE, ...request.argv];
+  const [program, ...args] = request.prefix?.length ? [...request.prefix, ...gated] : gated;
+  // The sandbox is set up while deploy-bot records the pid: the gate waits inside it.
+  const child = spawn(program ?? '/bin/sh', args, {
     cwd: request.cwd,
     env: { ...request.env },
     detached: true,

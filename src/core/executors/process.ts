@@ -6,6 +6,8 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tokenize } from '../variables/args.ts';
 import type { OutputStream } from './launch.ts';
+import { StepLaunchError } from './launch-error.ts';
+import { grantToStepUser, type StepSandbox, sandboxLaunch, sandboxStatus } from './sandbox.ts';
 import { launchThroughRunner } from './spawner.ts';
 
 /** Which output pipe a line came from (the runner's name for it). */
@@ -29,6 +31,8 @@ export type StepRequest = {
   readonly onStart?: ((pid: number) => Promise<void> | void) | undefined;
   /** When it returns a promise, the step's output is paused until it settles. */
   readonly backpressure?: (() => Promise<void> | null) | undefined;
+  /** What the step may see: run in bubblewrap unless DEPLOY_STEP_SANDBOX=off (or auto without it). */
+  readonly sandbox?: StepSandbox | undefined;
 };
 
 export type StepResult =
@@ -41,18 +45,6 @@ export type StepResult =
     }
   | { readonly outcome: 'timed_out'; readonly durationMs: number }
   | { readonly outcome: 'aborted'; readonly durationMs: number };
-
-/** A step that cannot be started at all: missing, not executable. Says what to fix. */
-export class StepLaunchError extends Error {
-  override readonly name = 'StepLaunchError';
-  /** not_found: the program is not on PATH (or not in the workspace). */
-  readonly code: 'not_found' | 'not_runnable';
-
-  constructor(message: string, code: 'not_found' | 'not_runnable' = 'not_runnable') {
-    super(message);
-    this.code = code;
-  }
-}
 
 /** The step's program was never run: its process could not be recorded first. */
 export class StepNotStarted extends Error {
@@ -87,6 +79,16 @@ export function resolveCommand(
   if (program === undefined) throw new StepLaunchError(`${label} is empty`);
   if (program.includes('/')) {
     const file = path.resolve(cwd, program);
+    // A command written in config runs from the workspace (the approval covers
+    // it), never from elsewhere; config loading refuses such commands already.
+    const rel = path.relative(cwd, file);
+    if (
+      typeof command === 'string' &&
+      (rel === '..' || rel.startsWith('../') || path.isAbsolute(rel))
+    )
+      throw new StepLaunchError(
+        `${label}: ${program} is outside the workspace: a step command is a path inside the source or a bare program on PATH`,
+      );
     if (!existsSync(file))
       throw new StepLaunchError(
         `${label}: ${program} does not exist in the workspace (${cwd})`,
@@ -150,8 +152,22 @@ class LineSplitter {
   }
 }
 
+/** The gate's prefix and the environment: in the sandbox, or as they are. */
+async function launchPlan(request: StepRequest, program: string) {
+  if (!request.sandbox) return { prefix: undefined, env: request.env };
+  const status = sandboxStatus();
+  if (!status.active) {
+    if (status.mode === 'required')
+      throw new StepLaunchError(`${request.label} was not started: ${status.warning}`);
+    return { prefix: undefined, env: request.env };
+  }
+  await grantToStepUser(request.sandbox, status);
+  return sandboxLaunch(status, request.sandbox, request.env, request.cwd, program);
+}
+
 export async function runStep(request: StepRequest): Promise<StepResult> {
   const argv = resolveCommand(request.command, request.cwd, request.label, request.env.PATH);
+  const { prefix, env } = await launchPlan(request, argv[0] ?? '');
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   if (request.signal?.aborted) return { outcome: 'aborted', durationMs: 0 };
@@ -187,7 +203,7 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
       stderr: new LineSplitter((line) => request.onLine('stderr', line)),
     };
     const step = launchThroughRunner(
-      { argv, cwd: request.cwd, env: request.env },
+      { argv, cwd: request.cwd, env, prefix },
       {
         started: (startedPid) => {
           pid = startedPid;

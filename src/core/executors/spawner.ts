@@ -9,6 +9,20 @@ import type { FromRunner, ToRunner } from './spawner-process.ts';
 
 const RUNNER = fileURLToPath(new URL('./spawner-process.ts', import.meta.url));
 
+/**
+ * The runner starts with a minimal environment, never the server's: a step can
+ * read its parent's /proc/PID/environ (that is the runner), and each step gets
+ * its own environment from the worker anyway.
+ */
+export function runnerEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
+  const out: Record<string, string> = { PATH: env.PATH ?? '/usr/bin:/bin' };
+  for (const name of ['LANG', 'LC_ALL', 'TZ'] as const) {
+    const value = env[name];
+    if (value !== undefined) out[name] = value;
+  }
+  return out;
+}
+
 type Pending = { readonly events: LaunchEvents; started: boolean };
 
 class StepRunner {
@@ -38,7 +52,11 @@ class StepRunner {
     const runner = spawn(
       process.execPath,
       ['--max-old-space-size=32', '--max-semi-space-size=1', RUNNER],
-      { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'json' },
+      {
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+        serialization: 'json',
+        env: runnerEnv(),
+      },
     );
     this.child = runner;
     this.ready = new Promise<void>((resolve) => {

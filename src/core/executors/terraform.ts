@@ -2,6 +2,8 @@
 // restored, so apply runs exactly the approved plan on any worker), show -json
 // for the summary, apply of the saved plan, output -json for the outputs.
 
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutorConfig } from '../config/schema.ts';
 import { StepFailure } from '../engine/failure.ts';
@@ -9,7 +11,7 @@ import { MASK } from '../logs/redact.ts';
 import type { Executor, ExecutorContext } from './executor.ts';
 import { planTextCollector, runExecutorStep } from './executor.ts';
 import { PlanDocumentError, summarizeTerraformPlan } from './plan-summary.ts';
-import type { StepStream } from './process.ts';
+import { resolveCommand, runStep, type StepStream } from './process.ts';
 
 type TerraformConfig = Extract<ExecutorConfig, { kind: 'terraform' }>;
 
@@ -55,6 +57,28 @@ export function terraformExecutor(config: TerraformConfig, baseDir: string): Exe
   const planPath = (ctx: ExecutorContext) => path.join(ctx.workspace.artifactDir, PLAN_FILE);
 
   return {
+    async identity(ctx) {
+      const [program] = resolveCommand([binary], ctx.workspace.srcDir, name, ctx.env.PATH);
+      const digest = createHash('sha256')
+        .update(await readFile(program ?? binary))
+        .digest('hex');
+      const lines: string[] = [];
+      // Run like any step: in the sandbox, as the step user.
+      const result = await runStep({
+        label: `${name} version`,
+        command: [binary, 'version'],
+        cwd: ctx.workspace.srcDir,
+        env: terraformEnv(ctx),
+        timeoutMs: 30_000,
+        onLine: (stream, line) => {
+          if (stream === 'stdout' && line.trim()) lines.push(line.trim());
+        },
+        signal: ctx.signal,
+        sandbox: ctx.sandbox,
+      });
+      const version = result.outcome === 'succeeded' ? (lines[0] ?? 'no version') : 'no version';
+      return `${name} sha256:${digest} (${version})`;
+    },
     async plan(ctx) {
       await tf(ctx, 'plan', ['init', '-input=false', '-no-color']);
       const collector = planTextCollector(ctx);

@@ -1,5 +1,6 @@
 import type { SourceSummary } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
+import type { PlanBinding } from '../engine/binding.ts';
 import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
 import { pgCore, sql } from './orm.ts';
 
@@ -100,6 +101,8 @@ export const plans = pgTable(
     /** The plan as a person reads it (the plan step's output, redacted). */
     text: text('text').notNull(),
     artifactHash: text('artifact_hash').notNull(),
+    /** What artifact_hash covers, part by part (source, artifacts, config, executor binary). */
+    binding: jsonb('binding').$type<PlanBinding>(),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   (t) => [index('plans_run').on(t.runId)],
