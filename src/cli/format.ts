@@ -64,7 +64,8 @@ export function formatRun(run: RunView): string {
   }
   if (run.outputs) lines.push(`  outputs:   ${JSON.stringify(run.outputs)}`);
   if (run.failedPhase) lines.push(`  failed in: ${run.failedPhase}`);
-  if (run.error) lines.push(`  error:     ${run.error}`);
+  // A step's own error output spans lines: each under the first.
+  if (run.error) lines.push(`  error:     ${run.error.replaceAll('\n', '\n             ')}`);
   if (run.recoveryHint) lines.push(`  hint:      ${run.recoveryHint}`);
   if (run.cancel) lines.push(`  cancelled: by ${run.cancel.by}: ${run.cancel.reason}`);
   lines.push(`  duration:  ${formatDuration(run.durationSeconds * 1000)}`);

@@ -119,6 +119,7 @@ function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
     onStart: (pid) => recordStepPidOrRefuse(s, pid),
     setPhase: (phase) => s.log.setPhase(phase),
     backpressure: () => s.log.backpressure(),
+    redact: s.redact,
   };
 }
 
@@ -387,6 +388,7 @@ async function verify(s: StepRun): Promise<void> {
         onLine: (stream, line) => s.log.write(stream, line),
         signal: s.signal,
         onStart: envCtx?.onStart,
+        redact: s.redact,
       },
     });
     await advance(s, { from: 'verifying', to: 'completed', reason: 'verified' });

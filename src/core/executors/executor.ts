@@ -22,6 +22,8 @@ export type ExecutorContext = {
   readonly onStart: (pid: number) => Promise<void> | void;
   readonly backpressure: () => Promise<void> | null;
   readonly setPhase: (phase: Phase) => void;
+  /** Masks the run's sensitive values (in what a failed step said, for its error). */
+  readonly redact: (text: string) => string;
 };
 
 export type PlanResult = {
@@ -94,6 +96,7 @@ export async function runExecutorStep(ctx: ExecutorContext, step: ExecutorStep):
       signal: ctx.signal,
       onStart: ctx.onStart,
       backpressure: ctx.backpressure,
+      redact: ctx.redact,
     });
   } catch (error) {
     if (error instanceof StepLaunchError) throw step.launchFailure(error);
