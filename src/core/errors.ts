@@ -16,6 +16,7 @@ export const REFUSAL_CODES = [
   'no_identity',
   'not_supported',
   'approval_expired',
+  'membership_unconfirmed',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 
