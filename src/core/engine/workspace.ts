@@ -20,6 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SourceSummary } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
+import { isDataDirectory, type SourceExclusion, sourceExclusion } from './source-exclusion.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -67,12 +68,17 @@ async function walk(dir: string, base = dir): Promise<string[]> {
 }
 
 /**
- * Copies a source directory (symlinks as links, timestamps kept) and returns
- * the digest of its regular files outside `.git`: each file's relative path,
+ * Copies a source directory (symlinks as links, timestamps kept; what
+ * `exclusion` leaves out and deploy-bot data directories are neither copied nor
+ * digested) and returns the digest of its regular files outside `.git`: each file's relative path,
  * executable bit, length and content, in the order of the sorted paths. One
  * walk does both; the digest equals hashing the sorted file list afterwards.
  */
-async function copyAndDigest(from: string, to: string): Promise<string> {
+async function copyAndDigest(
+  from: string,
+  to: string,
+  exclusion: SourceExclusion,
+): Promise<string> {
   const hash = createHash('sha256');
   const visit = async (dir: string, dest: string, rel: string, digested: boolean) => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -84,7 +90,9 @@ async function copyAndDigest(from: string, to: string): Promise<string> {
       const src = path.join(dir, entry.name);
       const dst = path.join(dest, entry.name);
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      if (exclusion.excludes(relPath)) continue;
       if (entry.isDirectory()) {
+        if (isDataDirectory(new Set(await readdir(src)))) continue;
         const st = await stat(src);
         await mkdir(dst);
         await chmod(dst, st.mode & 0o7777);
@@ -223,7 +231,11 @@ export async function prepareWorkspace(request: WorkspaceRequest): Promise<Works
           `check the deployment's source.path ('${spec.path}', relative to the config file's directory ${deployment.baseDir})`,
         );
       }
-      sourceDigest = await copyAndDigest(from, checkout);
+      sourceDigest = await copyAndDigest(
+        from,
+        checkout,
+        sourceExclusion({ sourceDir: from, dataDir: request.dataDir, patterns: spec.exclude }),
+      );
       srcDir = checkout;
       source = {
         kind: 'directory',
