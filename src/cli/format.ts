@@ -3,6 +3,7 @@
 import type { DeploymentView, LogLine, RunView } from '../core/api/types.ts';
 import { formatDuration } from '../core/config/duration.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
+import { variablesWithSources } from '../core/variables/sources.ts';
 
 export function planLine(run: RunView): string {
   const plan = run.plan;
@@ -41,9 +42,8 @@ export function formatRun(run: RunView): string {
     `  requested: by ${run.requestedBy} via ${run.requestedVia}, ${run.createdAt}`,
     `  source:    ${sourceLine(run)}`,
   ];
-  const vars = Object.entries(run.variables);
-  if (vars.length > 0)
-    lines.push(`  variables: ${vars.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
+  const vars = variablesWithSources(run.variables, run.variableSources);
+  if (vars.length > 0) lines.push(`  variables: ${vars.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (run.queue) {
     lines.push(
       `  queue:     position ${run.queue.position}${run.queue.behind ? `, behind ${run.queue.behind}` : ''}`,

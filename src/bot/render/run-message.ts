@@ -11,6 +11,7 @@ import type {
   RunView,
 } from '../../core/api/types.ts';
 import { assertNever, type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { variablesWithSources } from '../../core/variables/sources.ts';
 import { ACTION_IDS, encodeButtonValue } from './actions.ts';
 import {
   type Block,
@@ -164,7 +165,7 @@ function namedValues(
 }
 
 function variablesText(run: RunView): string | null {
-  const entries = Object.entries(run.variables);
+  const entries = variablesWithSources(run.variables, run.variableSources);
   if (entries.length === 0) return null;
   return namedValues(
     '*Variables*',

@@ -10,7 +10,7 @@ import { StepNotStarted } from '../executors/process.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
 import { assertNever, type Phase, type RunKind, type RunStatus } from '../lifecycle/statuses.ts';
-import { makeRedactor, type Redactor } from '../logs/redact.ts';
+import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
@@ -19,6 +19,7 @@ import { eq } from '../store/orm.ts';
 import { selectRows } from '../store/rows.ts';
 import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
+import { variablesWithSources } from '../variables/sources.ts';
 import { PARTLY_CHANGED, StepFailure } from './failure.ts';
 import { newId } from './ids.ts';
 import { runVerify } from './verify.ts';
@@ -67,6 +68,13 @@ type StepRun = {
 
 function variablesOf(run: RunRow) {
   return { ...run.variables, ...run.secretVariables };
+}
+
+/** The run's values with the sensitive ones masked, for the log. */
+function maskedValues(run: RunRow): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = { ...run.variables };
+  for (const name of Object.keys(run.secretVariables)) out[name] = MASK;
+  return out;
 }
 
 function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
@@ -235,6 +243,10 @@ async function detectAndPlan(s: StepRun): Promise<void> {
       if (!moved) return;
     }
     s.log.setPhase('plan');
+    const used = variablesWithSources(maskedValues(s.run), s.run.variableSources ?? {});
+    if (used.length > 0) {
+      s.log.system(`variables: ${used.map(([name, value]) => `${name}=${value}`).join(' ')}`);
+    }
     const executor = executorFor(s.deployment);
     let result: Awaited<ReturnType<Executor['plan']>>;
     let artifacts: Artifact[];
