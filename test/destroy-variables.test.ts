@@ -6,8 +6,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { renderRunMessage } from '../src/bot/render/run-message.ts';
 import { formatRun } from '../src/cli/format.ts';
 import { isRefusal, type Refusal } from '../src/core/errors.ts';
+import { messageText } from './support/bot-harness.ts';
 import { APPROVER, type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
 const CONFIG = `
@@ -121,6 +123,10 @@ describe('destroy takes what was deployed', () => {
     expect(detail).toContain(`image_tag=1.4.2 (from ${applied.id})`);
     expect(detail).toContain(`token=•••••• (from ${applied.id})`);
     expect(detail).toMatch(/variables: .*replicas=5( |$)/m);
+    // The Slack run message shows them with their origin too.
+    const message = messageText(renderRunMessage(view));
+    expect(message).toContain(`(from ${applied.id})`);
+    expect(message).not.toContain('s3cret');
     // An execute says where its values came from too.
     const again = await h.core.getRun(applied.id);
     expect(again.variableSources).toEqual({
