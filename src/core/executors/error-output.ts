@@ -20,21 +20,31 @@ const BOX_LINE = /^\s*│ ?/;
 const BOX_END = /^\s*╵\s*$/;
 const BOX_START = /^\s*╷\s*$/;
 const DIAGNOSTIC = /^(Error|Warning): /;
+const NOT_BLANK = /\S/;
+/** First characters of a line that may open or close a diagnostic: E(rror), W(arning), ╷ │ ╵, ESC (colour). */
+const MAY_START_DIAGNOSTIC = new Set([0x45, 0x57, 0x2577, 0x2502, 0x2575, 0x1b]);
 
 function clean(line: string): string {
   return line.replace(ANSI, '').replace(/\t/g, '  ').trimEnd();
 }
 
-/** Keeps the last `max` items pushed. */
+/** Keeps the last `max` items pushed (a ring: a push costs the same at any length). */
 class Tail<T> {
-  readonly items: T[] = [];
+  private readonly ring: T[] = [];
+  private next = 0;
   private readonly max: number;
   constructor(max: number) {
     this.max = max;
   }
   push(item: T) {
-    this.items.push(item);
-    if (this.items.length > this.max) this.items.shift();
+    this.ring[this.next] = item;
+    this.next = (this.next + 1) % this.max;
+  }
+  /** Oldest first. */
+  get items(): T[] {
+    return this.ring.length < this.max
+      ? [...this.ring]
+      : [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
   }
 }
 
@@ -45,6 +55,15 @@ export class ErrorOutput {
   private readonly stdout = new Tail<string>(STDOUT_TAIL_LINES);
 
   add(stream: StepStream, raw: string): void {
+    // Most lines start with neither a diagnostic nor Terraform's box: those cost
+    // a character test here and are cleaned only if shown.
+    if (this.open !== null || MAY_START_DIAGNOSTIC.has(raw.charCodeAt(0))) this.diagnostic(raw);
+    const first = raw.charCodeAt(0);
+    if (Number.isNaN(first) || (first <= 32 && !NOT_BLANK.test(raw))) return;
+    (stream === 'stderr' ? this.stderr : this.stdout).push(raw);
+  }
+
+  private diagnostic(raw: string): void {
     const line = clean(raw);
     if (BOX_START.test(line) || BOX_END.test(line)) {
       this.open = null;
@@ -55,11 +74,11 @@ export class ErrorOutput {
     if (diagnostic) {
       this.open = diagnostic[1] === 'Error' ? [text] : null;
       if (this.open) this.blocks.push(this.open);
-    } else if (this.open && this.open.length < BLOCK_LINES) {
+    } else if (this.open) {
       this.open.push(text);
+      // A full block takes no more lines (nor the time to look at them).
+      if (this.open.length >= BLOCK_LINES) this.open = null;
     }
-    if (text.trim() === '') return;
-    (stream === 'stderr' ? this.stderr : this.stdout).push(text);
   }
 
   /**
@@ -71,9 +90,9 @@ export class ErrorOutput {
     const chosen =
       blocks.length > 0
         ? blocks
-        : this.stderr.items.length > 0
-          ? this.stderr.items
-          : this.stdout.items;
+        : (this.stderr.items.length > 0 ? this.stderr.items : this.stdout.items).map((line) =>
+            clean(line).replace(BOX_LINE, ''),
+          );
     const lines = chosen
       .join('\n')
       .split('\n')
