@@ -242,7 +242,9 @@ describe('refusals: the exact reason, and nothing changes', () => {
     const planned = await waitStatus(runId, 'Awaiting plan');
     b.slack.fail('usergroups.users.list', { status: 503 }, 1);
     const reply = await clickReply(planned, ACTION_IDS.approvePlan, { user: 'U0LEAD1' });
-    expect(reply).toContain('could not check membership of user group S0LEADS');
+    expect(reply).toContain(
+      'Slack could not confirm that you are a member of user group S0LEADS (Slack is unavailable: HTTP 503), so nothing was changed: try again in a moment',
+    );
     expect(await status(runId)).toBe('awaiting_plan_approval');
     const calls = () =>
       b.slack.callsTo('usergroups.users.list').filter((c) => c.args.usergroup === 'S0LEADS').length;

@@ -302,12 +302,17 @@ describe('status, logs and cancel', () => {
     expect(refused.reply).toContain('locked cannot be run from this channel');
   });
 
-  it('status of a run or of a deployment limited to another channel is refused here, like its logs', async () => {
+  it('status of a run or of a deployment, and its help, limited to another channel are refused here, like its logs', async () => {
     const { reply } = await ask('locked', { channel: 'C0OTHER' });
     const lockedRun = runIdIn(reply);
     // (its plan fails: it needs DEPLOY_VAR_image_tag, which `locked` does not have)
     await b.h.waitFor(lockedRun, 'failed');
-    for (const text of [`status ${lockedRun}`, 'status locked', `logs ${lockedRun}`]) {
+    for (const text of [
+      `status ${lockedRun}`,
+      'status locked',
+      `logs ${lockedRun}`,
+      'help locked',
+    ]) {
       const refused = await ask(text);
       expect(refused.reply, text).toContain('locked cannot be run from this channel');
       expect(refused.reply, text).not.toContain('running plan step');
@@ -320,6 +325,7 @@ describe('status, logs and cancel', () => {
       'running plan step',
     );
     expect((await ask('status locked', { channel: 'C0OTHER' })).reply).toContain(lockedRun);
+    expect((await ask('help locked', { channel: 'C0OTHER' })).reply).toContain('locked');
   });
 
   it('/deploy cancel RUN reason: only the requester or an approver', async () => {

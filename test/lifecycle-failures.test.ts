@@ -13,7 +13,8 @@ deployments:
     approvers: [U0APPROVER]
     source: { kind: directory, path: ./svc }
     variables:
-      mode: { type: select, options: [ok, plan_fail, apply_fail, verify_fail, rollback_fail, slow_plan, bad_plan_doc], default: ok }
+      mode: { type: select, options: [ok, plan_fail, apply_fail, apply_denied, verify_fail, rollback_fail, slow_plan, bad_plan_doc], default: ok }
+      token: { type: string, sensitive: true, default: "s3cr3t-token-value" }
     executor: { kind: script, plan: ./plan.sh, apply: ./apply.sh, destroyPlan: ./plan.sh, destroy: ./destroy.sh, rollback: ./rollback.sh, timeout: 1500ms }
     verify: { command: ./verify.sh, timeout: 5s }
   - name: norollback
@@ -54,6 +55,12 @@ echo '{"changes":[{"address":"svc.main","action":"update"}]}' > "$DEPLOY_PLAN_FI
   'svc/apply.sh': `
 echo "apply $DEPLOY_VAR_mode"
 [ "$DEPLOY_VAR_mode" = apply_fail ] && { echo "disk full" >&2; exit 7; }
+if [ "$DEPLOY_VAR_mode" = apply_denied ]; then
+  echo "creating bucket acc-logs"
+  echo "using token $DEPLOY_VAR_token" >&2
+  echo "Error: AccessDenied: not allowed to create bucket acc-logs (token $DEPLOY_VAR_token)" >&2
+  exit 3
+fi
 echo ok
 `,
   'svc/destroy.sh': 'echo destroying; echo gone\n',
@@ -150,7 +157,7 @@ describe('failures, each with its phase and a concrete hint', () => {
     const run = await request('svc', { mode: 'plan_fail' });
     const failed = await h.waitFor(run.id, 'failed');
     expect(failed.failedPhase).toBe('plan');
-    expect(failed.error).toBe('plan step ./plan.sh exited with code 3');
+    expect(failed.error).toBe('plan step ./plan.sh exited with code 3: cannot reach the provider');
     expect(failed.recoveryHint).toMatch(/^plan step \.\/plan\.sh exited with code 3: read its log/);
     const logs = await h.core.readLogs(run.id);
     expect(logs.some((l) => l.stream === 'stderr' && l.line === 'cannot reach the provider')).toBe(
@@ -178,8 +185,27 @@ describe('failures, each with its phase and a concrete hint', () => {
     await approveAndApply(run.id);
     const failed = await h.waitFor(run.id, 'failed');
     expect(failed.failedPhase).toBe('execute');
-    expect(failed.error).toBe('apply step ./apply.sh exited with code 7');
+    expect(failed.error).toBe('apply step ./apply.sh exited with code 7: disk full');
     expect(failed.recoveryHint).toMatch(/partly changed/);
+  });
+
+  it("execute: the run's error carries the step's own Error: line, redacted; the hint stays the phase's", async () => {
+    const run = await request('svc', { mode: 'apply_denied' });
+    await approveAndApply(run.id);
+    const failed = await h.waitFor(run.id, 'failed');
+    expect(failed.failedPhase).toBe('execute');
+    expect(failed.error).toBe(
+      'apply step ./apply.sh exited with code 3: Error: AccessDenied: not allowed to create bucket acc-logs (token ••••••)',
+    );
+    expect(failed.recoveryHint).toBe(
+      'apply step ./apply.sh exited with code 3: read its log (deploy-bot logs RUN), then inspect the server, credentials, build and runtime logs; infrastructure may be partly changed: inspect it, then run the deployment again; its plan shows what exists now',
+    );
+    // The same error wherever the run is read: the API's and status --json's view, the run list.
+    const [listed] = (await h.core.listRuns({ deployment: 'svc', limit: 1 })).filter(
+      (r) => r.id === run.id,
+    );
+    expect(listed?.error).toBe(failed.error);
+    expect(JSON.stringify(failed)).not.toContain('s3cr3t');
   });
 
   it('verify without rollback: fails in verify with the health check named', async () => {
@@ -220,7 +246,7 @@ describe('failures, each with its phase and a concrete hint', () => {
     expect(done.failedPhase).toBe('rollback');
     expect(done.recoveryHint).toMatch(/^manual intervention is required/);
     expect(done.error).toMatch(
-      /rollback step \.\/rollback\.sh exited with code 4 \(after verify failed/,
+      /^rollback step \.\/rollback\.sh exited with code 4: previous image is gone \(after verify failed: verify command \.\/verify\.sh exited with code 1: smoke test: 502 from the service\)$/,
     );
     const logs = (await h.core.readLogs(run.id)).map((l) => l.line);
     expect(logs).toContain('previous image is gone');

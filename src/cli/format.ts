@@ -4,6 +4,7 @@ import type { DeploymentView, LogLine, RunView } from '../core/api/types.ts';
 import { formatDuration } from '../core/config/duration.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
+import { variablesWithSources } from '../core/variables/sources.ts';
 
 export function planLine(run: RunView): string {
   const plan = run.plan;
@@ -46,9 +47,8 @@ export function formatRun(run: RunView): string {
     lines.push(
       `  config:    ${run.configVersion.slice(0, 12)} (the server's published config version)`,
     );
-  const vars = Object.entries(run.variables);
-  if (vars.length > 0)
-    lines.push(`  variables: ${vars.map(([k, v]) => `${k}=${String(v)}`).join(' ')}`);
+  const vars = variablesWithSources(run.variables, run.variableSources);
+  if (vars.length > 0) lines.push(`  variables: ${vars.map(([k, v]) => `${k}=${v}`).join(' ')}`);
   if (run.queue) {
     lines.push(
       `  queue:     position ${run.queue.position}${run.queue.behind ? `, behind ${run.queue.behind}` : ''}`,
@@ -69,7 +69,8 @@ export function formatRun(run: RunView): string {
   }
   if (run.outputs) lines.push(`  outputs:   ${JSON.stringify(run.outputs)}`);
   if (run.failedPhase) lines.push(`  failed in: ${run.failedPhase}`);
-  if (run.error) lines.push(`  error:     ${run.error}`);
+  // A step's own error output spans lines: each under the first.
+  if (run.error) lines.push(`  error:     ${run.error.replaceAll('\n', '\n             ')}`);
   if (run.recoveryHint) lines.push(`  hint:      ${run.recoveryHint}`);
   if (run.cancel) lines.push(`  cancelled: by ${run.cancel.by}: ${run.cancel.reason}`);
   lines.push(`  duration:  ${formatDuration(run.durationSeconds * 1000)}`);

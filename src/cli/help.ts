@@ -54,6 +54,9 @@ Example: deploy-bot execute web-prod image_tag=1.4.2 --as U0123ABC --wait`,
 
 Requests the removal of everything deployment NAME manages. Like execute, it
 plans first (showing what will be removed) and needs both approvals.
+Variables default to those of the deployment's last completed execute run (what
+is deployed); a typed key=value overrides one. Only a deployment never applied
+needs them typed. The run shows each value's origin (variableSources).
 
 ${identity}
   --wait, -w    wait until the run needs an approval or finishes

@@ -17,6 +17,7 @@ export const REFUSAL_CODES = [
   'not_supported',
   'approval_expired',
   'no_config',
+  'membership_unconfirmed',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -70,6 +70,12 @@ export function makeRun(overrides: Partial<RunView> = {}): RunView {
       location: 'https://github.com/example/infra.git',
     },
     variables: { image_tag: '1.4.2', replicas: 3, debug: false, db_password: MASK },
+    variableSources: {
+      image_tag: { from: 'typed' },
+      replicas: { from: 'typed' },
+      debug: { from: 'default' },
+      db_password: { from: 'default' },
+    },
     plan: ['queued', 'pending', 'initializing', 'planning'].includes(status) ? null : makePlan(),
     approvals: [],
     outputs:

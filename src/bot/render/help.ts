@@ -17,8 +17,9 @@ export const HELP_COMMANDS: readonly { readonly usage: string; readonly descript
     description: 'The same, spelled out (for a deployment named like a command).',
   },
   {
-    usage: '{cmd} destroy <deployment>',
-    description: 'Plan removing every resource of a deployment (the same two approvals).',
+    usage: '{cmd} destroy <deployment> [name=value …]',
+    description:
+      'Plan removing every resource of a deployment (the same two approvals), with the variables of its last completed run unless typed.',
   },
   {
     usage: '{cmd} status [<deployment> | <run-id>]',

@@ -12,6 +12,7 @@ import type {
 } from '../../core/api/types.ts';
 import { assertNever, type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { planCounts } from '../../core/text/plan.ts';
+import { variablesWithSources } from '../../core/variables/sources.ts';
 import { ACTION_IDS, encodeButtonValue } from './actions.ts';
 import {
   type Block,
@@ -159,7 +160,7 @@ function namedValues(
 }
 
 function variablesText(run: RunView): string | null {
-  const entries = Object.entries(run.variables);
+  const entries = variablesWithSources(run.variables, run.variableSources);
   if (entries.length === 0) return null;
   return namedValues(
     '*Variables*',

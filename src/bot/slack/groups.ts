@@ -1,9 +1,13 @@
 // Slack user-group membership for the core's approver policy: an approver listed
 // as a user group (S…) is resolved with usergroups.users.list, cached briefly.
+// Membership fails closed: once the cached list is older than its TTL, an
+// answer Slack cannot give (rate limit, outage) refuses the approval rather
+// than trusting a list in which a removed member may still appear.
 
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
 import type { GroupMembership } from '../../core/api/types.ts';
+import { Refusal } from '../../core/errors.ts';
 import type { Log } from '../log.ts';
 import { classifySlackError, slackErrorText } from './client.ts';
 
@@ -12,10 +16,8 @@ const usersListResponse = z.object({ ok: z.literal(true), users: z.array(z.strin
 export type SlackGroupsOptions = {
   readonly client: WebClient;
   readonly log: Log;
-  /** How long a group's member list is trusted (default 60s). */
+  /** How long a group's member list is trusted (default 60s); never longer. */
   readonly ttlMs?: number;
-  /** How long a stale list is still used while Slack cannot be asked (default 10 minutes). */
-  readonly staleMs?: number;
   readonly now?: () => number;
 };
 
@@ -29,7 +31,6 @@ export function createSlackGroups(options: SlackGroupsOptions): GroupMembership 
   clear(): void;
 } {
   const ttl = options.ttlMs ?? 60_000;
-  const stale = options.staleMs ?? 600_000;
   const now = options.now ?? Date.now;
   const cache = new Map<string, Entry>();
   const inflight = new Map<string, Promise<Entry>>();
@@ -70,12 +71,14 @@ export function createSlackGroups(options: SlackGroupsOptions): GroupMembership 
           }
           return false;
         }
-        if (cached && now() - cached.at < stale) {
-          options.log.warn('user group lookup failed; using the cached list', { groupId });
-          return cached.members.has(userId);
-        }
-        throw new GroupLookupError(
-          `could not check membership of user group ${groupId}: ${slackErrorText(failure)}. Try again in a moment`,
+        options.log.warn('user group lookup failed: membership not confirmed', {
+          groupId,
+          error: slackErrorText(failure),
+        });
+        throw new Refusal(
+          'membership_unconfirmed',
+          `Slack could not confirm that you are a member of user group ${groupId} (${slackErrorText(failure)}), so nothing was changed: try again in a moment`,
+          { groupId },
         );
       }
     },

@@ -35,6 +35,7 @@ import {
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { asc, gt } from '../store/orm.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
+import { lastCompletedExecute, readSecretVariables } from '../store/run-variables.ts';
 import {
   deploymentActivity,
   insertRun,
@@ -52,7 +53,8 @@ import {
   transition,
 } from '../store/runs.ts';
 import { runs as runsTable } from '../store/schema.ts';
-import { closestName, usageOf, validateVariables } from '../variables/validate.ts';
+import { type PreviousRun, resolveVariables } from '../variables/sources.ts';
+import { closestName, usageOf } from '../variables/validate.ts';
 import type {
   Actor,
   DeploymentView,
@@ -312,7 +314,12 @@ export class DeployCore {
         `${deployment.name} cannot be destroyed: its config has no executor.destroy step`,
       );
     }
-    const vars = validateVariables(deployment, input.variables ?? {});
+    const vars = resolveVariables(
+      deployment,
+      input.variables ?? {},
+      kind === 'destroy' ? await this.lastExecuteVariables(deployment) : null,
+      { destroy: kind === 'destroy' },
+    );
     const source: SourceSummary =
       deployment.source.kind === 'directory'
         ? {
@@ -337,6 +344,7 @@ export class DeployCore {
         actor: input.actor,
         variables: vars.plain,
         secretVariables: vars.secret,
+        variableSources: vars.sources,
         source,
         configVersion: version.hash,
       });
@@ -346,6 +354,16 @@ export class DeployCore {
     // A new run has no plan and no approvals yet; only a queued one needs a query.
     if (row.status === 'queued') return loadRunView(this.db, row.id);
     return toRunView(row, { plan: null, approvals: [], queue: null });
+  }
+
+  /** What a destroy takes by default: the values of the last run that changed the deployment. */
+  private async lastExecuteVariables(deployment: Deployment): Promise<PreviousRun | null> {
+    const last = await lastCompletedExecute(this.db, deployment.name);
+    if (last === null) return null;
+    return {
+      id: last.id,
+      values: { ...last.variables, ...(await readSecretVariables(this.db, last.id)) },
+    };
   }
 
   /** Locks the run row and checks it is in `status` and on the plan the person saw. */

@@ -56,6 +56,15 @@ export type SourceSummary = {
   readonly location: string;
 };
 
+/**
+ * Where a run's variable value came from: typed with the request, the config's
+ * default, or (a destroy) the deployment's last completed execute run.
+ */
+export type VariableSource =
+  | { readonly from: 'typed' }
+  | { readonly from: 'default' }
+  | { readonly from: 'last_execute'; readonly runId: string };
+
 export type RunView = {
   readonly id: string;
   readonly deployment: string;
@@ -68,6 +77,8 @@ export type RunView = {
   readonly sourceSummary: SourceSummary;
   /** Sensitive values are replaced by "••••••". */
   readonly variables: Readonly<Record<string, string | number | boolean>>;
+  /** Where each of `variables` came from. */
+  readonly variableSources: Readonly<Record<string, VariableSource>>;
   readonly plan: PlanView | null;
   readonly approvals: readonly ApprovalView[];
   readonly outputs: Readonly<Record<string, unknown>> | null;

@@ -70,9 +70,19 @@ export const variableSpecSchema = z.discriminatedUnion(
 );
 export type VariableSpec = z.output<typeof variableSpecSchema>;
 
+/** A glob relative to the source directory: never absolute, never out of it. */
+const excludeGlob = z
+  .string()
+  .min(1)
+  .refine(
+    (g) => !g.startsWith('/') && !g.split('/').includes('..'),
+    'expected a glob relative to the source directory (no leading /, no ..)',
+  );
 const directorySource = z.strictObject({
   kind: z.literal('directory'),
   path: z.string().min(1),
+  /** Paths left out of every workspace copy and of the source digest. */
+  exclude: z.array(excludeGlob).default([]),
 });
 const gitSource = z.strictObject({
   kind: z.literal('git-repository'),

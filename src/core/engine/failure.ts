@@ -52,15 +52,27 @@ export function failureOf(
         `the run was stopped while ${label} ran${after}`,
       );
     case 'failed': {
-      const how =
-        result.exitCode !== null
-          ? `exited with code ${result.exitCode}`
-          : `was killed by ${result.signal}`;
+      const how = `${label} ${howItEnded(result)}`;
       return new StepFailure(
         phase,
-        `${label} ${how}`,
-        `${label} ${how}: read its log (deploy-bot logs RUN), then ${PHASE_GUIDANCE[phase]}${after}`,
+        withOutput(how, result.output),
+        `${how}: read its log (deploy-bot logs RUN), then ${PHASE_GUIDANCE[phase]}${after}`,
       );
     }
   }
+}
+
+/** "exited with code 3", "was killed by SIGKILL". */
+export function howItEnded(result: Extract<StepResult, { outcome: 'failed' }>): string {
+  return result.exitCode !== null
+    ? `exited with code ${result.exitCode}`
+    : `was killed by ${result.signal}`;
+}
+
+/**
+ * The failure and, after it, what the step itself said (its `Error:` blocks or
+ * last stderr lines): the first line of a run's error names the real cause.
+ */
+function withOutput(what: string, output: string | null): string {
+  return output === null ? what : `${what}: ${output}`;
 }

@@ -11,7 +11,7 @@ import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
 import { assertNever, type Phase, type RunKind, type RunStatus } from '../lifecycle/statuses.ts';
-import { makeRedactor, type Redactor } from '../logs/redact.ts';
+import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
@@ -21,6 +21,7 @@ import { selectRows } from '../store/rows.ts';
 import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts, SYSTEM_ACTOR } from '../text/plan.ts';
+import { variablesWithSources } from '../variables/sources.ts';
 import {
   artifactsDigest,
   bindingChanges,
@@ -75,6 +76,13 @@ type StepRun = {
 
 function variablesOf(run: RunRow) {
   return { ...run.variables, ...run.secretVariables };
+}
+
+/** The run's values with the sensitive ones masked, for the log. */
+function maskedValues(run: RunRow): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = { ...run.variables };
+  for (const name of Object.keys(run.secretVariables)) out[name] = MASK;
+  return out;
 }
 
 function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
@@ -139,6 +147,7 @@ function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
     onStart: (pid) => recordStepPidOrRefuse(s, pid),
     setPhase: (phase) => s.log.setPhase(phase),
     backpressure: () => s.log.backpressure(),
+    redact: s.redact,
   };
 }
 
@@ -254,6 +263,10 @@ async function detectAndPlan(s: StepRun): Promise<void> {
       if (!moved) return;
     }
     s.log.setPhase('plan');
+    const used = variablesWithSources(maskedValues(s.run), s.run.variableSources ?? {});
+    if (used.length > 0) {
+      s.log.system(`variables: ${used.map(([name, value]) => `${name}=${value}`).join(' ')}`);
+    }
     const executor = executorFor(s.deployment);
     let result: Awaited<ReturnType<Executor['plan']>>;
     let artifacts: Artifact[];
@@ -434,6 +447,7 @@ async function verify(s: StepRun): Promise<void> {
         signal: s.signal,
         onStart: envCtx?.onStart,
         sandbox: envCtx?.sandbox,
+        redact: s.redact,
       },
     });
     await advance(s, { from: 'verifying', to: 'completed', reason: 'verified' });

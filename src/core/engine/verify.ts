@@ -3,7 +3,7 @@
 import { formatDuration } from '../config/duration.ts';
 import type { VerifyConfig } from '../config/schema.ts';
 import { runStep, type StepRequest } from '../executors/process.ts';
-import { failureOf, StepFailure } from './failure.ts';
+import { failureOf, howItEnded, StepFailure } from './failure.ts';
 
 export type VerifyContext = {
   readonly verify: VerifyConfig;
@@ -74,10 +74,11 @@ export async function runVerify(ctx: VerifyContext): Promise<void> {
     });
     if (result.outcome !== 'succeeded') {
       const failure = failureOf('verify', label, result, verify.timeout, 'verify.timeout');
+      const how = result.outcome === 'failed' ? `${label} ${howItEnded(result)}` : failure.message;
       throw new StepFailure(
         'verify',
         failure.message,
-        `${failure.message}: read its output in the log, then inspect health, network, proxy and access route`,
+        `${how}: read its output in the log, then inspect health, network, proxy and access route`,
       );
     }
   }

@@ -20,6 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SourceSummary } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
+import { isDataDirectory, type SourceExclusion, sourceExclusion } from './source-exclusion.ts';
 
 const execFileAsync = promisify(execFile);
 
@@ -82,13 +83,19 @@ function linkEscape(relPath: string, target: string): DetectError | null {
 }
 
 /**
- * Copies a source directory (symlinks as links, timestamps kept) and returns
- * the digest of everything in it: each regular file's relative path,
- * executable bit, length and content, and each symlink's path and target
- * text, in the order of the sorted paths. Nested `.git` directories are
- * content like any other. A symlink that points outside the source is refused.
+ * Copies a source directory (symlinks as links, timestamps kept; what
+ * `exclusion` leaves out and deploy-bot data directories are neither copied
+ * nor digested) and returns the digest of everything else in it: each regular
+ * file's relative path, executable bit, length and content, and each symlink's
+ * path and target text, in the order of the sorted paths. Nested `.git`
+ * directories are content like any other. A symlink that points outside the
+ * source is refused.
  */
-async function copyAndDigest(from: string, to: string): Promise<string> {
+async function copyAndDigest(
+  from: string,
+  to: string,
+  exclusion: SourceExclusion,
+): Promise<string> {
   const hash = createHash('sha256');
   const visit = async (dir: string, dest: string, rel: string) => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -100,7 +107,9 @@ async function copyAndDigest(from: string, to: string): Promise<string> {
       const src = path.join(dir, entry.name);
       const dst = path.join(dest, entry.name);
       const relPath = rel ? `${rel}/${entry.name}` : entry.name;
+      if (exclusion.excludes(relPath)) continue;
       if (entry.isDirectory()) {
+        if (isDataDirectory(new Set(await readdir(src)))) continue;
         const st = await stat(src);
         await mkdir(dst);
         await chmod(dst, st.mode & 0o7777);
@@ -257,7 +266,11 @@ export async function prepareWorkspace(request: WorkspaceRequest): Promise<Works
           `check the deployment's source.path ('${spec.path}', relative to the config file's directory ${deployment.baseDir})`,
         );
       }
-      sourceDigest = await copyAndDigest(from, checkout);
+      sourceDigest = await copyAndDigest(
+        from,
+        checkout,
+        sourceExclusion({ sourceDir: from, dataDir: request.dataDir, patterns: spec.exclude }),
+      );
       srcDir = checkout;
       source = {
         kind: 'directory',

@@ -26,6 +26,8 @@ export type ExecutorContext = {
   readonly setPhase: (phase: Phase) => void;
   /** The sandbox the step runs in (its workspace, its state directory, declared paths). */
   readonly sandbox?: StepSandbox | undefined;
+  /** Masks the run's sensitive values (in what a failed step said, for its error). */
+  readonly redact: (text: string) => string;
 };
 
 export type PlanResult = {
@@ -105,6 +107,7 @@ export async function runExecutorStep(ctx: ExecutorContext, step: ExecutorStep):
       onStart: ctx.onStart,
       backpressure: ctx.backpressure,
       sandbox: ctx.sandbox,
+      redact: ctx.redact,
     });
   } catch (error) {
     if (error instanceof StepLaunchError) throw step.launchFailure(error);

@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tokenize } from '../variables/args.ts';
+import { ErrorOutput } from './error-output.ts';
 import type { OutputStream } from './launch.ts';
 import { StepLaunchError } from './launch-error.ts';
 import { grantToStepUser, type StepSandbox, sandboxLaunch, sandboxStatus } from './sandbox.ts';
@@ -33,6 +34,8 @@ export type StepRequest = {
   readonly backpressure?: (() => Promise<void> | null) | undefined;
   /** What the step may see: run in bubblewrap unless DEPLOY_STEP_SANDBOX=off (or auto without it). */
   readonly sandbox?: StepSandbox | undefined;
+  /** Masks sensitive values in the output a failed step's result carries. */
+  readonly redact?: ((text: string) => string) | undefined;
 };
 
 export type StepResult =
@@ -42,6 +45,8 @@ export type StepResult =
       readonly exitCode: number | null;
       readonly signal: string | null;
       readonly durationMs: number;
+      /** What the step said about its failure (see ErrorOutput), redacted; null if nothing. */
+      readonly output: string | null;
     }
   | { readonly outcome: 'timed_out'; readonly durationMs: number }
   | { readonly outcome: 'aborted'; readonly durationMs: number };
@@ -198,9 +203,16 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
       request.signal?.removeEventListener('abort', onAbort);
     };
 
+    const errorOutput = new ErrorOutput();
     const splitters = {
-      stdout: new LineSplitter((line) => request.onLine('stdout', line)),
-      stderr: new LineSplitter((line) => request.onLine('stderr', line)),
+      stdout: new LineSplitter((line) => {
+        errorOutput.add('stdout', line);
+        request.onLine('stdout', line);
+      }),
+      stderr: new LineSplitter((line) => {
+        errorOutput.add('stderr', line);
+        request.onLine('stderr', line);
+      }),
     };
     const step = launchThroughRunner(
       { argv, cwd: request.cwd, env, prefix },
@@ -238,7 +250,10 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
           else if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
           else if (ending === 'aborted') resolve({ outcome: 'aborted', durationMs });
           else if (code === 0) resolve({ outcome: 'succeeded', durationMs });
-          else resolve({ outcome: 'failed', exitCode: code, signal, durationMs });
+          else {
+            const output = errorOutput.text(request.redact);
+            resolve({ outcome: 'failed', exitCode: code, signal, durationMs, output });
+          }
         },
         failed: (message) => {
           settle();

@@ -38,9 +38,18 @@ export async function isApprover(
   groups: GroupMembership | undefined,
 ): Promise<boolean> {
   if (deployment.approvers.includes(userId)) return true;
+  // A group that cannot be asked does not count either way: another may confirm
+  // the person; if none does, the first "could not confirm" is the answer.
+  let unconfirmed: unknown = null;
   for (const id of deployment.approvers) {
-    if (id.startsWith('S') && groups && (await groups.isMember(userId, id))) return true;
+    if (!id.startsWith('S') || !groups) continue;
+    try {
+      if (await groups.isMember(userId, id)) return true;
+    } catch (error) {
+      unconfirmed ??= error;
+    }
   }
+  if (unconfirmed !== null) throw unconfirmed;
   return false;
 }
 

@@ -298,6 +298,7 @@ export type NewRun = {
   readonly actor: Actor;
   readonly variables: Record<string, string | number | boolean>;
   readonly secretVariables: Record<string, string | number | boolean>;
+  readonly variableSources?: RunRow['variableSources'];
   readonly source: RunRow['source'];
   /** The published config version the deployment comes from. */
   readonly configVersion: string;
@@ -319,6 +320,7 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
       channel: input.actor.channel ?? null,
       variables: input.variables,
       secretVariables: input.secretVariables,
+      variableSources: input.variableSources ?? {},
       source: input.source,
       config: input.deployment,
       configVersion: input.configVersion,
@@ -455,6 +457,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     failedPhase: (row.failedPhase as Phase | null) ?? null,
     sourceSummary: row.source,
     variables: maskedVariables(row),
+    variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
     outputs: row.outputs ?? null,

@@ -1,4 +1,4 @@
-import type { SourceSummary } from '../api/types.ts';
+import type { SourceSummary, VariableSource } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import type { PlanBinding } from '../engine/binding.ts';
 import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
@@ -45,6 +45,11 @@ export const runs = pgTable(
     secretVariables: jsonb('secret_variables')
       .$type<Record<string, string | number | boolean>>()
       .notNull(),
+    /** Where each variable's value came from: typed, the config's default, or an earlier run. */
+    variableSources: jsonb('variable_sources')
+      .$type<Record<string, VariableSource>>()
+      .notNull()
+      .default(sql`'{}'::jsonb`),
     source: jsonb('source').$type<SourceSummary>().notNull(),
     /** The deployment's config as it was when the run was requested: every step uses it. */
     config: jsonb('config').$type<Deployment>().notNull(),

@@ -65,6 +65,8 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   not_cancellable: 409,
   not_supported: 409,
   approval_expired: 409,
+  // Slack could not confirm a user-group membership: try again shortly.
+  membership_unconfirmed: 503,
   no_config: 503,
 };
 

@@ -7,6 +7,7 @@ import { createElement as h, type ReactElement } from 'react';
 import type { RunView, TransitionView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../../core/text/plan.ts';
+import { variablesWithSources } from '../../core/variables/sources.ts';
 import { clock, runDuration, shortDuration } from '../text/time.ts';
 import { fit, sanitize, wrap } from '../text/width.ts';
 import type { Theme } from '../theme.ts';
@@ -166,9 +167,9 @@ export function detailRows(
       theme,
     ),
   );
-  const vars = Object.entries(run.variables);
+  const vars = variablesWithSources(run.variables, run.variableSources);
   if (vars.length > 0)
-    rows.push(field('Variables', vars.map(([k, v]) => `${k}=${String(v)}`).join(' '), theme));
+    rows.push(field('Variables', vars.map(([k, v]) => `${k}=${v}`).join(' '), theme));
   if (run.queue) {
     rows.push(
       field(

@@ -176,6 +176,7 @@ async function dispatch(ctx: BotContext, d: Dispatch): Promise<void> {
         const view = (await core.listDeployments()).find((v) => v.name === request.deployment);
         if (!view) core.deployment(request.deployment); // throws the refusal with the closest name
         if (!view) return;
+        checkChannel(core.deployment(view.name), actor);
         return reply(
           renderDeploymentHelp(
             { ...view, usage: usageLine(command, view.name, view.variables) },

@@ -48,7 +48,7 @@ export function usageOf(sub: Subcommand | 'run', command: string): string[] {
     case 'cancel':
       return [`${command} cancel <run-id> [reason]`];
     case 'destroy':
-      return [`${command} destroy <deployment>`];
+      return [`${command} destroy <deployment> [name=value …]`];
     case 'execute':
     case 'run':
       return [

@@ -1,0 +1,1 @@
+ALTER TABLE "runs" ADD COLUMN "variable_sources" jsonb DEFAULT '{}'::jsonb NOT NULL;
