@@ -33,7 +33,8 @@ deployments:
 `;
 
 const FILES = {
-  'app/plan.sh': `touch "${'{{dir}}'}/server-plan-ran"; echo '{"changes":[{"address":"web.app","action":"update"}]}' > "$DEPLOY_PLAN_FILE"\n`,
+  // Steps see only their workspace and their state directory (the sandbox): markers go there.
+  'app/plan.sh': `touch "$DEPLOY_STATE_DIR/server-plan-ran"; echo '{"changes":[{"address":"web.app","action":"update"}]}' > "$DEPLOY_PLAN_FILE"\n`,
   'app/apply.sh': 'echo applied\n',
 };
 
@@ -46,10 +47,15 @@ beforeAll(async () => {
   h = await startHarness({ config: SERVER_CONFIG, files: {} });
   // The scripts need the harness's directory in them.
   for (const [rel, body] of Object.entries(FILES)) h.script(rel, body.replaceAll('{{dir}}', h.dir));
-  evilMarker = path.join(h.dir, 'evil-plan-ran');
-  serverMarker = path.join(h.dir, 'server-plan-ran');
-  h.script('evil/plan.sh', `touch "${evilMarker}"; echo '{"changes":[]}' > "$DEPLOY_PLAN_FILE"\n`);
-  h.script('evil/apply.sh', `touch "${evilMarker}.apply"\n`);
+  // The state directory of web-prod, which the evil config's steps would share.
+  const state = path.join(h.dataDir, 'state', 'web-prod');
+  evilMarker = path.join(state, 'evil-plan-ran');
+  serverMarker = path.join(state, 'server-plan-ran');
+  h.script(
+    'evil/plan.sh',
+    `touch "$DEPLOY_STATE_DIR/evil-plan-ran"; echo '{"changes":[]}' > "$DEPLOY_PLAN_FILE"\n`,
+  );
+  h.script('evil/apply.sh', `touch "$DEPLOY_STATE_DIR/evil-plan-ran.apply"\n`);
   evilFile = path.join(h.dir, 'evil.yaml');
   writeFileSync(evilFile, evilConfig(h.dir));
   process.env.DATABASE_URL = h.db.url;

@@ -57,8 +57,9 @@ deployments:
 // Every read an attacker would try, each printing what it found.
 const PROBE = `#!/bin/sh
 echo "uid=$(id -u) user=$(id -un 2>/dev/null)"
-echo "ppid environ:"; tr '\\0' '\\n' < /proc/$PPID/environ 2>&1 || true
-for f in /proc/[0-9]*/environ; do echo "environ $f:"; tr '\\0' '\\n' < "$f" 2>&1 || true; done
+echo "ppid environ:"; tr '\\0' '\\n' 2>&1 < /proc/$PPID/environ || true
+# (2>&1 first: the shell's own "cannot open" then goes to stdout too, in order.)
+for f in /proc/[0-9]*/environ; do echo "environ $f:"; tr '\\0' '\\n' 2>&1 < "$f" || true; done
 echo "credentials:"; cat "$DEPLOY_STATE_DIR/../../postgres.json" 2>&1 || true
 echo "credentials by path:"; cat "$PROBE_DATA_DIR/postgres.json" 2>&1 || true
 echo "data dir:"; ls -A "$PROBE_DATA_DIR" 2>&1 || true
