@@ -42,6 +42,7 @@ import {
   transition,
 } from '../store/runs.ts';
 import type { runs } from '../store/schema.ts';
+import { configureSecrets } from '../store/secrets.ts';
 import { closestName, usageOf, validateVariables } from '../variables/validate.ts';
 import type {
   Actor,
@@ -128,6 +129,8 @@ export class DeployCore {
 
   static async open(options: CoreOptions): Promise<DeployCore> {
     const config = typeof options.config === 'string' ? loadConfig(options.config) : options.config;
+    // The key of secrets at rest: DEPLOY_SECRET_KEY, else the data directory's key file.
+    configureSecrets({ dataDir: options.dataDir });
     const url = await resolveDatabaseUrl({
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,

@@ -32,6 +32,7 @@ import type { Db } from './database.ts';
 import { and, asc, eq, inArray, isNull, sql } from './orm.ts';
 import { returningRows, rowMapper, selectRows } from './rows.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
+import { encryptSecretVariables, sealConfig } from './secrets.ts';
 
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
 export type RunRow = typeof runs.$inferSelect;
@@ -301,9 +302,10 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
       requestedVia: input.actor.via,
       channel: input.actor.channel ?? null,
       variables: input.variables,
-      secretVariables: input.secretVariables,
+      // Encrypted at rest: read back only through readSecretVariables / openConfig.
+      secretVariables: encryptSecretVariables(input.secretVariables),
       source: input.source,
-      config: input.deployment,
+      config: sealConfig(input.deployment),
     }),
   );
   if (!row) throw new Error('inserting the run returned nothing');
