@@ -29,8 +29,8 @@ export function sandboxMode(env: NodeJS.ProcessEnv = process.env): SandboxMode {
   return parsed.data;
 }
 
-function onPath(program: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+function onPath(program: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? '/usr/bin:/bin').split(':')) {
     if (!dir) continue;
     const file = path.join(dir, program);
     try {
@@ -61,7 +61,7 @@ const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblew
 /** Whether and how steps are sandboxed in this process; probed once. */
 export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): SandboxStatus {
   const mode = sandboxMode(env);
-  const key = `${mode}:${env.DEPLOY_STEP_USER ?? ''}`;
+  const key = `${mode}:${env.DEPLOY_STEP_USER ?? ''}:${env.PATH ?? ''}`;
   if (cachedStatus?.key === key) return cachedStatus.status;
   const root = process.getuid?.() === 0;
   const wantedUser = root ? env.DEPLOY_STEP_USER?.trim() || STEP_USER_DEFAULT : null;
@@ -76,7 +76,7 @@ export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): SandboxStat
         'DEPLOY_STEP_SANDBOX=off: steps run without a sandbox and can read what the server can',
     };
   } else {
-    const bwrap = onPath('bwrap');
+    const bwrap = onPath('bwrap', env);
     let problem: string | null = bwrap ? null : 'bubblewrap (bwrap) is not installed';
     if (bwrap) {
       try {
