@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -12,6 +13,12 @@ export default defineConfig({
     reporters: ['default'],
     // npm test runs a representative part of the fault suite (3 trials per
     // kind); npm run test:faults runs all of it (20 trials per kind).
-    env: { FAULT_TRIALS: process.env.FAULT_TRIALS ?? '3' },
+    // One secrets-at-rest key for every process of a test run (cores, workers,
+    // CLIs and servers of one test share a database); test/secrets.test.ts
+    // covers the data directory's key file and wrong keys.
+    env: {
+      FAULT_TRIALS: process.env.FAULT_TRIALS ?? '3',
+      DEPLOY_SECRET_KEY: process.env.DEPLOY_SECRET_KEY ?? randomBytes(32).toString('base64'),
+    },
   },
 });

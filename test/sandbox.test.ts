@@ -6,6 +6,7 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runStep } from '../src/core/executors/process.ts';
 import { sandboxStatus, stepUser } from '../src/core/executors/sandbox.ts';
 import { type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
@@ -215,5 +216,47 @@ describe.skipIf(!existsSync('/usr/bin/bwrap'))('a step in bubblewrap', () => {
     expect(paths).toContain('undeclared: absent');
     expect(existsSync(path.join(h.dir, 'shared-rw', 'new'))).toBe(true);
     expect(existsSync(path.join(h.dir, 'shared-ro', 'new'))).toBe(false);
+  });
+});
+
+describe('DEPLOY_STEP_SANDBOX without bubblewrap', () => {
+  const noBwrap = { PATH: '/nonexistent-bin' };
+
+  it('auto runs steps without it, with a warning that says how to install it', () => {
+    const status = sandboxStatus({ ...noBwrap, DEPLOY_STEP_SANDBOX: 'auto' });
+    expect(status.active).toBe(false);
+    expect(status.warning).toBe(
+      'bubblewrap (bwrap) is not installed: steps run WITHOUT a sandbox and can read what the server can; install bubblewrap (Debian/Ubuntu: apt-get install bubblewrap), or set DEPLOY_STEP_SANDBOX=off to say this is intended',
+    );
+  });
+
+  it('required refuses to start a step, saying why', async () => {
+    const saved = { PATH: process.env.PATH, mode: process.env.DEPLOY_STEP_SANDBOX };
+    process.env.PATH = noBwrap.PATH;
+    process.env.DEPLOY_STEP_SANDBOX = 'required';
+    try {
+      await expect(
+        runStep({
+          label: 'plan step ./plan.sh',
+          command: ['/bin/true'],
+          cwd: h.dir,
+          env: { PATH: '/usr/bin:/bin' },
+          timeoutMs: 5_000,
+          onLine: () => {},
+          sandbox: {
+            workspaceRoot: h.dir,
+            stateDir: h.dir,
+            dataDir: h.dataDir,
+            config: { network: true, services: false, paths: [] },
+          },
+        }),
+      ).rejects.toThrow(
+        /^plan step \.\/plan\.sh was not started: bubblewrap \(bwrap\) is not installed; DEPLOY_STEP_SANDBOX=required: steps will not run until you install bubblewrap/,
+      );
+    } finally {
+      process.env.PATH = saved.PATH ?? '';
+      if (saved.mode === undefined) delete process.env.DEPLOY_STEP_SANDBOX;
+      else process.env.DEPLOY_STEP_SANDBOX = saved.mode;
+    }
   });
 });

@@ -19,6 +19,7 @@ Server
   worker                       workers only, to scale out on more machines
   migrate                      apply database migrations (serve does this at start)
   db-stop                      stop the embedded PostgreSQL of this data directory
+  secrets rotate               re-encrypt every stored secret under a new key
 
 Identity: --as U0123ABC (a Slack user id) or DEPLOY_USER.
 Database: DATABASE_URL, or an embedded PostgreSQL in DEPLOY_BOT_DATA_DIR (default ./.deploy-bot).
@@ -132,6 +133,17 @@ replaces the published version).`,
   migrate: `Usage: deploy-bot migrate
 
 Applies the database migrations in drizzle/ (serve and worker do it at start).`,
+  secrets: `Usage: deploy-bot secrets rotate
+
+Re-encrypts every secret stored in the database (sensitive variable values,
+sensitive defaults in runs' config, plan artifacts) under a new key, in one
+transaction. Stop every serve and worker process first: they hold the old key.
+
+  With the data directory's key file (no DEPLOY_SECRET_KEY): a new key is made
+  and replaces DEPLOY_BOT_DATA_DIR/secret.key.
+  With DEPLOY_SECRET_KEY: give the new one as DEPLOY_NEW_SECRET_KEY (32 bytes,
+  base64 or hex: openssl rand -base64 32), then set DEPLOY_SECRET_KEY to it on
+  every server before starting them again.`,
   'db-stop': `Usage: deploy-bot db-stop
 
 Stops the embedded PostgreSQL that serves DEPLOY_BOT_DATA_DIR (default ./.deploy-bot).

@@ -2,6 +2,7 @@
 // the run as `status --json` does; a refusal exits 1 with its message on stderr;
 // wrong usage exits 2.
 
+import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
@@ -15,8 +16,16 @@ import {
   STATUS_GROUPS,
 } from '../core/lifecycle/statuses.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
-import { migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
+import { connect, migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
 import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
+import {
+  configureSecrets,
+  currentKey,
+  encodeKey,
+  keyFileOf,
+  newKey,
+} from '../core/store/secrets.ts';
+import { rotateSecrets } from '../core/store/secrets-rotate.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
 import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
@@ -222,6 +231,11 @@ async function runCommand(
       );
       return 0;
     }
+    case 'secrets': {
+      if (positionals[0] !== 'rotate')
+        throw new UsageError(`secrets needs a subcommand: rotate\n\n${COMMAND_HELP.secrets}`);
+      return rotateSecretKey(settings, io);
+    }
     case 'db-stop': {
       const stopped = await stopEmbeddedPostgres(settings.dataDir);
       io.out(
@@ -383,5 +397,37 @@ async function runCommand(
     }
   } finally {
     await core.close();
+  }
+}
+
+/** `deploy-bot secrets rotate`: every stored secret under a new key, then the key replaced. */
+async function rotateSecretKey(settings: Settings, io: Io): Promise<number> {
+  const url = await resolveDatabaseUrl(settings);
+  configureSecrets({ dataDir: settings.dataDir });
+  const from = currentKey();
+  const fromEnv = Boolean(process.env.DEPLOY_SECRET_KEY);
+  if (fromEnv && !process.env.DEPLOY_NEW_SECRET_KEY)
+    throw new UsageError(
+      'DEPLOY_SECRET_KEY is set: give the new key as DEPLOY_NEW_SECRET_KEY (openssl rand -base64 32)',
+    );
+  const to = newKey(process.env.DEPLOY_NEW_SECRET_KEY);
+  const keyFile = keyFileOf(settings.dataDir);
+  // The new key is on disk before any row uses it: a crash loses nothing.
+  if (!fromEnv) writeFileSync(`${keyFile}.new`, `${encodeKey(to)}\n`, { mode: 0o600 });
+  const connection = connect(url, { max: 2, applicationName: 'deploy-bot:secrets' });
+  try {
+    const rotated = await rotateSecrets(connection.db, from, to);
+    if (!fromEnv) renameSync(`${keyFile}.new`, keyFile);
+    io.out(
+      `re-encrypted the secrets of ${rotated.runs} run(s), ${rotated.artifacts} plan artifact(s) and ${rotated.configVersions} published config version(s) under the new key (id ${to.id}; was ${from.id})`,
+    );
+    io.out(
+      fromEnv
+        ? 'now set DEPLOY_SECRET_KEY to the new key on every server, then start them again'
+        : `the new key is in ${keyFile}; copy it to every other server that shares this database`,
+    );
+    return 0;
+  } finally {
+    await connection.close();
   }
 }

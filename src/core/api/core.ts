@@ -35,7 +35,7 @@ import {
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { asc, gt } from '../store/orm.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
-import { lastCompletedExecute, readSecretVariables } from '../store/run-variables.ts';
+import { lastCompletedExecute, readStoredSecretVariables } from '../store/run-variables.ts';
 import {
   deploymentActivity,
   insertRun,
@@ -53,6 +53,7 @@ import {
   transition,
 } from '../store/runs.ts';
 import { runs as runsTable } from '../store/schema.ts';
+import { configureSecrets } from '../store/secrets.ts';
 import { type PreviousRun, resolveVariables } from '../variables/sources.ts';
 import { closestName, usageOf } from '../variables/validate.ts';
 import type {
@@ -153,6 +154,8 @@ export class DeployCore {
   static async open(options: CoreOptions): Promise<DeployCore> {
     const config =
       typeof options.config === 'string' ? loadConfig(options.config) : (options.config ?? null);
+    // The key of secrets at rest: DEPLOY_SECRET_KEY, else the data directory's key file.
+    configureSecrets({ dataDir: options.dataDir });
     const url = await resolveDatabaseUrl({
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,
@@ -362,7 +365,7 @@ export class DeployCore {
     if (last === null) return null;
     return {
       id: last.id,
-      values: { ...last.variables, ...(await readSecretVariables(this.db, last.id)) },
+      values: { ...last.variables, ...(await readStoredSecretVariables(this.db, last.id)) },
     };
   }
 

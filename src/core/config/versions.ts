@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import type { Db, Tx } from '../store/database.ts';
 import { desc, eq, sql } from '../store/orm.ts';
 import { configPublications, configVersions } from '../store/schema.ts';
+import { openConfig, sealConfig } from '../store/secrets.ts';
 import type { Deployment, LoadedConfig } from './load.ts';
 
 export type ConfigVersion = {
@@ -73,7 +74,9 @@ export async function currentConfigVersion(db: Db | Tx): Promise<ConfigVersion |
       .select({ deployments: configVersions.deployments })
       .from(configVersions)
       .where(eq(configVersions.hash, newest.hash));
-    deployments = toMap(stored?.deployments ?? []);
+    // Sensitive defaults are stored encrypted (secrets at rest).
+    const what = `config version ${shortVersion(newest.hash)}`;
+    deployments = toMap((stored?.deployments ?? []).map((d) => openConfig(d, what)));
     byHash.set(newest.hash, deployments);
   }
   return {
@@ -102,7 +105,7 @@ export async function publishConfig(
     const before = await currentConfigVersion(tx);
     await tx
       .insert(configVersions)
-      .values({ hash, file: config.file, deployments })
+      .values({ hash, file: config.file, deployments: deployments.map((d) => sealConfig(d)) })
       .onConflictDoNothing();
     const [published] = await tx
       .insert(configPublications)

@@ -10,7 +10,13 @@ import { StepNotStarted } from '../executors/process.ts';
 import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
-import { assertNever, type Phase, type RunKind, type RunStatus } from '../lifecycle/statuses.ts';
+import {
+  assertNever,
+  type Phase,
+  phaseOf,
+  type RunKind,
+  type RunStatus,
+} from '../lifecycle/statuses.ts';
 import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
 import type { Queue } from '../queue/boss.ts';
@@ -20,6 +26,14 @@ import { eq } from '../store/orm.ts';
 import { selectRows } from '../store/rows.ts';
 import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
 import { approvals, planArtifacts, plans } from '../store/schema.ts';
+import {
+  decryptBytes,
+  encryptBytes,
+  openConfig,
+  readSecretVariables,
+  SecretKeyError,
+  type SecretValue,
+} from '../store/secrets.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts, SYSTEM_ACTOR } from '../text/plan.ts';
 import { variablesWithSources } from '../variables/sources.ts';
 import {
@@ -72,10 +86,12 @@ type StepRun = {
   readonly log: RunLogWriter;
   readonly redact: Redactor;
   readonly signal: AbortSignal;
+  /** The run's sensitive variable values, decrypted once for its steps. */
+  readonly secrets: Readonly<Record<string, SecretValue>>;
 };
 
-function variablesOf(run: RunRow) {
-  return { ...run.variables, ...run.secretVariables };
+function variablesOf(s: StepRun) {
+  return { ...s.run.variables, ...s.secrets };
 }
 
 /** The run's values with the sensitive ones masked, for the log. */
@@ -97,7 +113,7 @@ function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
     DEPLOY_OUTPUTS_FILE: ws.outputsFile,
     DEPLOY_STATE_DIR: ws.stateDir,
   };
-  for (const [name, value] of Object.entries(variablesOf(s.run)))
+  for (const [name, value] of Object.entries(variablesOf(s)))
     env[`DEPLOY_VAR_${name}`] = String(value);
   return env;
 }
@@ -140,7 +156,7 @@ function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
     kind: s.run.kind as 'execute' | 'destroy',
     workspace: ws,
     env: stepEnv(s, ws),
-    variables: variablesOf(s.run),
+    variables: variablesOf(s),
     onLine: (stream, line) => s.log.write(stream, line),
     system: (line) => s.log.system(line),
     signal: s.signal,
@@ -309,7 +325,7 @@ async function detectAndPlan(s: StepRun): Promise<void> {
       for (const a of artifacts) {
         await tx
           .insert(planArtifacts)
-          .values({ planId, path: a.path, mode: a.mode, content: a.content });
+          .values({ planId, path: a.path, mode: a.mode, content: encryptBytes(a.content) });
       }
       return transition(tx, s.ctx.queue, {
         runId: s.run.id,
@@ -338,7 +354,8 @@ async function bindingOf(
   return {
     source: ws.sourceDigest,
     artifacts: artifactsDigest(artifacts),
-    config: configDigest(s.run.config),
+    // Of the config in the clear: re-encrypting it (secrets rotate) changes nothing approved.
+    config: configDigest(openConfig(s.run.config, s.run.id)),
     executor: executor.identity ? await executor.identity(executorContext(s, ws)) : null,
   };
 }
@@ -371,7 +388,17 @@ async function loadPlan(s: StepRun) {
   ]);
   if (!plan)
     throw new StepFailure('execute', `plan ${planId} is missing`, 'run the deployment again');
-  return { plan, artifacts: artifacts as Artifact[], approved };
+  return {
+    plan,
+    artifacts: artifacts.map(
+      (a): Artifact => ({
+        path: a.path,
+        mode: a.mode,
+        content: decryptBytes(a.content, `the plan artifact ${a.path} of ${planId}`),
+      }),
+    ),
+    approved,
+  };
 }
 
 /** applying | destroying → verifying | completed | destroyed, or failed. */
@@ -527,10 +554,32 @@ export async function executeClaimedRun(
   signal: AbortSignal,
 ): Promise<void> {
   const deployment = run.config as Deployment;
-  const redact = makeRedactor(Object.values(run.secretVariables));
-  const log = new RunLogWriter(ctx.sql, run.id, 'detect', redact);
-  const s: StepRun = { ctx, run, deployment, log, redact, signal };
+  let secrets: Record<string, SecretValue> = {};
+  let unreadable: SecretKeyError | null = null;
   try {
+    secrets = readSecretVariables(run);
+  } catch (error) {
+    if (!(error instanceof SecretKeyError)) throw error;
+    unreadable = error;
+  }
+  const redact = makeRedactor(Object.values(secrets));
+  const log = new RunLogWriter(ctx.sql, run.id, 'detect', redact);
+  const s: StepRun = { ctx, run, deployment, log, redact, signal, secrets };
+  try {
+    if (unreadable) {
+      const status = run.status as RunStatus;
+      const phase = phaseOf(status) ?? 'detect';
+      await fail(
+        s,
+        status,
+        new StepFailure(
+          phase,
+          `${unreadable.message}; nothing was run`,
+          'give this server the secret key the run was requested under (see "Secrets at rest" in the README), then run the deployment again',
+        ),
+      );
+      return;
+    }
     for (let guard = 0; guard < 10; guard++) {
       if (s.run.workerId !== ctx.workerId || signal.aborted) return;
       const status = s.run.status as RunStatus;

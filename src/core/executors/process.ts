@@ -158,21 +158,36 @@ class LineSplitter {
 }
 
 /** The gate's prefix and the environment: in the sandbox, or as they are. */
-async function launchPlan(request: StepRequest, program: string) {
-  if (!request.sandbox) return { prefix: undefined, env: request.env };
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/**
+ * The gate's prefix and the environment: in the sandbox, or as they are.
+ * `ready` settles when the workspace is the step user's: the sandbox is set up
+ * meanwhile, and the program runs only after both (and the pid record).
+ */
+function launchPlan(request: StepRequest, program: string) {
+  const plain = { prefix: undefined, env: request.env, ready: Promise.resolve() };
+  if (!request.sandbox) return plain;
   const status = sandboxStatus();
   if (!status.active) {
     if (status.mode === 'required')
       throw new StepLaunchError(`${request.label} was not started: ${status.warning}`);
-    return { prefix: undefined, env: request.env };
+    return plain;
   }
-  await grantToStepUser(request.sandbox, status);
-  return sandboxLaunch(status, request.sandbox, request.env, request.cwd, program);
+  const launch = sandboxLaunch(status, request.sandbox, request.env, request.cwd, program);
+  const ready = grantToStepUser(request.sandbox, status).catch((error: unknown) => {
+    throw new Error(
+      `deploy-bot could not hand the workspace to the step user (${messageOf(error)})`,
+    );
+  });
+  return { ...launch, ready };
 }
 
 export async function runStep(request: StepRequest): Promise<StepResult> {
   const argv = resolveCommand(request.command, request.cwd, request.label, request.env.PATH);
-  const { prefix, env } = await launchPlan(request, argv[0] ?? '');
+  const { prefix, env, ready } = launchPlan(request, argv[0] ?? '');
+  // Not awaited here: handled where the program is let go (a failure stops it there).
+  ready.catch(() => {});
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
   if (request.signal?.aborted) return { outcome: 'aborted', durationMs: 0 };
@@ -221,11 +236,18 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
           pid = startedPid;
           // An abort or timeout that came before the process existed.
           if (stopWhenStarted) stop(stopWhenStarted);
-          Promise.resolve(request.onStart?.(startedPid)).then(
+          const recorded = Promise.resolve(request.onStart?.(startedPid)).catch(
+            (error: unknown) => {
+              throw new Error(
+                `deploy-bot could not record its process first (${messageOf(error)})`,
+              );
+            },
+          );
+          Promise.all([recorded, ready]).then(
             () => step.go(),
             (error: unknown) => {
               notStarted = new StepNotStarted(
-                `${request.label} was not started: deploy-bot could not record its process first (${error instanceof Error ? error.message : String(error)})`,
+                `${request.label} was not started: ${messageOf(error)}`,
               );
               killGroup(startedPid, 'SIGKILL');
             },

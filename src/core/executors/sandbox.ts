@@ -29,8 +29,8 @@ export function sandboxMode(env: NodeJS.ProcessEnv = process.env): SandboxMode {
   return parsed.data;
 }
 
-function onPath(program: string): string | null {
-  for (const dir of (process.env.PATH ?? '/usr/bin:/bin').split(':')) {
+function onPath(program: string, env: NodeJS.ProcessEnv = process.env): string | null {
+  for (const dir of (env.PATH ?? '/usr/bin:/bin').split(':')) {
     if (!dir) continue;
     const file = path.join(dir, program);
     try {
@@ -61,7 +61,7 @@ const INSTALL_HINT = 'install bubblewrap (Debian/Ubuntu: apt-get install bubblew
 /** Whether and how steps are sandboxed in this process; probed once. */
 export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): SandboxStatus {
   const mode = sandboxMode(env);
-  const key = `${mode}:${env.DEPLOY_STEP_USER ?? ''}`;
+  const key = `${mode}:${env.DEPLOY_STEP_USER ?? ''}:${env.PATH ?? ''}`;
   if (cachedStatus?.key === key) return cachedStatus.status;
   const root = process.getuid?.() === 0;
   const wantedUser = root ? env.DEPLOY_STEP_USER?.trim() || STEP_USER_DEFAULT : null;
@@ -76,7 +76,7 @@ export function sandboxStatus(env: NodeJS.ProcessEnv = process.env): SandboxStat
         'DEPLOY_STEP_SANDBOX=off: steps run without a sandbox and can read what the server can',
     };
   } else {
-    const bwrap = onPath('bwrap');
+    const bwrap = onPath('bwrap', env);
     let problem: string | null = bwrap ? null : 'bubblewrap (bwrap) is not installed';
     if (bwrap) {
       try {
@@ -195,7 +195,7 @@ function inside(child: string, parent: string): boolean {
 /** Builds bwrap's arguments: binds in order, parent directories made traversable. */
 class MountPlan {
   readonly args: string[] = [];
-  private readonly made = new Set<string>(['/']);
+  private readonly dirs = new Set<string>(['/']);
   private readonly bound: string[] = [];
 
   covered(dir: string): boolean {
@@ -207,10 +207,10 @@ class MountPlan {
     let current = '';
     for (const part of parts.slice(0, -1)) {
       current += `/${part}`;
-      if (this.made.has(current) || this.covered(current)) continue;
+      if (this.dirs.has(current) || this.covered(current)) continue;
       // Directories bwrap creates copy nothing of the host's: 0755 lets the step user reach its binds.
       this.args.push('--perms', '0755', '--dir', current);
-      this.made.add(current);
+      this.dirs.add(current);
     }
   }
 
@@ -218,12 +218,17 @@ class MountPlan {
     this.parents(target);
     this.args.push(kind, source, target);
     this.bound.push(target);
-    this.made.add(target);
+    this.dirs.add(target);
+  }
+
+  /** Directories the sandbox has already (a tmpfs, /dev, /proc), empty of the host's files. */
+  made(...dirs: string[]) {
+    for (const dir of dirs) this.dirs.add(dir);
   }
 
   symlink(text: string, at: string) {
     this.args.push('--symlink', text, at);
-    this.made.add(at);
+    this.dirs.add(at);
   }
 }
 
@@ -243,8 +248,8 @@ export function sandboxLaunch(
   const args: string[] = [bwrap];
   // A long-lived service must outlive the step: a declared `services` deployment
   // shares the machine's process ids (and gets no /proc at all) instead.
+  // Only what the sandbox needs: every namespace created costs time at each step.
   if (!services) args.push('--unshare-pid', '--die-with-parent');
-  args.push('--unshare-ipc', '--unshare-uts', '--unshare-cgroup-try');
   if (!sandbox.config.network) args.push('--unshare-net');
   const mounts = new MountPlan();
   for (const dir of SYSTEM_DIRS) {
@@ -266,7 +271,11 @@ export function sandboxLaunch(
   }
   args.push(...mounts.args.splice(0));
   args.push('--dev', '/dev', '--tmpfs', '/tmp');
-  if (!services) args.push('--proc', '/proc');
+  mounts.made('/dev', '/tmp');
+  if (!services) {
+    args.push('--proc', '/proc');
+    mounts.made('/proc');
+  }
   // The tools on PATH and the Node.js that runs deploy-bot, read-only; never
   // the data directory or a directory that holds it.
   const toolDirs = [path.dirname(path.dirname(realpathSync(process.execPath)))];
@@ -295,10 +304,16 @@ export function sandboxLaunch(
       );
     mounts.bind(declared.access === 'rw' ? '--bind' : '--ro-bind', target, target);
   }
+  let realProgram = program;
+  try {
+    realProgram = realpathSync(program);
+  } catch {
+    // resolved already; a missing program fails at its start
+  }
   if (
     !inside(program, sandbox.workspaceRoot) &&
-    !mounts.covered(program) &&
-    !inside(program, dataDir)
+    !mounts.covered(realProgram) &&
+    !inside(realProgram, dataDir)
   )
     mounts.bind('--ro-bind', program, program);
   mounts.bind('--bind', sandbox.workspaceRoot, sandbox.workspaceRoot);

@@ -5,6 +5,7 @@
 import type { Db } from './database.ts';
 import { and, desc, eq } from './orm.ts';
 import { runs } from './schema.ts';
+import { readSecretVariables as decryptSecretVariables } from './secrets.ts';
 
 export type StoredVariables = Record<string, string | number | boolean>;
 
@@ -25,10 +26,10 @@ export async function lastCompletedExecute(
 }
 
 /** A stored run's sensitive variable values (never shown; handed to a step only). */
-export async function readSecretVariables(db: Db, runId: string): Promise<StoredVariables> {
+export async function readStoredSecretVariables(db: Db, runId: string): Promise<StoredVariables> {
   const [row] = await db
     .select({ secretVariables: runs.secretVariables })
     .from(runs)
     .where(eq(runs.id, runId));
-  return row?.secretVariables ?? {};
+  return row ? decryptSecretVariables({ id: runId, secretVariables: row.secretVariables }) : {};
 }

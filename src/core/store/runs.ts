@@ -34,6 +34,7 @@ import type { Db, Tx } from './database.ts';
 import { and, asc, eq, inArray, isNull, sql } from './orm.ts';
 import { returningRows, rowMapper, selectRows } from './rows.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
+import { encryptSecretVariables, sealConfig } from './secrets.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 export type PlanRow = typeof plans.$inferSelect;
@@ -319,10 +320,11 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
       requestedVia: input.actor.via,
       channel: input.actor.channel ?? null,
       variables: input.variables,
-      secretVariables: input.secretVariables,
+      // Encrypted at rest: read back only through readSecretVariables / openConfig.
+      secretVariables: encryptSecretVariables(input.secretVariables),
       variableSources: input.variableSources ?? {},
       source: input.source,
-      config: input.deployment,
+      config: sealConfig(input.deployment),
       configVersion: input.configVersion,
     }),
   );
