@@ -174,7 +174,9 @@ describe('the key', () => {
       process.env = saved;
     }
     expect(code, out.join('\n')).toBe(0);
-    expect(out[0]).toMatch(/^re-encrypted the secrets of \d+ run\(s\), \d+ plan artifact\(s\) and \d+ published config version\(s\)/);
+    expect(out[0]).toMatch(
+      /^re-encrypted the secrets of \d+ run\(s\), \d+ plan artifact\(s\) and \d+ published config version\(s\)/,
+    );
     const sql = postgres(h.db.url, { max: 1, onnotice: () => {} });
     try {
       const [row] = await sql<{ secret_variables: Record<string, unknown> }[]>`
