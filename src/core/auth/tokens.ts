@@ -4,6 +4,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../store/database.ts';
 import { and, eq, isNull, sql } from '../store/orm.ts';
+import type { Tx } from '../store/runs.ts';
 import { apiTokens, authFailures } from '../store/schema.ts';
 
 export const TOKEN_PREFIX = 'dbt_';
@@ -48,7 +49,7 @@ export type IssuedToken = { readonly secret: string; readonly info: TokenInfo };
 
 /** Issues a token; the secret is returned once and never stored. */
 export async function issueToken(
-  db: Db,
+  db: Db | Tx,
   input: {
     readonly userId: string;
     readonly name: string;

@@ -106,6 +106,33 @@ export const followLogsQuery = z
   })
   .strict();
 
+export const loginStartSchema = z
+  .object({
+    verifierHash: z
+      .string()
+      .regex(
+        /^[0-9a-f]{64}$/,
+        'verifierHash must be the sha256 (hex) of a secret the client keeps',
+      ),
+    clientHost: z
+      .string()
+      .min(1)
+      .max(200)
+      .meta({ description: 'The client machine, shown in Slack' }),
+  })
+  .strict();
+
+export const loginCollectSchema = z
+  .object({
+    code: z.string().min(1).max(20),
+    verifier: z
+      .string()
+      .min(32)
+      .max(200)
+      .meta({ description: 'The secret whose sha256 was sent at start' }),
+  })
+  .strict();
+
 export const refusalSchema = z.object({
   code: z.string().meta({
     description:
