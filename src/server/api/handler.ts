@@ -333,9 +333,21 @@ export function createApiHandler(deps: ApiDeps) {
         const items =
           q.tail !== undefined
             ? await port.readLogs(id, { tail: q.tail })
-            : await port.readLogs(id, { afterId: q.after ?? 0, limit: q.limit });
-        const full = q.tail === undefined && items.length === q.limit;
+            : q.before !== undefined
+              ? await port.readLogs(id, { beforeId: q.before, limit: q.limit })
+              : await port.readLogs(id, { afterId: q.after ?? 0, limit: q.limit });
+        const full = q.tail === undefined && q.before === undefined && items.length === q.limit;
         sendJson(res, 200, { items, next: full ? String(items.at(-1)!.id) : null });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/runs\/([^/]+)\/logs\/count$/,
+      run: async ({ res, params, actor }) => {
+        const id = runId(params[0]);
+        const port = portOf(actor);
+        await port.getRun(id);
+        sendJson(res, 200, { count: await port.countLogLines(id) });
       },
     },
     {

@@ -219,6 +219,13 @@ export function openApiDocument(): JsonSchema {
           responses: { '200': { description: '{items, next}' }, ...COMMON },
         },
       },
+      '/runs/{id}/logs/count': {
+        get: {
+          summary: 'How many log lines the run has',
+          parameters: [runIdParameter],
+          responses: { '200': { description: '{count}' }, ...COMMON },
+        },
+      },
       '/runs/{id}/logs/stream': {
         get: {
           summary:

@@ -84,6 +84,12 @@ export const logsQuery = z
       .min(0)
       .optional()
       .meta({ description: 'Lines after this line id (`next` of the previous page)' }),
+    before: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Lines before this line id (paging back), oldest first' }),
     tail: z.coerce
       .number()
       .int()
