@@ -11,7 +11,7 @@ import { accountsOf } from '../../core/api/accounts.ts';
 import type { DeployCore } from '../../core/api/core.ts';
 import { localPort } from '../../core/api/port.ts';
 import type { Actor, Via } from '../../core/api/types.ts';
-import { blockedFor, recordFailure, type TokenInfo, verifyToken } from '../../core/auth/tokens.ts';
+import { blockedFor, checkRequest, recordFailure, type TokenInfo } from '../../core/auth/tokens.ts';
 import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
 import { openApiDocument } from './openapi.ts';
 import {
@@ -126,7 +126,14 @@ const SIGN_IN = 'run `deploy-bot login --server URL` to sign in again';
 
 async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenInfo> {
   const client = clientAddress(req, deps.frontSecret);
-  const wait = await blockedFor(deps.core.db, client);
+  const header = req.headers.authorization;
+  const bearer = typeof header === 'string' && /^Bearer\s+\S+$/i.test(header);
+  // The failure count and the token in one round trip.
+  const { blockedFor: wait, verified } = await checkRequest(
+    deps.core.db,
+    bearer ? header.replace(/^Bearer\s+/i, '') : '',
+    client,
+  );
   if (wait > 0) {
     throw new HttpProblem(
       429,
@@ -135,8 +142,7 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
       { 'retry-after': String(wait) },
     );
   }
-  const header = req.headers.authorization;
-  if (typeof header !== 'string' || !/^Bearer\s+\S+$/i.test(header)) {
+  if (!bearer) {
     throw new HttpProblem(
       401,
       'unauthorized',
@@ -144,7 +150,6 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
       { 'www-authenticate': 'Bearer realm="deploy-bot"' },
     );
   }
-  const verified = await verifyToken(deps.core.db, header.replace(/^Bearer\s+/i, ''));
   if (verified.ok) return verified.token;
   await recordFailure(deps.core.db, client);
   const why =
