@@ -208,3 +208,27 @@ describe('deploy-bot login through Slack', () => {
     );
   });
 });
+
+describe('login codes', () => {
+  it('expire after 10 minutes: the Slack reply says so and nothing is signed in', async () => {
+    const started = await fetch(`${server}/api/v1/login/start`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ verifierHash: 'a'.repeat(64), clientHost: 'old-laptop' }),
+    });
+    expect(started.status).toBe(201);
+    const { code, expiresAt } = (await started.json()) as { code: string; expiresAt: string };
+    const minutes = (Date.parse(expiresAt) - Date.now()) / 60_000;
+    expect(minutes).toBeGreaterThan(9.9);
+    expect(minutes).toBeLessThanOrEqual(10);
+    await b.h.core.connection
+      .sql`update login_requests set expires_at = now() - interval '1 second' where client_host = 'old-laptop'`;
+    const typed = await b.command(`login ${code}`, { user: 'U0BOB' });
+    expect((await b.replies(typed.responseUrl))[0]).toContain(
+      'that code expired (codes last 10 minutes)',
+    );
+    const [row] = await b.h.core.connection
+      .sql`select user_id from login_requests where client_host = 'old-laptop'`;
+    expect(row?.user_id).toBeNull();
+  });
+});
