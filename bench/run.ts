@@ -11,6 +11,7 @@ import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
 import { benchSlackUpdates } from './slack-updates.ts';
 import { benchTui } from './tui.ts';
+import { benchTuiApi } from './tui-api.ts';
 
 const ALL: Record<string, (r: Report) => Promise<void>> = {
   pickup: benchPickup,
@@ -20,6 +21,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   'slack-updates': benchSlackUpdates,
   tui: benchTui,
   api: benchApi,
+  'tui-api': benchTuiApi,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));
