@@ -272,7 +272,13 @@ async function runCommand(
   }
 
   const core: DeployPort = remote
-    ? httpPort({ server: remote.server, token: remote.token, client: 'cli' })
+    ? httpPort({
+        server: remote.server,
+        token: remote.token,
+        client: 'cli',
+        // A lost stream reconnects by itself; say so rather than go quiet.
+        onTrouble: (message) => io.err(`deploy-bot: ${message}`),
+      })
     : localPort(await openCore(settings), () => actorOf(parsed, settings), { closeCore: true });
   try {
     switch (command) {
