@@ -9,7 +9,7 @@ module.exports = {
         'src/core is the engine: Slack, Ink and the front ends depend on it, never the reverse.',
       severity: 'error',
       from: { path: '^src/core/' },
-      to: { path: ['^src/(bot|tui|cli|server)/', '^node_modules/(@slack/|ink|react|ink-)'] },
+      to: { path: ['^src/(bot|tui|cli|server|client)/', '^node_modules/(@slack/|ink|react|ink-)'] },
     },
     {
       name: 'front-ends-apart',

@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchAck } from './ack.ts';
+import { benchApi } from './api.ts';
 import { machine, ROOT } from './lib/env.ts';
 import { Report, renderMarkdown } from './lib/report.ts';
 import { benchLifecycle } from './lifecycle.ts';
@@ -10,6 +11,7 @@ import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
 import { benchSlackUpdates } from './slack-updates.ts';
 import { benchTui } from './tui.ts';
+import { benchTuiApi } from './tui-api.ts';
 
 const ALL: Record<string, (r: Report) => Promise<void>> = {
   pickup: benchPickup,
@@ -18,6 +20,8 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   ack: benchAck,
   'slack-updates': benchSlackUpdates,
   tui: benchTui,
+  api: benchApi,
+  'tui-api': benchTuiApi,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

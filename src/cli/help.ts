@@ -1,6 +1,6 @@
 export const GENERAL_HELP = `deploy-bot: plan, approve twice, apply, verify and roll back deployments.
 
-Usage: deploy-bot <command> [arguments] [--as USER] [--json]
+Usage: deploy-bot <command> [arguments] [--server URL | --as USER] [--json]
 
 Runs
   execute NAME [key=value …]   plan a deployment (waits for two approvals before changing anything)
@@ -14,6 +14,11 @@ Runs
   audit RUN                    every status change of a run: who, when, via, why
   deployments                  the deployments in the config and their state
 
+Signing in (remote mode)
+  login --server URL           sign in through Slack (/deploy login CODE); keeps a token for URL
+  logout [--server URL]        revoke this machine's token for URL and forget it
+  token create --user U…       issue a token (needs database access): --name N, --expires 30d
+
 Server
   serve                        workers + the Slack bot (when Slack is configured)
   worker                       workers only, to scale out on more machines
@@ -21,7 +26,11 @@ Server
   db-stop                      stop the embedded PostgreSQL of this data directory
   secrets rotate               re-encrypt every stored secret under a new key
 
-Identity: --as U0123ABC (a Slack user id) or DEPLOY_USER.
+Remote:   --server URL or DEPLOY_SERVER: every run command goes through the server's API as
+          the user you signed in as (deploy-bot login), or DEPLOY_TOKEN; no database or config
+          here. --as and --config are refused in remote mode.
+Identity: local mode (database access, an administrator): --as U0123ABC or DEPLOY_USER,
+          recorded in the audit with your OS user.
 Database: DATABASE_URL, or an embedded PostgreSQL in DEPLOY_BOT_DATA_DIR (default ./.deploy-bot).
 Config:   serve and worker load --config FILE, DEPLOY_CONFIG, ./deploy.config.yaml, else the
           bundled example, and publish it to the database as a version; every run uses
@@ -130,6 +139,29 @@ other machines, to run more steps at once. Two workers never run the same step.
 A worker executes each run under the config version the run was requested
 under; it publishes its own --config like serve does (and says so when that
 replaces the published version).`,
+  login: `Usage: deploy-bot login --server URL
+
+Signs this machine in to deploy-bot serve at URL through Slack: prints a
+one-time code; type /deploy login CODE in Slack (within 10 minutes). The bot
+binds a new token to your Slack user; only this waiting process can collect
+it. Prints "signed in as <@U…>" and keeps the token, per server, in
+$XDG_CONFIG_HOME/deploy-bot/credentials.json (default ~/.config/deploy-bot/),
+readable by you only. Then use --server URL (or DEPLOY_SERVER) with any run
+command. /deploy tokens lists your tokens; /deploy logout [all] revokes them.`,
+  logout: `Usage: deploy-bot logout [--server URL]
+
+Revokes this machine's token for URL (default DEPLOY_SERVER) on the server and
+deletes it here.`,
+  token: `Usage: deploy-bot token create --user ID [--name N] [--expires 30d] [--json]
+       deploy-bot token list --user ID
+       deploy-bot token revoke TOKEN-ID|all --user ID
+
+Local mode (needs database access: an administrator). Issues a token for a
+set-up without Slack, or for an automation identity (--user automation:ci: it
+may request runs over the API, never approve them). ID is a Slack user id
+(U…/W…) or automation:NAME. The token is printed once on stdout; only its
+sha256 is stored. It expires after --expires (default 30d; e.g. 12h, 90m),
+and acts only as its user, under the same policy as a Slack click.`,
   migrate: `Usage: deploy-bot migrate
 
 Applies the database migrations in drizzle/ (serve and worker do it at start).`,

@@ -5,7 +5,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { AccountUsageError, remoteTarget } from '../client/remote.ts';
 import { DeployCore } from '../core/api/core.ts';
+import { ApiError, httpPort } from '../core/api/http-client.ts';
+import { type DeployPort, localPort } from '../core/api/port.ts';
 import type { Actor, RunView } from '../core/api/types.ts';
 import { ConfigError, errorMessage, isRefusal } from '../core/errors.ts';
 import { describeSandbox, sandboxStatus } from '../core/executors/sandbox.ts';
@@ -27,6 +30,7 @@ import {
 } from '../core/store/secrets.ts';
 import { rotateSecrets } from '../core/store/secrets-rotate.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
+import { login, logout, osUser, tokenCommand } from './account.ts';
 import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
 import { serve } from './serve.ts';
@@ -56,6 +60,10 @@ const FLAGS = {
   wait: { type: 'boolean', short: 'w' },
   plan: { type: 'string' },
   concurrency: { type: 'string' },
+  server: { type: 'string' },
+  user: { type: 'string' },
+  name: { type: 'string' },
+  expires: { type: 'string' },
 } as const;
 
 const positiveInt = (flag: string) =>
@@ -98,12 +106,18 @@ function parse(argv: string[]): Parsed {
   }
 }
 
+/**
+ * Local mode: database access is administrator access, and the identity is
+ * whatever --as (or DEPLOY_USER) says; the audit records it as such, with the
+ * OS user who ran the command.
+ */
 function actorOf(parsed: Parsed, settings: Settings): Actor {
   const id = parsed.values.as ?? settings.user;
   if (!id) {
     throw new UsageError('who is acting? Pass --as U… (your Slack user id) or set DEPLOY_USER');
   }
-  return { id, via: 'cli' };
+  const how = parsed.values.as !== undefined ? '--as' : 'DEPLOY_USER';
+  return { id, via: 'cli', credential: `${how} with database access (OS user ${osUser()})` };
 }
 
 function need(positionals: string[], index: number, what: string, command: string): string {
@@ -125,7 +139,7 @@ async function openCore(settings: Settings, migrate = true) {
 
 /** Waits until the run needs a person or is finished; prints log lines meanwhile unless --json. */
 async function waitForRun(
-  core: DeployCore,
+  core: DeployPort,
   run: RunView,
   io: Io,
   quiet: boolean,
@@ -138,7 +152,7 @@ async function waitForRun(
     r.status === 'awaiting_apply_approval';
   let current = run;
   let resolveChange: () => void = () => {};
-  const unsubscribe = await core.subscribeRuns((change) => {
+  const unsubscribe = await core.followRuns((change) => {
     if (change.runId === run.id) resolveChange();
   });
   const from = afterLogId ?? (await core.readLogs(run.id, { tail: 1 }))[0]?.id ?? 0;
@@ -201,7 +215,11 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err(`deploy-bot: ${error.issues.map((i) => i.message).join('; ')}`);
       return 2;
     }
-    if (isRefusal(error)) {
+    if (error instanceof AccountUsageError) {
+      io.err(`deploy-bot: ${error.message}`);
+      return 2;
+    }
+    if (isRefusal(error) || error instanceof ApiError) {
       io.err(`deploy-bot: ${error.message}`);
       return 1;
     }
@@ -248,14 +266,36 @@ async function runCommand(
     case 'serve':
     case 'worker':
       return serve({ settings, withBot: command === 'serve', concurrency: values.concurrency, io });
+    case 'login':
+      return login(values.server, process.env, io);
+    case 'logout':
+      return logout(values.server, process.env, io);
+    case 'token':
+      return tokenCommand(positionals, values, settings, io);
+  }
+  const remote = remoteTarget(values.server, process.env);
+  if (remote && values.as !== undefined) {
+    throw new UsageError(
+      `--as is refused in remote mode: ${remote.server} knows who you are from your token${remote.user ? ` (signed in as ${remote.user})` : ''}; someone else signs in with their own deploy-bot login`,
+    );
   }
   if (values.config !== undefined) {
     throw new UsageError(
-      `--config is for serve and worker only: a run always uses the config the server published (deploy-bot status RUN shows its configVersion); to change it, edit the server's config and restart deploy-bot serve`,
+      remote
+        ? `--config is refused in remote mode: runs use the config ${remote.server} published (deploy-bot status RUN shows its configVersion)`
+        : `--config is for serve and worker only: a run always uses the config the server published (deploy-bot status RUN shows its configVersion); to change it, edit the server's config and restart deploy-bot serve`,
     );
   }
 
-  const core = await openCore(settings);
+  const core: DeployPort = remote
+    ? httpPort({
+        server: remote.server,
+        token: remote.token,
+        client: 'cli',
+        // A lost stream reconnects by itself; say so rather than go quiet.
+        onTrouble: (message) => io.err(`deploy-bot: ${message}`),
+      })
+    : localPort(await openCore(settings), () => actorOf(parsed, settings), { closeCore: true });
   try {
     switch (command) {
       case 'execute':
@@ -271,7 +311,6 @@ async function runCommand(
           deployment: name,
           kind: command === 'destroy' ? 'destroy' : 'execute',
           variables: assignments,
-          actor: actorOf(parsed, settings),
         });
         if (!values.json && run.status === 'queued') {
           io.err(
@@ -283,13 +322,9 @@ async function runCommand(
         return 0;
       }
       case 'approve': {
-        const run = await core.approvePlan(
-          need(positionals, 0, 'a run id', command),
-          actorOf(parsed, settings),
-          {
-            planId: values.plan,
-          },
-        );
+        const run = await core.approvePlan(need(positionals, 0, 'a run id', command), {
+          planId: values.plan,
+        });
         printRun(run, values.json, io);
         return 0;
       }
@@ -297,21 +332,15 @@ async function runCommand(
         const runId = need(positionals, 0, 'a run id', command);
         // The apply may finish before we look: remember where its log starts.
         const before = (await core.readLogs(runId, { tail: 1 }))[0]?.id ?? 0;
-        let run = await core.confirmApply(runId, actorOf(parsed, settings), {
-          planId: values.plan,
-        });
+        let run = await core.confirmApply(runId, { planId: values.plan });
         if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json), before);
         printRun(run, values.json, io);
         return 0;
       }
       case 'cancel': {
-        const run = await core.cancelRun(
-          need(positionals, 0, 'a run id', command),
-          actorOf(parsed, settings),
-          {
-            reason: values.reason,
-          },
-        );
+        const run = await core.cancelRun(need(positionals, 0, 'a run id', command), {
+          reason: values.reason,
+        });
         printRun(run, values.json, io);
         return 0;
       }
@@ -323,7 +352,7 @@ async function runCommand(
       }
       case 'list': {
         const limit = values.limit === undefined ? 20 : positiveInt('limit').parse(values.limit);
-        const runs = await core.listRuns({
+        const { items: runs } = await core.listRuns({
           deployment: values.deployment,
           environment: values.environment,
           statuses: statusFilter(values.status),
@@ -369,7 +398,7 @@ async function runCommand(
               },
               { afterId: last },
             );
-            unsubscribeRuns = await core.subscribeRuns(async (change) => {
+            unsubscribeRuns = await core.followRuns(async (change) => {
               if (change.runId === runId && isTerminal(change.status)) {
                 // Let the last lines arrive before leaving.
                 setTimeout(() => void finish(), 300);
@@ -381,12 +410,12 @@ async function runCommand(
         return 0;
       }
       case 'audit': {
-        const entries = await core.transitions(need(positionals, 0, 'a run id', command));
+        const entries = await core.audit(need(positionals, 0, 'a run id', command));
         if (values.json) io.out(JSON.stringify(entries, null, 2));
         else {
           for (const t of entries) {
             io.out(
-              `${t.at}  ${(t.from ?? '—').padEnd(24)} → ${t.to.padEnd(24)} ${t.actor} (${t.via})${t.reason ? `: ${t.reason}` : ''}`,
+              `${t.at}  ${(t.from ?? '—').padEnd(24)} → ${t.to.padEnd(24)} ${t.actor} (${t.via})${t.reason ? `: ${t.reason}` : ''}${t.credential ? ` [${t.credential}]` : ''}`,
             );
           }
         }

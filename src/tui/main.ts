@@ -7,22 +7,31 @@ import './production.ts';
 import { parseArgs } from 'node:util';
 import { render } from 'ink';
 import { createElement as h } from 'react';
+import { z } from 'zod';
+import { AccountUsageError, type RemoteTarget, remoteTarget } from '../client/remote.ts';
 import { DeployCore } from '../core/api/core.ts';
+import { httpPort } from '../core/api/http-client.ts';
 import type { Actor } from '../core/api/types.ts';
 import { ConfigError, errorMessage } from '../core/errors.ts';
 import type { StatusGroup } from '../core/lifecycle/statuses.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
 import { App } from './app.ts';
+import type { TuiCore } from './data/port.ts';
+import { tuiCoreOverPort } from './data/remote-core.ts';
 import { RunsStore } from './data/runs-store.ts';
 import { GROUP_ORDER } from './keys.ts';
 import { colourWanted, makeTheme } from './theme.ts';
 
 export const HELP_TEXT = `deploy-tui: a live dashboard of deploy-bot runs in the terminal.
 
-Usage: deploy-tui [--as USER] [--status GROUP]
+Usage: deploy-tui [--server URL | --as USER] [--status GROUP]
 
-  --as USER        act as this Slack user id (default: DEPLOY_TUI_USER); without
-                   an identity the dashboard is read-only
+  --server URL     remote mode (default: DEPLOY_SERVER): the whole dashboard over
+                   deploy-bot serve's API, as the user you signed in as
+                   (deploy-bot login --server URL, or DEPLOY_TOKEN); no database here
+  --as USER        local mode (database access, an administrator): act as this
+                   Slack user id (default: DEPLOY_TUI_USER); without an identity
+                   the dashboard is read-only
   --status GROUP   start with this filter: active, awaiting_approval, failed, all
                    (default: all)
   -h, --help       this help
@@ -82,6 +91,7 @@ async function openCore(settings: Settings): Promise<DeployCore> {
 export async function main(argv: string[], io: Io = stdio): Promise<number> {
   let values: {
     as?: string | undefined;
+    server?: string | undefined;
     status?: string | undefined;
     config?: string | undefined;
     help?: boolean | undefined;
@@ -91,6 +101,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       args: argv,
       options: {
         as: { type: 'string' },
+        server: { type: 'string' },
         status: { type: 'string' },
         config: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -119,8 +130,21 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     );
     return 2;
   }
-  const actorId = (values.as ?? process.env.DEPLOY_TUI_USER ?? '').trim();
-  const actor: Actor | null = actorId ? { id: actorId, via: 'tui' } : null;
+  let remote: RemoteTarget | null;
+  try {
+    remote = remoteTarget(values.server, process.env);
+  } catch (error) {
+    io.err(`deploy-tui: ${errorMessage(error)}`);
+    return error instanceof AccountUsageError ? 2 : 1;
+  }
+  if (remote && values.as !== undefined) {
+    io.err(
+      `deploy-tui: --as is refused in remote mode: ${remote.server} knows who you are from your token; someone else signs in with their own deploy-bot login`,
+    );
+    return 2;
+  }
+  const actorId = remote ? '' : (values.as ?? process.env.DEPLOY_TUI_USER ?? '').trim();
+  let actor: Actor | null = actorId ? { id: actorId, via: 'tui' } : null;
   if (isSystemActor(actorId)) {
     io.err('deploy-tui: "system" is not a person: give your Slack user id (U…)');
     return 2;
@@ -137,10 +161,20 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
     io.err(`deploy-tui: ${errorMessage(error)}`);
     return 1;
   }
-  let core: DeployCore;
+  let core: TuiCore & { close(): Promise<void> };
   try {
-    core = await openCore(settings);
+    if (remote) {
+      const port = httpPort({ server: remote.server, token: remote.token, client: 'tui' });
+      // Who the token acts as: shown, and it turns the action keys on.
+      const me = z.object({ user: z.string() }).parse(await port.me());
+      actor = { id: me.user, via: 'tui' };
+      core = { ...tuiCoreOverPort(port, () => port.me()), close: () => port.close() };
+    } else core = await openCore(settings);
   } catch (error) {
+    if (remote) {
+      io.err(`deploy-tui: ${errorMessage(error)}`);
+      return 1;
+    }
     if (error instanceof ConfigError) io.err(`deploy-tui: ${error.message}`);
     else {
       io.err(

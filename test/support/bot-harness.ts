@@ -6,6 +6,7 @@ import type { RunningBot } from '../../src/bot/app.ts';
 import { startBot } from '../../src/bot/app.ts';
 import { createLog, type LogRecord } from '../../src/bot/log.ts';
 import type { OutboxTuning } from '../../src/bot/outbox/outbox.ts';
+import { startApiServer } from '../../src/server/api/server.ts';
 import {
   FAKE_BOT_ID,
   FAKE_BOT_USER_ID,
@@ -29,6 +30,8 @@ export type BotHarnessOptions = HarnessOptions & {
   readonly outbox?: Partial<OutboxTuning>;
   readonly apiToken?: string;
   readonly groupsTtlMs?: number;
+  /** Serve /api/v1 on the bot's HTTP port too (src/server/api). */
+  readonly api?: boolean;
 };
 
 export type SlackRequestResult = {
@@ -100,7 +103,9 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const h = await startHarness(options);
   const slack = await startFakeSlack(options.slack);
   const logs: LogRecord[] = [];
+  const api = options.api ? await startApiServer({ core: h.core, log: () => {} }) : null;
   const bot = await startBot({
+    apiProxy: api,
     core: h.core,
     botToken: FAKE_SLACK_TOKEN,
     mode: { kind: 'http', signingSecret: TEST_SIGNING_SECRET },
@@ -179,6 +184,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
     messagesOf,
     async close() {
       await bot.stop();
+      await api?.stop();
       await slack.close();
       await h.close();
     },

@@ -38,6 +38,11 @@ export const HELP_COMMANDS: readonly { readonly usage: string; readonly descript
     description:
       'Cancel a run that is queued, planning or waiting for approval. Nothing in the cloud changes.',
   },
+  {
+    usage: '{cmd} login <code>',
+    description:
+      'Sign in the deploy-bot login waiting on your machine as you (it printed the code). Then: tokens lists your tokens, logout [all] revokes them.',
+  },
   { usage: '{cmd} help [<deployment>]', description: 'This help, or the usage of one deployment.' },
 ];
 

@@ -244,12 +244,17 @@ export function httpPort(options: HttpPortOptions): DeployPort & { me(): Promise
     readLogs: async (runId, range: LogRange = {}) => {
       const q = new URLSearchParams();
       if (range.tail !== undefined) q.set('tail', String(range.tail));
-      else {
+      else if (range.beforeId !== undefined) {
+        q.set('before', String(range.beforeId));
+        q.set('limit', String(Math.min(range.limit ?? 1000, 10_000)));
+      } else {
         if (range.afterId !== undefined) q.set('after', String(range.afterId));
         q.set('limit', String(Math.min(range.limit ?? 1000, 10_000)));
       }
       return (await call<{ items: LogLine[] }>('GET', `${runPath(runId)}/logs?${q}`)).items;
     },
+    countLogLines: async (runId) =>
+      (await call<{ count: number }>('GET', `${runPath(runId)}/logs/count`)).count,
     followLogs: (runId, onLines, o = {}) => {
       let seen = o.afterId ?? 0;
       return follow(

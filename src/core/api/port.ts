@@ -43,6 +43,7 @@ export interface DeployPort {
   listDeployments(): Promise<readonly DeploymentView[]>;
   audit(runId: string): Promise<readonly TransitionView[]>;
   readLogs(runId: string, range?: LogRange): Promise<readonly LogLine[]>;
+  countLogLines(runId: string): Promise<number>;
   /** Lines after `afterId` (0: all), in order, each once, until unsubscribed. */
   followLogs(
     runId: string,
@@ -90,6 +91,7 @@ export function localPort(
     listDeployments: () => core.listDeployments(),
     audit: (runId) => core.transitions(runId),
     readLogs: (runId, range = {}) => core.readLogs(runId, range),
+    countLogLines: (runId) => core.countLogLines(runId),
     followLogs: (runId, onLines, o = {}) =>
       core.followLogs(runId, (lines) => onLines(lines), { afterId: o.afterId }),
     followRuns: (onChange, onResync) => core.subscribeRuns(onChange, onResync),

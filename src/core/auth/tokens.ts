@@ -2,7 +2,7 @@
 // last use and revocation. A token acts only as the identity it was issued to.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Db } from '../store/database.ts';
+import type { Db, Tx } from '../store/database.ts';
 import { and, eq, isNull, sql } from '../store/orm.ts';
 import { apiTokens, authFailures } from '../store/schema.ts';
 
@@ -48,7 +48,7 @@ export type IssuedToken = { readonly secret: string; readonly info: TokenInfo };
 
 /** Issues a token; the secret is returned once and never stored. */
 export async function issueToken(
-  db: Db,
+  db: Db | Tx,
   input: {
     readonly userId: string;
     readonly name: string;
@@ -132,6 +132,64 @@ export async function revokeBySecret(db: Db, secret: string): Promise<boolean> {
     .where(and(eq(apiTokens.hash, hashSecret(secret)), isNull(apiTokens.revokedAt)))
     .returning({ id: apiTokens.id });
   return rows.length > 0;
+}
+
+/**
+ * One round trip for a request: how long the client is blocked (failed
+ * sign-ins), and the token the secret names, if any. Then as verifyToken.
+ */
+export async function checkRequest(
+  db: Db,
+  secret: string,
+  client: string,
+): Promise<{ readonly blockedFor: number; readonly verified: Verified }> {
+  const presented = hashSecret(secret);
+  const rows = await db.execute<{
+    id: string | null;
+    hash: string | null;
+    user_id: string;
+    name: string;
+    kind: string;
+    issued_by: string;
+    created_at: string;
+    expires_at: string;
+    last_used_at: string | null;
+    revoked_at: string | null;
+    blocked_for: number;
+  }>(sql`
+    select t.*, coalesce((
+      select ceil(extract(epoch from (f.window_start + ${`${FAILURE_WINDOW_MS} milliseconds`}::interval - now())))::int
+      from auth_failures f where f.client = ${client} and f.failures >= ${FAILURE_LIMIT}
+    ), 0) as blocked_for
+    from (select 1) one left join api_tokens t on t.hash = ${presented}`);
+  const r = rows[0];
+  const blockedFor = Math.max(0, r?.blocked_for ?? 0);
+  if (
+    !r?.id ||
+    !r.hash ||
+    !timingSafeEqual(Buffer.from(r.hash, 'hex'), Buffer.from(presented, 'hex'))
+  ) {
+    return { blockedFor, verified: { ok: false, reason: 'unknown' } };
+  }
+  const row: typeof apiTokens.$inferSelect = {
+    id: r.id,
+    hash: r.hash,
+    userId: r.user_id,
+    name: r.name,
+    kind: r.kind,
+    issuedBy: r.issued_by,
+    createdAt: new Date(r.created_at),
+    expiresAt: new Date(r.expires_at),
+    lastUsedAt: r.last_used_at ? new Date(r.last_used_at) : null,
+    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null,
+  };
+  if (row.revokedAt) return { blockedFor, verified: { ok: false, reason: 'revoked' } };
+  if (row.expiresAt.getTime() <= Date.now())
+    return { blockedFor, verified: { ok: false, reason: 'expired' } };
+  if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
+    await db.update(apiTokens).set({ lastUsedAt: sql`now()` }).where(eq(apiTokens.id, row.id));
+  }
+  return { blockedFor, verified: { ok: true, token: toInfo(row) } };
 }
 
 // ---- rate limiting of failed authentications (state in PostgreSQL) ----------

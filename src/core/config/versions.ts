@@ -57,18 +57,21 @@ function toMap(deployments: readonly Deployment[]): ReadonlyMap<string, Deployme
 
 /** The newest published version, or null when no server has published one yet. */
 export async function currentConfigVersion(db: Db | Tx): Promise<ConfigVersion | null> {
+  // One round trip: the newest publication and its file (the deployments only
+  // when this process has not seen that version yet; versions never change).
   const [newest] = await db
-    .select()
+    .select({
+      hash: configPublications.hash,
+      publishedAt: configPublications.publishedAt,
+      publishedBy: configPublications.publishedBy,
+      file: configVersions.file,
+    })
     .from(configPublications)
+    .innerJoin(configVersions, eq(configVersions.hash, configPublications.hash))
     .orderBy(desc(configPublications.id))
     .limit(1);
   if (!newest) return null;
   let deployments = byHash.get(newest.hash);
-  const [row] = await db
-    .select({ file: configVersions.file })
-    .from(configVersions)
-    .where(eq(configVersions.hash, newest.hash));
-  if (!row) throw new Error(`config version ${newest.hash} is published but not stored`);
   if (!deployments) {
     const [stored] = await db
       .select({ deployments: configVersions.deployments })
@@ -79,13 +82,7 @@ export async function currentConfigVersion(db: Db | Tx): Promise<ConfigVersion |
     deployments = toMap((stored?.deployments ?? []).map((d) => openConfig(d, what)));
     byHash.set(newest.hash, deployments);
   }
-  return {
-    hash: newest.hash,
-    file: row.file,
-    deployments,
-    publishedAt: newest.publishedAt,
-    publishedBy: newest.publishedBy,
-  };
+  return { ...newest, deployments };
 }
 
 /**

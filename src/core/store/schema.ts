@@ -246,3 +246,25 @@ export const metricTotals = pgTable(
   },
   (t) => [primaryKey({ columns: [t.metric, t.labels] })],
 );
+
+/** `deploy-bot login`: a one-time code typed in Slack binds a new token to that Slack user. */
+export const loginRequests = pgTable(
+  'login_requests',
+  {
+    id: text('id').primaryKey(),
+    /** sha256 of the short code the person types (`/deploy login CODE`). */
+    codeHash: text('code_hash').notNull(),
+    /** sha256 of the secret only the waiting CLI process knows: it alone collects the token. */
+    verifierHash: text('verifier_hash').notNull(),
+    /** The client as it described itself (host name), shown in the Slack reply. */
+    clientHost: text('client_host').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    expiresAt: tz('expires_at').notNull(),
+    /** Set by the signed `/deploy login CODE`: who signed in. */
+    userId: text('user_id'),
+    approvedAt: tz('approved_at'),
+    collectedAt: tz('collected_at'),
+    tokenId: text('token_id'),
+  },
+  (t) => [uniqueIndex('login_requests_code').on(t.codeHash)],
+);

@@ -7,10 +7,11 @@
 
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
+import { accountsOf } from '../../core/api/accounts.ts';
 import type { DeployCore } from '../../core/api/core.ts';
 import { localPort } from '../../core/api/port.ts';
 import type { Actor, Via } from '../../core/api/types.ts';
-import { blockedFor, recordFailure, type TokenInfo, verifyToken } from '../../core/auth/tokens.ts';
+import { blockedFor, checkRequest, recordFailure, type TokenInfo } from '../../core/auth/tokens.ts';
 import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
 import { openApiDocument } from './openapi.ts';
 import {
@@ -19,6 +20,8 @@ import {
   describeIssues,
   followLogsQuery,
   listRunsQuery,
+  loginCollectSchema,
+  loginStartSchema,
   logsQuery,
   runIdSchema,
   runRequestSchema,
@@ -126,7 +129,14 @@ const SIGN_IN = 'run `deploy-bot login --server URL` to sign in again';
 
 async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenInfo> {
   const client = clientAddress(req, deps.frontSecret);
-  const wait = await blockedFor(deps.core.db, client);
+  const header = req.headers.authorization;
+  const bearer = typeof header === 'string' && /^Bearer\s+\S+$/i.test(header);
+  // The failure count and the token in one round trip.
+  const { blockedFor: wait, verified } = await checkRequest(
+    deps.core.db,
+    bearer ? header.replace(/^Bearer\s+/i, '') : '',
+    client,
+  );
   if (wait > 0) {
     throw new HttpProblem(
       429,
@@ -135,8 +145,7 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
       { 'retry-after': String(wait) },
     );
   }
-  const header = req.headers.authorization;
-  if (typeof header !== 'string' || !/^Bearer\s+\S+$/i.test(header)) {
+  if (!bearer) {
     throw new HttpProblem(
       401,
       'unauthorized',
@@ -144,7 +153,6 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
       { 'www-authenticate': 'Bearer realm="deploy-bot"' },
     );
   }
-  const verified = await verifyToken(deps.core.db, header.replace(/^Bearer\s+/i, ''));
   if (verified.ok) return verified.token;
   await recordFailure(deps.core.db, client);
   const why =
@@ -167,6 +175,8 @@ function actorOf(token: TokenInfo, req: IncomingMessage): Actor {
 type Route = {
   readonly method: 'GET' | 'POST';
   readonly pattern: RegExp;
+  /** Answered without a token (sign-in itself). */
+  readonly public?: boolean;
   readonly run: (ctx: {
     req: IncomingMessage;
     res: ServerResponse;
@@ -174,6 +184,7 @@ type Route = {
     url: URL;
     actor: Actor;
     token: TokenInfo;
+    bearer: string;
   }) => Promise<void>;
 };
 
@@ -182,7 +193,76 @@ export function createApiHandler(deps: ApiDeps) {
   const portOf = (actor: Actor) => localPort(core, () => actor);
   const runId = (value: string | undefined) => parse(runIdSchema, decodeURIComponent(value ?? ''));
 
+  const accounts = accountsOf(core);
   const routes: Route[] = [
+    {
+      method: 'POST',
+      pattern: /^\/login\/start$/,
+      public: true,
+      run: async ({ req, res }) => {
+        const body = parse(loginStartSchema, await readJson(req));
+        const { code, expiresAt } = await accounts.startLogin(body);
+        sendJson(res, 201, {
+          code,
+          expiresAt: expiresAt.toISOString(),
+          type: `/deploy login ${code}`,
+        });
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/login\/collect$/,
+      public: true,
+      run: async ({ req, res }) => {
+        const body = parse(loginCollectSchema, await readJson(req));
+        const client = clientAddress(req, deps.frontSecret);
+        const wait = await blockedFor(core.db, client);
+        if (wait > 0) {
+          throw new HttpProblem(
+            429,
+            'rate_limited',
+            `too many failed sign-ins from ${client}: try again in ${wait} s`,
+            {
+              'retry-after': String(wait),
+            },
+          );
+        }
+        const result = await accounts.collectLogin(body.code, body.verifier);
+        switch (result.status) {
+          case 'pending':
+            return sendJson(res, 202, { status: 'pending' });
+          case 'done':
+            return sendJson(res, 200, {
+              status: 'done',
+              token: result.token.secret,
+              user: result.token.info.userId,
+              tokenId: result.token.info.id,
+              expiresAt: result.token.info.expiresAt,
+            });
+          case 'expired':
+            throw new HttpProblem(
+              410,
+              'login_expired',
+              'the code expired (codes last 10 minutes): run deploy-bot login again',
+            );
+          case 'unknown':
+            await recordFailure(core.db, client);
+            throw new HttpProblem(
+              404,
+              'login_unknown',
+              'no sign-in is waiting for this code and secret: run deploy-bot login again',
+            );
+        }
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/logout$/,
+      run: async ({ res, bearer }) => {
+        await accounts.revokeBySecret(bearer);
+        sendJson(res, 200, { revoked: true });
+      },
+    },
     {
       method: 'GET',
       pattern: /^\/me$/,
@@ -261,9 +341,21 @@ export function createApiHandler(deps: ApiDeps) {
         const items =
           q.tail !== undefined
             ? await port.readLogs(id, { tail: q.tail })
-            : await port.readLogs(id, { afterId: q.after ?? 0, limit: q.limit });
-        const full = q.tail === undefined && items.length === q.limit;
+            : q.before !== undefined
+              ? await port.readLogs(id, { beforeId: q.before, limit: q.limit })
+              : await port.readLogs(id, { afterId: q.after ?? 0, limit: q.limit });
+        const full = q.tail === undefined && q.before === undefined && items.length === q.limit;
         sendJson(res, 200, { items, next: full ? String(items.at(-1)!.id) : null });
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/runs\/([^/]+)\/logs\/count$/,
+      run: async ({ res, params, actor }) => {
+        const id = runId(params[0]);
+        const port = portOf(actor);
+        await port.getRun(id);
+        sendJson(res, 200, { count: await port.countLogLines(id) });
       },
     },
     {
@@ -333,9 +425,33 @@ export function createApiHandler(deps: ApiDeps) {
           allow: matching.map((r) => r.method).join(', '),
         });
       }
-      const token = await authenticate(deps, req);
       const params = route.pattern.exec(path)!.slice(1);
-      await route.run({ req, res, params, url, actor: actorOf(token, req), token });
+      if (route.public) {
+        const nobody: TokenInfo = {
+          id: '',
+          userId: '',
+          name: '',
+          kind: 'personal',
+          issuedBy: '',
+          createdAt: '',
+          expiresAt: '',
+          lastUsedAt: null,
+          revokedAt: null,
+        };
+        await route.run({
+          req,
+          res,
+          params,
+          url,
+          actor: { id: '', via: 'api' },
+          token: nobody,
+          bearer: '',
+        });
+        return;
+      }
+      const token = await authenticate(deps, req);
+      const bearer = String(req.headers.authorization).replace(/^Bearer\s+/i, '');
+      await route.run({ req, res, params, url, actor: actorOf(token, req), token, bearer });
     } catch (error) {
       if (res.headersSent) {
         if (!res.writableEnded) res.end();

@@ -7,6 +7,8 @@ import {
   decisionSchema,
   followLogsQuery,
   listRunsQuery,
+  loginCollectSchema,
+  loginStartSchema,
   logsQuery,
   refusalSchema,
   runIdSchema,
@@ -95,6 +97,36 @@ export function openApiDocument(): JsonSchema {
       },
     },
     paths: {
+      '/login/start': {
+        post: {
+          summary:
+            'Start a sign-in: a one-time code to type in Slack (`/deploy login CODE`), valid 10 minutes',
+          security: [],
+          requestBody: { ...body(loginStartSchema), required: true },
+          responses: { '201': { description: '{code, expiresAt, type}' } },
+        },
+      },
+      '/login/collect': {
+        post: {
+          summary:
+            'Collect the token once the code was typed in Slack (only with the secret of the start)',
+          security: [],
+          requestBody: { ...body(loginCollectSchema), required: true },
+          responses: {
+            '200': { description: '{token, user, tokenId, expiresAt}: shown once' },
+            '202': { description: 'Not typed in Slack yet: ask again' },
+            '404': refusal('No sign-in waits for this code and secret'),
+            '410': refusal('The code expired'),
+            '429': COMMON['429'],
+          },
+        },
+      },
+      '/logout': {
+        post: {
+          summary: 'Revoke the token of this request',
+          responses: { '200': { description: '{revoked}' }, ...COMMON },
+        },
+      },
       '/me': {
         get: {
           summary: 'Who this token acts as',
@@ -185,6 +217,13 @@ export function openApiDocument(): JsonSchema {
           summary: 'Log lines (sensitive values redacted); `next` is the `after` of the next page',
           parameters: [runIdParameter, ...queryParameters(logsQuery)],
           responses: { '200': { description: '{items, next}' }, ...COMMON },
+        },
+      },
+      '/runs/{id}/logs/count': {
+        get: {
+          summary: 'How many log lines the run has',
+          parameters: [runIdParameter],
+          responses: { '200': { description: '{count}' }, ...COMMON },
         },
       },
       '/runs/{id}/logs/stream': {

@@ -84,6 +84,12 @@ export const logsQuery = z
       .min(0)
       .optional()
       .meta({ description: 'Lines after this line id (`next` of the previous page)' }),
+    before: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .meta({ description: 'Lines before this line id (paging back), oldest first' }),
     tail: z.coerce
       .number()
       .int()
@@ -103,6 +109,33 @@ export const followLogsQuery = z
       .min(0)
       .optional()
       .meta({ description: 'Start after this line id (Last-Event-ID wins when given)' }),
+  })
+  .strict();
+
+export const loginStartSchema = z
+  .object({
+    verifierHash: z
+      .string()
+      .regex(
+        /^[0-9a-f]{64}$/,
+        'verifierHash must be the sha256 (hex) of a secret the client keeps',
+      ),
+    clientHost: z
+      .string()
+      .min(1)
+      .max(200)
+      .meta({ description: 'The client machine, shown in Slack' }),
+  })
+  .strict();
+
+export const loginCollectSchema = z
+  .object({
+    code: z.string().min(1).max(20),
+    verifier: z
+      .string()
+      .min(32)
+      .max(200)
+      .meta({ description: 'The secret whose sha256 was sent at start' }),
   })
   .strict();
 

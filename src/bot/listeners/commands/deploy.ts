@@ -30,6 +30,7 @@ import {
 } from '../../store/messages.ts';
 import type { BotContext } from '../context.ts';
 import { openDeployForm } from '../views/deploy-form.ts';
+import { handleAccountCommand } from './login.ts';
 import { closestSubcommand, type DeployRequest, parseDeployText, usageOf } from './parse.ts';
 
 const RUN_ID = /^run-[0-9a-z]{4,40}$/;
@@ -70,6 +71,19 @@ export async function handleDeployCommand(
     { client: ctx.client, log },
   );
   const actor: Actor = { id: cmd.user_id, via: 'slack', channel: cmd.channel_id };
+  try {
+    // `/deploy login|logout|tokens` (login.ts): signing in the CLI and deploy-tui.
+    if (await handleAccountCommand(ctx, cmd, slackCommandText(cmd.text), reply)) return;
+  } catch (error) {
+    log.error('command failed', { error });
+    await reply(
+      renderErrorReply(
+        'deploy-bot could not do that',
+        error instanceof Error ? error.message : String(error),
+      ),
+    );
+    return;
+  }
   const request = parseDeployText(slackCommandText(cmd.text), ctx.command);
   log.info('command', {
     kind: request.kind,

@@ -1,0 +1,36 @@
+// deploy-tui in remote mode: the dashboard's core over the server's API
+// (src/core/api/http-client.ts). Who acts is the token's user; the actor the
+// dashboard passes is only for showing who you are.
+
+import type { DeployPort } from '../../core/api/port.ts';
+import type { TuiCore } from './port.ts';
+
+export function tuiCoreOverPort(port: DeployPort, ping: () => Promise<unknown>): TuiCore {
+  return {
+    listRuns: async (filter = {}) => [...(await port.listRuns(filter)).items],
+    getRun: (runId) => port.getRun(runId),
+    transitions: async (runId) => [...(await port.audit(runId))],
+    readLogs: async (runId, range = {}) => [...(await port.readLogs(runId, range))],
+    countLogLines: (runId) => port.countLogLines(runId),
+    followLogs: (runId, onLines, options = {}) =>
+      port.followLogs(runId, (lines) => onLines([...lines], 0), { afterId: options.afterId }),
+    subscribeRuns: (onChange, onResync) => port.followRuns(onChange, onResync),
+    approvePlan: (runId, _actor, options) => port.approvePlan(runId, options),
+    confirmApply: (runId, _actor, options) => port.confirmApply(runId, options),
+    cancelRun: (runId, _actor, options) => port.cancelRun(runId, options),
+    ping: async (timeoutMs = 2000) => {
+      try {
+        await Promise.race([
+          ping(),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error('timeout')), timeoutMs).unref(),
+          ),
+        ]);
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    listDeployments: async () => [...(await port.listDeployments())],
+  };
+}
