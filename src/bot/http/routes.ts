@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import type { DeployCore } from '../../core/api/core.ts';
 import { isRefusal } from '../../core/errors.ts';
-import { RUN_STATUSES, type RunStatus, STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
+import { statusFilter } from '../../core/lifecycle/status-filter.ts';
 import { metricsEndpoint } from '../../core/metrics/endpoint.ts';
 import type { Log } from '../log.ts';
 import type { Route, RouteRequest } from './receiver.ts';
@@ -24,25 +24,7 @@ export type RouteDeps = {
   readonly ready?: () => Record<string, unknown>;
 };
 
-const statusParam = z
-  .string()
-  .transform((value, ctx): RunStatus[] => {
-    if (value in STATUS_GROUPS) return [...STATUS_GROUPS[value as keyof typeof STATUS_GROUPS]];
-    const out: RunStatus[] = [];
-    for (const s of value.split(',').map((x) => x.trim())) {
-      const found = RUN_STATUSES.find((r) => r === s);
-      if (found === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${s} is not a status: use ${Object.keys(STATUS_GROUPS).join(', ')} or ${RUN_STATUSES.join(', ')}`,
-        });
-        return z.NEVER;
-      }
-      out.push(found);
-    }
-    return out;
-  })
-  .optional();
+const statusParam = statusFilter.optional();
 
 const listQuery = z.object({
   deployment: z.string().min(1).max(200).optional(),

@@ -3,6 +3,7 @@
 // version, whatever process takes the request, so no client supplies its own.
 
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.ts';
 import type { Db, Tx } from '../store/database.ts';
 import { desc, eq, sql } from '../store/orm.ts';
 import { configPublications, configVersions } from '../store/schema.ts';
@@ -18,18 +19,6 @@ export type ConfigVersion = {
   /** The process that published it: `serve host/pid/…` or `worker …`. */
   readonly publishedBy: string;
 };
-
-/** JSON with object keys sorted, so equal configs hash equally. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 export function configHash(config: LoadedConfig): string {
   return createHash('sha256')

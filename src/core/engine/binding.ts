@@ -2,6 +2,7 @@
 // that a refusal can name what changed after the approval.
 
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../canonical-json.ts';
 import type { Artifact } from './workspace.ts';
 
 export type PlanBinding = {
@@ -17,18 +18,6 @@ export type PlanBinding = {
 
 const sha256 = (data: string | Buffer) =>
   `sha256:${createHash('sha256').update(data).digest('hex')}`;
-
-/** JSON with sorted keys: the same value always gives the same text. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, v]) => v !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
-}
 
 export function artifactsDigest(artifacts: readonly Artifact[]): string {
   const hash = createHash('sha256');

@@ -2,12 +2,8 @@
 // OpenAPI document (openapi.ts), so the two cannot disagree.
 
 import { z } from 'zod';
-import {
-  RUN_KINDS,
-  RUN_STATUSES,
-  type RunStatus,
-  STATUS_GROUPS,
-} from '../../core/lifecycle/statuses.ts';
+import { statusFilter } from '../../core/lifecycle/status-filter.ts';
+import { RUN_KINDS, STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
 
 export const runIdSchema = z
   .string()
@@ -42,27 +38,9 @@ export const cancelSchema = z
   })
   .strict();
 
-const statusParam = z
-  .string()
-  .transform((value, ctx): RunStatus[] => {
-    if (value in STATUS_GROUPS) return [...STATUS_GROUPS[value as keyof typeof STATUS_GROUPS]];
-    const out: RunStatus[] = [];
-    for (const s of value.split(',').map((x) => x.trim())) {
-      const found = RUN_STATUSES.find((r) => r === s);
-      if (found === undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `${s} is not a status: use ${Object.keys(STATUS_GROUPS).join(', ')} or ${RUN_STATUSES.join(', ')}`,
-        });
-        return z.NEVER;
-      }
-      out.push(found);
-    }
-    return out;
-  })
-  .meta({
-    description: `A group (${Object.keys(STATUS_GROUPS).join(', ')}) or statuses, comma-separated`,
-  });
+const statusParam = statusFilter.meta({
+  description: `A group (${Object.keys(STATUS_GROUPS).join(', ')}) or statuses, comma-separated`,
+});
 
 export const listRunsQuery = z
   .object({
