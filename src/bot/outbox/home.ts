@@ -69,8 +69,26 @@ export function createHomePublisher(options: {
   let changeTimer: NodeJS.Timeout | null = null;
   let stopped = false;
 
+  const timers = new Map<string, NodeJS.Timeout>();
+
+  /**
+   * Publish `userId`'s Home at `at`: a job (durable: another process, or this
+   * one after a restart, publishes it) and, for a time ahead, a timer here too
+   * (a job that is not due yet is only seen at the queue's next poll).
+   */
   const later = async (userId: string, at: number) => {
     if (stopped) return;
+    const wait = at - Date.now();
+    if (wait > 0 && !timers.has(userId)) {
+      const timer = setTimeout(() => {
+        timers.delete(userId);
+        void publish([userId]).catch((error: unknown) =>
+          log.warn('could not publish a Home', { userId, error }),
+        );
+      }, wait + 20);
+      timer.unref();
+      timers.set(userId, timer);
+    }
     await boss
       .send(HOME_QUEUE, { userId }, { singletonKey: userId, startAfter: new Date(at) })
       .catch((error: unknown) => log.warn('could not queue a Home publish', { userId, error }));
@@ -205,6 +223,8 @@ export function createHomePublisher(options: {
     async stop() {
       stopped = true;
       if (changeTimer !== null) clearTimeout(changeTimer);
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
       if (workId !== null)
         await boss.offWork(HOME_QUEUE, { id: workId, wait: true }).catch(() => {});
       await unsubscribe?.().catch(() => {});
