@@ -20,6 +20,7 @@ import {
 import { renderRunMessage } from '../src/bot/render/run-message.ts';
 import type { RunView } from '../src/core/api/types.ts';
 import {
+  isTerminal,
   RUN_KINDS,
   RUN_STATUSES,
   type RunStatus,
@@ -99,6 +100,9 @@ describe('renderRunMessage: every status', () => {
       const found = buttons(plain.blocks);
       if (WITH_BUTTONS.includes(status)) {
         expect(found.length).toBe(2);
+      } else if (isTerminal(status) && run.kind === 'execute') {
+        // A finished run can be run again (a new run with its variables).
+        expect(found.map((b) => b.action_id)).toEqual(['run_again']);
       } else {
         expect(found).toEqual([]);
       }

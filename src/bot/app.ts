@@ -13,6 +13,7 @@ import { botRoutes } from './http/routes.ts';
 import { registerApprovePlan } from './listeners/actions/approve-plan.ts';
 import { registerCancelRun } from './listeners/actions/cancel-run.ts';
 import { registerConfirmApply } from './listeners/actions/confirm-apply.ts';
+import { registerRunAgain } from './listeners/actions/run-again.ts';
 import { registerUnknownActions } from './listeners/actions/run-button.ts';
 import { registerDeployCommand } from './listeners/commands/deploy.ts';
 import type { BotContext } from './listeners/context.ts';
@@ -171,6 +172,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerConfirmApply(app, ctx);
   registerCancelRun(app, ctx);
   registerDeployForm(app, ctx);
+  registerRunAgain(app, ctx);
   const home = createHomePublisher({
     core,
     client,

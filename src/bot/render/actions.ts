@@ -6,6 +6,14 @@ export const ACTION_IDS = {
   confirmApply: 'confirm_apply',
   cancelRun: 'cancel_run',
 } as const;
+
+/** Buttons that start a new run from an old one (its variables): they never act on the old run. */
+export const AGAIN_ACTION_IDS = {
+  /** On a finished run's message. */
+  runAgain: 'run_again',
+  /** On each completed run `/deploy history NAME` lists. */
+  deployVersion: 'deploy_version',
+} as const;
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
 
 const ACTION_ID_VALUES: readonly string[] = Object.values(ACTION_IDS);

@@ -10,8 +10,13 @@ import type {
   PlanView,
   RunView,
 } from '../../core/api/types.ts';
-import { assertNever, type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
-import { ACTION_IDS, encodeButtonValue } from './actions.ts';
+import {
+  assertNever,
+  isTerminal,
+  type RunStatus,
+  STATUS_TABLE,
+} from '../../core/lifecycle/statuses.ts';
+import { ACTION_IDS, AGAIN_ACTION_IDS, encodeButtonValue } from './actions.ts';
 import {
   type Block,
   type ButtonElement,
@@ -604,8 +609,24 @@ export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): Re
 
   const detail = detailFor(run, opts, duration);
   for (const [name, text] of detail.sections) blocks.push(section(run, name, text));
-  if (detail.buttons.length > 0) {
-    blocks.push({ type: 'actions', block_id: blockId(run, 'actions'), elements: detail.buttons });
+  // A finished deployment can be run again with the same variables (a new run, both approvals).
+  const again: ButtonElement[] =
+    isTerminal(run.status) && run.kind === 'execute'
+      ? [
+          {
+            type: 'button',
+            action_id: AGAIN_ACTION_IDS.runAgain,
+            text: plainText('Run again'),
+            value: buttonValue(run),
+          },
+        ]
+      : [];
+  if (detail.buttons.length + again.length > 0) {
+    blocks.push({
+      type: 'actions',
+      block_id: blockId(run, 'actions'),
+      elements: [...detail.buttons, ...again],
+    });
   }
 
   const context = [
