@@ -41,7 +41,8 @@ const WITH_BUTTONS: readonly RunStatus[] = ['awaiting_plan_approval', 'awaiting_
 function buttons(blocks: readonly Block[]): ButtonElement[] {
   const out: ButtonElement[] = [];
   for (const b of blocks) {
-    if (b.type === 'actions') out.push(...b.elements);
+    if (b.type === 'actions')
+      out.push(...b.elements.filter((e): e is ButtonElement => e.type === 'button'));
     if (b.type === 'section' && b.accessory) out.push(b.accessory);
   }
   return out;

@@ -19,6 +19,7 @@ import { registerDeployCommand } from './listeners/commands/deploy.ts';
 import type { BotContext } from './listeners/context.ts';
 import { registerAppHome } from './listeners/events/app-home.ts';
 import { registerDeployForm } from './listeners/views/deploy-form.ts';
+import { registerNoteForm } from './listeners/views/note-form.ts';
 import { boltLogger, createLog, type Log } from './log.ts';
 import { createHomePublisher, type HomePublisher, type HomeTuning } from './outbox/home.ts';
 import { createOutbox, type Outbox, type OutboxTuning } from './outbox/outbox.ts';
@@ -173,6 +174,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerCancelRun(app, ctx);
   registerDeployForm(app, ctx);
   registerRunAgain(app, ctx);
+  registerNoteForm(app, ctx);
   const home = createHomePublisher({
     core,
     client,

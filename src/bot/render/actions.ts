@@ -7,6 +7,24 @@ export const ACTION_IDS = {
   cancelRun: 'cancel_run',
 } as const;
 
+/** The run message's "⋯" menu: decisions with a note or a reason, each in a small form. */
+export const NOTE_ACTION_ID = 'run_more';
+export type NoteKind = 'approve_plan' | 'confirm_apply' | 'cancel_run';
+
+/** An overflow option's value (at most 150 characters): `kind|runId|version|planId`. */
+export function encodeNoteOption(kind: NoteKind, value: ButtonValue): string {
+  return `${kind}|${value.runId}|${value.version}|${value.planId ?? ''}`;
+}
+
+export function parseNoteOption(
+  raw: string | undefined,
+): (ButtonValue & { kind: NoteKind }) | null {
+  const [kind, runId, version, planId] = (raw ?? '').split('|');
+  if (kind !== 'approve_plan' && kind !== 'confirm_apply' && kind !== 'cancel_run') return null;
+  if (!runId || !/^\d+$/.test(version ?? '')) return null;
+  return { kind, runId, version: Number(version), planId: planId ? planId : null };
+}
+
 /** Buttons that start a new run from an old one (its variables): they never act on the old run. */
 export const AGAIN_ACTION_IDS = {
   /** On a finished run's message. */

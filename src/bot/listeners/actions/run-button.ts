@@ -12,6 +12,7 @@ import {
   ACTION_IDS,
   type ActionId,
   AGAIN_ACTION_IDS,
+  NOTE_ACTION_ID,
   parseButtonValue,
 } from '../../render/actions.ts';
 import { FORM_ACTION_IDS } from '../../render/modal.ts';
@@ -157,6 +158,7 @@ export async function handleRunButton(
 const KNOWN = [
   ...Object.values(ACTION_IDS),
   ...Object.values(AGAIN_ACTION_IDS),
+  NOTE_ACTION_ID,
   ...FORM_ACTION_IDS,
 ].join('|');
 
