@@ -10,6 +10,7 @@ import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
 import { benchSlackUpdates } from './slack-updates.ts';
 import { benchTui } from './tui.ts';
+import { benchViews } from './views.ts';
 
 const ALL: Record<string, (r: Report) => Promise<void>> = {
   pickup: benchPickup,
@@ -18,6 +19,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   ack: benchAck,
   'slack-updates': benchSlackUpdates,
   tui: benchTui,
+  views: benchViews,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -1,8 +1,9 @@
 // Publishing people's Home tabs. `app_home_opened` records the person and
 // publishes at once; while runs change (the run NOTIFY), the Home of everyone
-// who opened it within `recentMs` is marked due and a job per person goes on
-// the `slack-home` queue (singleton per person, so a burst of changes is one
-// publish). Each publish is claimed in Postgres (due, and not within `gapMs`
+// who opened it within `recentMs` is marked due in Postgres and published at
+// once where the per-person gap allows; the others get a job on the
+// `slack-home` queue for the end of their gap (singleton per person, so a
+// burst of changes is one publish). Each publish is claimed in Postgres (due, and not within `gapMs`
 // of the last one), so one process publishes it and a person's Home is
 // published at most once per gap; a claim refused by the gap comes back as a
 // job when the gap ends.
@@ -176,12 +177,17 @@ export function createHomePublisher(options: {
     changeTimer = setTimeout(() => {
       changeTimer = null;
       void (async () => {
+        // Every process hears the change; each Home is claimed by one of them.
         const due = await markHomesDue(core.db, tuning.recentMs);
         const now = Date.now();
+        const ready: string[] = [];
+        const held: Promise<void>[] = [];
         for (const row of due) {
           const at = row.publishedAt !== null ? row.publishedAt.getTime() + tuning.gapMs : now;
-          await later(row.userId, Math.max(now, at));
+          if (at <= now) ready.push(row.userId);
+          else held.push(later(row.userId, at));
         }
+        await Promise.all([publish(ready), ...held]);
       })().catch((error: unknown) => log.warn('could not mark Homes due', { error }));
     }, 50);
     changeTimer.unref();
