@@ -12,6 +12,7 @@ import { benchPickup } from './pickup.ts';
 import { benchSlackUpdates } from './slack-updates.ts';
 import { benchTui } from './tui.ts';
 import { benchTuiApi } from './tui-api.ts';
+import { benchViews } from './views.ts';
 
 const ALL: Record<string, (r: Report) => Promise<void>> = {
   pickup: benchPickup,
@@ -22,6 +23,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   tui: benchTui,
   api: benchApi,
   'tui-api': benchTuiApi,
+  views: benchViews,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -4,7 +4,10 @@
 // plan; while runs change, the Homes of people who opened them are
 // republished.
 
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { encodeButtonValue, parseButtonValue } from '../src/bot/render/actions.ts';
 import { validateView } from '../src/bot/render/view-limits.ts';
 import { type BotHarness, CHANNEL, startBotHarness } from './support/bot-harness.ts';
@@ -40,6 +43,25 @@ afterAll(async () => {
 const homeText = (user: string) => JSON.stringify(b.slack.home(user)?.view ?? null);
 const open = (user: string) =>
   postEvent(b.eventsUrl, { type: 'app_home_opened', user, channel: 'DHOME', tab: 'home' });
+
+describe('the manifest', () => {
+  it('declares the Home tab, the shortcut, app_home_opened on /slack/events, and im:write', () => {
+    const manifest = parseYaml(
+      readFileSync(path.join(import.meta.dirname, '..', 'manifest.yaml'), 'utf8'),
+    ) as {
+      features: { app_home: Record<string, boolean>; shortcuts: Record<string, string>[] };
+      oauth_config: { scopes: { bot: string[] } };
+      settings: { event_subscriptions: { request_url: string; bot_events: string[] } };
+    };
+    expect(manifest.features.app_home.home_tab_enabled).toBe(true);
+    expect(manifest.features.shortcuts).toContainEqual(
+      expect.objectContaining({ type: 'global', callback_id: 'deploy_start' }),
+    );
+    expect(manifest.settings.event_subscriptions.request_url).toMatch(/\/slack\/events$/);
+    expect(manifest.settings.event_subscriptions.bot_events).toContain('app_home_opened');
+    expect(manifest.oauth_config.scopes.bot).toContain('im:write');
+  });
+});
 
 describe('App Home', () => {
   it('answers url_verification with the challenge', async () => {

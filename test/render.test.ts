@@ -20,6 +20,7 @@ import {
 import { renderRunMessage } from '../src/bot/render/run-message.ts';
 import type { RunView } from '../src/core/api/types.ts';
 import {
+  isTerminal,
   RUN_KINDS,
   RUN_STATUSES,
   type RunStatus,
@@ -40,7 +41,8 @@ const WITH_BUTTONS: readonly RunStatus[] = ['awaiting_plan_approval', 'awaiting_
 function buttons(blocks: readonly Block[]): ButtonElement[] {
   const out: ButtonElement[] = [];
   for (const b of blocks) {
-    if (b.type === 'actions') out.push(...b.elements);
+    if (b.type === 'actions')
+      out.push(...b.elements.filter((e): e is ButtonElement => e.type === 'button'));
     if (b.type === 'section' && b.accessory) out.push(b.accessory);
   }
   return out;
@@ -99,6 +101,9 @@ describe('renderRunMessage: every status', () => {
       const found = buttons(plain.blocks);
       if (WITH_BUTTONS.includes(status)) {
         expect(found.length).toBe(2);
+      } else if (isTerminal(status) && run.kind === 'execute') {
+        // A finished run can be run again (a new run with its variables).
+        expect(found.map((b) => b.action_id)).toEqual(['run_again']);
       } else {
         expect(found).toEqual([]);
       }

@@ -14,11 +14,13 @@ import { botRoutes } from './http/routes.ts';
 import { registerApprovePlan } from './listeners/actions/approve-plan.ts';
 import { registerCancelRun } from './listeners/actions/cancel-run.ts';
 import { registerConfirmApply } from './listeners/actions/confirm-apply.ts';
+import { registerRunAgain } from './listeners/actions/run-again.ts';
 import { registerUnknownActions } from './listeners/actions/run-button.ts';
 import { registerDeployCommand } from './listeners/commands/deploy.ts';
 import type { BotContext } from './listeners/context.ts';
 import { registerAppHome } from './listeners/events/app-home.ts';
 import { registerDeployForm } from './listeners/views/deploy-form.ts';
+import { registerNoteForm } from './listeners/views/note-form.ts';
 import { boltLogger, createLog, type Log } from './log.ts';
 import { createHomePublisher, type HomePublisher, type HomeTuning } from './outbox/home.ts';
 import { createOutbox, type Outbox, type OutboxTuning } from './outbox/outbox.ts';
@@ -175,6 +177,8 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
   registerConfirmApply(app, ctx);
   registerCancelRun(app, ctx);
   registerDeployForm(app, ctx);
+  registerRunAgain(app, ctx);
+  registerNoteForm(app, ctx);
   const home = createHomePublisher({
     core,
     client,

@@ -64,7 +64,7 @@ export function formatRun(run: RunView): string {
   }
   for (const a of run.approvals) {
     lines.push(
-      `  approved:  ${a.stage === 'plan' ? 'plan' : 'apply'} by ${a.by} via ${a.via} at ${a.at}`,
+      `  approved:  ${a.stage === 'plan' ? 'plan' : 'apply'} by ${a.by} via ${a.via} at ${a.at}${a.note ? `: “${a.note}”` : ''}`,
     );
   }
   if (run.outputs) lines.push(`  outputs:   ${JSON.stringify(run.outputs)}`);

@@ -1,8 +1,9 @@
 // Publishing people's Home tabs. `app_home_opened` records the person and
 // publishes at once; while runs change (the run NOTIFY), the Home of everyone
-// who opened it within `recentMs` is marked due and a job per person goes on
-// the `slack-home` queue (singleton per person, so a burst of changes is one
-// publish). Each publish is claimed in Postgres (due, and not within `gapMs`
+// who opened it within `recentMs` is marked due in Postgres and published at
+// once where the per-person gap allows; the others get a job on the
+// `slack-home` queue for the end of their gap (singleton per person, so a
+// burst of changes is one publish). Each publish is claimed in Postgres (due, and not within `gapMs`
 // of the last one), so one process publishes it and a person's Home is
 // published at most once per gap; a claim refused by the gap comes back as a
 // job when the gap ends.
@@ -69,8 +70,26 @@ export function createHomePublisher(options: {
   let changeTimer: NodeJS.Timeout | null = null;
   let stopped = false;
 
+  const timers = new Map<string, NodeJS.Timeout>();
+
+  /**
+   * Publish `userId`'s Home at `at`: a job (durable: another process, or this
+   * one after a restart, publishes it) and, for a time ahead, a timer here too
+   * (a job that is not due yet is only seen at the queue's next poll).
+   */
   const later = async (userId: string, at: number) => {
     if (stopped) return;
+    const wait = at - Date.now();
+    if (wait > 0 && !timers.has(userId)) {
+      const timer = setTimeout(() => {
+        timers.delete(userId);
+        void publish([userId]).catch((error: unknown) =>
+          log.warn('could not publish a Home', { userId, error }),
+        );
+      }, wait + 20);
+      timer.unref();
+      timers.set(userId, timer);
+    }
     await boss
       .send(HOME_QUEUE, { userId }, { singletonKey: userId, startAfter: new Date(at) })
       .catch((error: unknown) => log.warn('could not queue a Home publish', { userId, error }));
@@ -158,12 +177,17 @@ export function createHomePublisher(options: {
     changeTimer = setTimeout(() => {
       changeTimer = null;
       void (async () => {
+        // Every process hears the change; each Home is claimed by one of them.
         const due = await markHomesDue(core.db, tuning.recentMs);
         const now = Date.now();
+        const ready: string[] = [];
+        const held: Promise<void>[] = [];
         for (const row of due) {
           const at = row.publishedAt !== null ? row.publishedAt.getTime() + tuning.gapMs : now;
-          await later(row.userId, Math.max(now, at));
+          if (at <= now) ready.push(row.userId);
+          else held.push(later(row.userId, at));
         }
+        await Promise.all([publish(ready), ...held]);
       })().catch((error: unknown) => log.warn('could not mark Homes due', { error }));
     }, 50);
     changeTimer.unref();
@@ -205,6 +229,8 @@ export function createHomePublisher(options: {
     async stop() {
       stopped = true;
       if (changeTimer !== null) clearTimeout(changeTimer);
+      for (const timer of timers.values()) clearTimeout(timer);
+      timers.clear();
       if (workId !== null)
         await boss.offWork(HOME_QUEUE, { id: workId, wait: true }).catch(() => {});
       await unsubscribe?.().catch(() => {});

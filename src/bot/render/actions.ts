@@ -6,6 +6,32 @@ export const ACTION_IDS = {
   confirmApply: 'confirm_apply',
   cancelRun: 'cancel_run',
 } as const;
+
+/** The run message's "⋯" menu: decisions with a note or a reason, each in a small form. */
+export const NOTE_ACTION_ID = 'run_more';
+export type NoteKind = 'approve_plan' | 'confirm_apply' | 'cancel_run';
+
+/** An overflow option's value (at most 150 characters): `kind|runId|version|planId`. */
+export function encodeNoteOption(kind: NoteKind, value: ButtonValue): string {
+  return `${kind}|${value.runId}|${value.version}|${value.planId ?? ''}`;
+}
+
+export function parseNoteOption(
+  raw: string | undefined,
+): (ButtonValue & { kind: NoteKind }) | null {
+  const [kind, runId, version, planId] = (raw ?? '').split('|');
+  if (kind !== 'approve_plan' && kind !== 'confirm_apply' && kind !== 'cancel_run') return null;
+  if (!runId || !/^\d+$/.test(version ?? '')) return null;
+  return { kind, runId, version: Number(version), planId: planId ? planId : null };
+}
+
+/** Buttons that start a new run from an old one (its variables): they never act on the old run. */
+export const AGAIN_ACTION_IDS = {
+  /** On a finished run's message. */
+  runAgain: 'run_again',
+  /** On each completed run `/deploy history NAME` lists. */
+  deployVersion: 'deploy_version',
+} as const;
 export type ActionId = (typeof ACTION_IDS)[keyof typeof ACTION_IDS];
 
 const ACTION_ID_VALUES: readonly string[] = Object.values(ACTION_IDS);

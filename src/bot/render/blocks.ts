@@ -34,6 +34,13 @@ export type ButtonElement = {
   readonly confirm?: ConfirmDialog;
 };
 
+/** A "⋯" menu of a few more actions; each option's value names the action and the run. */
+export type OverflowElement = {
+  readonly type: 'overflow';
+  readonly action_id: string;
+  readonly options: readonly { readonly text: PlainText; readonly value: string }[];
+};
+
 export type HeaderBlock = {
   readonly type: 'header';
   readonly block_id?: string;
@@ -54,7 +61,7 @@ export type ContextBlock = {
 export type ActionsBlock = {
   readonly type: 'actions';
   readonly block_id?: string;
-  readonly elements: readonly ButtonElement[];
+  readonly elements: readonly (ButtonElement | OverflowElement)[];
 };
 export type DividerBlock = { readonly type: 'divider'; readonly block_id?: string };
 

@@ -8,6 +8,11 @@ import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 /** The commands `/deploy` understands, as shown by help. `{cmd}` is the slash command. */
 export const HELP_COMMANDS: readonly { readonly usage: string; readonly description: string }[] = [
   {
+    usage: '{cmd}',
+    description:
+      'Open a form: pick a deployment, fill in its variables, start the run (also the "Deploy…" shortcut).',
+  },
+  {
     usage: '{cmd} <deployment> [name=value …]',
     description:
       'Plan a deployment with its variables. The plan is posted for review; it needs a plan approval, then an apply confirmation.',
@@ -37,6 +42,11 @@ export const HELP_COMMANDS: readonly { readonly usage: string; readonly descript
     usage: '{cmd} cancel <run-id> [reason]',
     description:
       'Cancel a run that is queued, planning or waiting for approval. Nothing in the cloud changes.',
+  },
+  {
+    usage: '{cmd} history <deployment>',
+    description:
+      'The recent completed runs of a deployment, each with a "Deploy this version" button.',
   },
   {
     usage: '{cmd} login <code>',

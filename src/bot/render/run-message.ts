@@ -10,15 +10,27 @@ import type {
   PlanView,
   RunView,
 } from '../../core/api/types.ts';
-import { assertNever, type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import {
+  assertNever,
+  isTerminal,
+  type RunStatus,
+  STATUS_TABLE,
+} from '../../core/lifecycle/statuses.ts';
 import { planCounts } from '../../core/text/plan.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
-import { ACTION_IDS, encodeButtonValue } from './actions.ts';
+import {
+  ACTION_IDS,
+  AGAIN_ACTION_IDS,
+  encodeButtonValue,
+  encodeNoteOption,
+  NOTE_ACTION_ID,
+} from './actions.ts';
 import {
   type Block,
   type ButtonElement,
   type ConfirmDialog,
   mrkdwn,
+  type OverflowElement,
   plainText,
   type RenderedMessage,
   type SectionBlock,
@@ -104,7 +116,11 @@ function latestApproval(run: RunView, stage: ApprovalStage): ApprovalView | null
 }
 
 function approvalLine(approval: ApprovalView, what: string): string {
-  return `${what} by ${mention(approval.by)} via ${approval.via}, ${slackDate(approval.at)}`;
+  const note =
+    approval.note !== null && approval.note !== undefined
+      ? `: “${escapeMrkdwn(truncate(approval.note, 300))}”`
+      : '';
+  return `${what} by ${mention(approval.by)} via ${approval.via}, ${slackDate(approval.at)}${note}`;
 }
 
 function durationOf(run: RunView, now: Date | undefined): number {
@@ -563,6 +579,29 @@ function shrinkToFit(blocks: Block[], max: number): Block[] {
 
 // ---------------------------------------------------------------------------
 
+/** "Approve with a note" / "Confirm with a note" and "Cancel with a reason" while a run waits for a person. */
+function noteMenu(run: RunView): OverflowElement | null {
+  const value = { runId: run.id, version: run.version, planId: run.plan?.id ?? null };
+  const decide =
+    run.status === 'awaiting_plan_approval'
+      ? { text: 'Approve with a note', kind: 'approve_plan' as const }
+      : run.status === 'awaiting_apply_approval'
+        ? {
+            text: run.kind === 'destroy' ? 'Destroy with a note' : 'Apply with a note',
+            kind: 'confirm_apply' as const,
+          }
+        : null;
+  if (decide === null) return null;
+  return {
+    type: 'overflow',
+    action_id: NOTE_ACTION_ID,
+    options: [
+      { text: plainText(decide.text), value: encodeNoteOption(decide.kind, value) },
+      { text: plainText('Cancel with a reason'), value: encodeNoteOption('cancel_run', value) },
+    ].filter((o) => o.value.length <= 150),
+  };
+}
+
 export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): RenderedMessage {
   const info = STATUS_TABLE[run.status];
   const title = runTitle(run);
@@ -600,8 +639,25 @@ export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): Re
 
   const detail = detailFor(run, opts, duration);
   for (const [name, text] of detail.sections) blocks.push(section(run, name, text));
-  if (detail.buttons.length > 0) {
-    blocks.push({ type: 'actions', block_id: blockId(run, 'actions'), elements: detail.buttons });
+  // A finished deployment can be run again with the same variables (a new run, both approvals).
+  const again: ButtonElement[] =
+    isTerminal(run.status) && run.kind === 'execute'
+      ? [
+          {
+            type: 'button',
+            action_id: AGAIN_ACTION_IDS.runAgain,
+            text: plainText('Run again'),
+            value: buttonValue(run),
+          },
+        ]
+      : [];
+  const more = noteMenu(run);
+  if (detail.buttons.length + again.length > 0) {
+    blocks.push({
+      type: 'actions',
+      block_id: blockId(run, 'actions'),
+      elements: [...detail.buttons, ...again, ...(more !== null ? [more] : [])],
+    });
   }
 
   const context = [

@@ -117,12 +117,13 @@ export async function isNoticeMessage(
   return rows.length > 0;
 }
 
-/** Runs with a notice to remind now, or one a failed attempt left unsent. */
+/** Runs with a notice to remind now, or one left unsent (a failed attempt, a process that stopped). */
 export async function dueNoticeRuns(db: Db, limit = 100): Promise<string[]> {
   const rows = await db.execute<{ run_id: string }>(sql`
     select distinct run_id from slack_notices
     where closed = false
-      and ((remind_at <= now() and reminded_at is null) or (sent_at is null and last_error is not null))
+      and ((remind_at <= now() and reminded_at is null)
+        or (sent_at is null and (last_error is not null or created_at < now() - interval '5 seconds')))
     limit ${limit}`);
   return rows.map((r) => r.run_id);
 }

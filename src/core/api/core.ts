@@ -110,7 +110,15 @@ export type ActOptions = {
   /** The plan the person saw: refused when the run has another plan now. */
   readonly planId?: string | undefined;
   readonly reason?: string | undefined;
+  /** A note stored with an approval ("Approve with a note"): shown with it everywhere. */
+  readonly note?: string | undefined;
 };
+
+/** A person's note or reason as stored: no NUL, well-formed, trimmed, at most 500 characters; null when empty. */
+function cleanNote(text: string | undefined): string | null {
+  const clean = text?.replaceAll('\0', '').toWellFormed().trim().slice(0, 500) ?? '';
+  return clean === '' ? null : clean;
+}
 
 export class DeployCore {
   private groups: GroupMembership | undefined;
@@ -438,13 +446,14 @@ export class DeployCore {
           'approve its plan',
         );
         const plan = await this.requirePlan(tx, row);
-        const approval = await insertApproval(tx, runId, 'plan', plan, actor);
+        const note = cleanNote(options.note);
+        const approval = await insertApproval(tx, runId, 'plan', plan, actor, note);
         const moved = await this.move(
           tx,
           row,
           'awaiting_apply_approval',
           actor,
-          `plan approved by ${actor.id}`,
+          `plan approved by ${actor.id}${note !== null ? `: ${note}` : ''}`,
         );
         return toRunView(moved, { plan, approvals: [approval], queue: null });
       }),
@@ -478,14 +487,15 @@ export class DeployCore {
             { behind: holder.id },
           );
         }
-        const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor);
+        const note = cleanNote(options.note);
+        const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor, note);
         const to = changeStatusFor(row.kind as RunKind);
         const moved = await this.move(
           tx,
           row,
           to,
           actor,
-          `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}`,
+          `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}${note !== null ? `: ${note}` : ''}`,
         );
         return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
       }),

@@ -43,6 +43,8 @@ export type ApprovalView = {
   readonly via: Via;
   readonly at: string;
   readonly planId: string;
+  /** What the approver wrote with the approval, or null. */
+  readonly note?: string | null;
 };
 
 export type SourceSummary = {

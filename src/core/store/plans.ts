@@ -26,6 +26,7 @@ export async function insertApproval(
   stage: 'plan' | 'apply',
   plan: PlanRow,
   actor: Actor,
+  note: string | null = null,
 ): Promise<ApprovalRow> {
   const [row] = await returningRows(
     tx,
@@ -37,6 +38,7 @@ export async function insertApproval(
       artifactHash: plan.artifactHash,
       actor: actor.id,
       via: actor.via,
+      note,
     }),
   );
   if (!row) throw new Error(`recording the ${stage} approval of ${runId} returned nothing`);

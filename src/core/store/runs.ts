@@ -447,6 +447,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
       via: a.via as Via,
       at: a.createdAt.toISOString(),
       planId: a.planId,
+      note: a.note,
     }));
   return {
     id: row.id,

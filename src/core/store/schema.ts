@@ -137,6 +137,8 @@ export const approvals = pgTable(
     artifactHash: text('artifact_hash').notNull(),
     actor: text('actor').notNull(),
     via: text('via').notNull(),
+    /** What the approver wrote with the approval ("Approve with a note"), if anything. */
+    note: text('note'),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   // One approval per stage: two people clicking at once give one approval.

@@ -232,6 +232,7 @@ export function detailRows(
       { text: `by ${a.by} ` },
       { text: `via ${a.via}`, color: theme.c('accent') },
       { text: `, ${clock(a.at, now)}`, dim: true },
+      ...(a.note ? [{ text: ` “${a.note}”` }] : []),
     ]);
   }
 

@@ -8,7 +8,13 @@ import type { App } from '@slack/bolt';
 import type { ActOptions, DeployCore } from '../../../core/api/core.ts';
 import type { Actor, RunView } from '../../../core/api/types.ts';
 import { isRefusal } from '../../../core/errors.ts';
-import { ACTION_IDS, type ActionId, parseButtonValue } from '../../render/actions.ts';
+import {
+  ACTION_IDS,
+  type ActionId,
+  AGAIN_ACTION_IDS,
+  NOTE_ACTION_ID,
+  parseButtonValue,
+} from '../../render/actions.ts';
 import { FORM_ACTION_IDS } from '../../render/modal.ts';
 import { renderClickRefused, renderErrorReply, renderProblem } from '../../render/replies.ts';
 import { blockActionsSchema } from '../../slack/payloads.ts';
@@ -154,7 +160,12 @@ export async function handleRunButton(
   }
 }
 
-const KNOWN = [...Object.values(ACTION_IDS), ...FORM_ACTION_IDS].join('|');
+const KNOWN = [
+  ...Object.values(ACTION_IDS),
+  ...Object.values(AGAIN_ACTION_IDS),
+  NOTE_ACTION_ID,
+  ...FORM_ACTION_IDS,
+].join('|');
 
 /** Buttons of other (older) messages: answered, never acted on. */
 export function registerUnknownActions(app: App, ctx: BotContext): void {

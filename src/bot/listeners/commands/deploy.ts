@@ -30,6 +30,7 @@ import {
 } from '../../store/messages.ts';
 import type { BotContext } from '../context.ts';
 import { openDeployForm } from '../views/deploy-form.ts';
+import { handleHistory, historyTarget } from './history.ts';
 import { handleAccountCommand } from './login.ts';
 import { closestSubcommand, type DeployRequest, parseDeployText, usageOf } from './parse.ts';
 
@@ -52,6 +53,13 @@ export function registerDeployCommand(app: App, ctx: BotContext): void {
         channel: parsed.data.channel_id,
       }))
     ) {
+      return;
+    }
+    const history = historyTarget(slackCommandText(parsed.data.text));
+    if (history !== null) {
+      await handleHistory(ctx, parsed.data, history.name).catch((error: unknown) =>
+        ctx.log.error('history failed', { error }),
+      );
       return;
     }
     await handleDeployCommand(ctx, parsed.data, context.retryNum);
