@@ -78,6 +78,9 @@ describe.each(TRANSPORTS)('the core port, $name', (transport) => {
     expect(requested.configVersion).toBe(h.core.publication!.version.hash);
     const planned = await settle(req, requested.id, ['awaiting_plan_approval']);
     expect(planned.variables.token).toBe('••••••');
+    // What each person may do now, as the core decides it (the requester only cancels).
+    expect(planned.allowed).toEqual(['cancel']);
+    expect((await alice.getRun(planned.id)).allowed).toEqual(['approve_plan', 'cancel']);
 
     await expect(req.approvePlan(planned.id)).rejects.toMatchObject({
       code: 'not_approver',
@@ -92,7 +95,13 @@ describe.each(TRANSPORTS)('the core port, $name', (transport) => {
     expect(['applying', 'verifying', 'completed']).toContain(applying.status);
     const done = await settle(req, planned.id, ['completed']);
     // The run over either transport is the same object as status --json.
-    expect(done).toEqual(await h.core.getRun(planned.id));
+    expect(done).toEqual(
+      await h.core.getRunFor(planned.id, {
+        id: 'U0REQ',
+        via: transport.name === 'HTTP' ? 'api' : 'cli',
+      }),
+    );
+    expect(done.allowed).toEqual([]);
 
     const lines = await req.readLogs(done.id);
     expect(lines.map((l) => l.line)).toEqual(
@@ -191,7 +200,10 @@ describe('the API over HTTP', () => {
       ['awaiting_plan_approval'],
     );
     const got = await call('GET', `/runs/${run.id}`, { token: req });
-    expect(got.body).toEqual(JSON.parse(JSON.stringify(await h.core.getRun(run.id))));
+    expect(got.body).toEqual(
+      JSON.parse(JSON.stringify(await h.core.getRunFor(run.id, { id: 'U0REQ', via: 'api' }))),
+    );
+    expect(got.body.allowed).toEqual(['cancel']);
     expect(await call('POST', `/runs/${run.id}/approve`, { token: req })).toMatchObject({
       status: 403,
       body: {

@@ -183,7 +183,6 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     core,
     client,
     log,
-    groups,
     command: ctx.command,
     ...(options.home ? { tuning: options.home } : {}),
   });

@@ -2,6 +2,7 @@
 
 import type { DeploymentView, LogLine, RunView } from '../core/api/types.ts';
 import { formatDuration } from '../core/config/duration.ts';
+import { type Decision, decisionsAt } from '../core/lifecycle/decisions.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
 import { variablesWithSources } from '../core/variables/sources.ts';
@@ -19,20 +20,25 @@ function sourceLine(run: RunView): string {
   return `${s.location} ${s.gitRef}${s.commit ? ` @ ${s.commit.slice(0, 12)}` : ''} (${s.baseDirectory})`;
 }
 
-/** What the person can do next, as commands. */
+const DECISION_COMMAND: Record<Decision, string> = {
+  approve_plan: 'approve',
+  confirm_apply: 'apply',
+  cancel: 'cancel',
+};
+
+/**
+ * What the person can do next, as commands: the decisions the core says they
+ * may take (`allowed`), or, read without an identity, those the status offers.
+ */
 export function nextSteps(run: RunView): string[] {
-  switch (run.status) {
-    case 'awaiting_plan_approval':
-      return [`deploy-bot approve ${run.id}`, `deploy-bot cancel ${run.id}`];
-    case 'awaiting_apply_approval':
-      return [`deploy-bot apply ${run.id}`, `deploy-bot cancel ${run.id}`];
-    case 'failed':
-    case 'rolled_back':
-    case 'rollback_failed':
-      return [`deploy-bot logs ${run.id}`];
-    default:
-      return STATUS_TABLE[run.status].next.length > 0 ? [`deploy-bot logs ${run.id} --follow`] : [];
-  }
+  const decisions = run.allowed ?? decisionsAt(run.status);
+  const steps = decisions.map((d) => `deploy-bot ${DECISION_COMMAND[d]} ${run.id}`);
+  if (steps.length > 0 && decisions.some((d) => d !== 'cancel')) return steps;
+  if (['failed', 'rolled_back', 'rollback_failed'].includes(run.status))
+    return [...steps, `deploy-bot logs ${run.id}`];
+  if (STATUS_TABLE[run.status].next.length > 0)
+    return [...steps, `deploy-bot logs ${run.id} --follow`];
+  return steps;
 }
 
 export function formatRun(run: RunView): string {

@@ -16,6 +16,7 @@ import { ConfigError, errorMessage } from '../core/errors.ts';
 import type { StatusGroup } from '../core/lifecycle/statuses.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
 import { App } from './app.ts';
+import { tuiCoreReadingAs } from './data/local-core.ts';
 import type { TuiCore } from './data/port.ts';
 import { tuiCoreOverPort } from './data/remote-core.ts';
 import { RunsStore } from './data/runs-store.ts';
@@ -169,7 +170,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       const me = z.object({ user: z.string() }).parse(await port.me());
       actor = { id: me.user, via: 'tui' };
       core = { ...tuiCoreOverPort(port, () => port.me()), close: () => port.close() };
-    } else core = await openCore(settings);
+    } else core = tuiCoreReadingAs(await openCore(settings), actor);
   } catch (error) {
     if (remote) {
       io.err(`deploy-tui: ${errorMessage(error)}`);

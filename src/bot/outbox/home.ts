@@ -12,8 +12,7 @@ import type { WebClient } from '@slack/web-api';
 import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { DeployCore } from '../../core/api/core.ts';
-import type { GroupMembership, RunView, Unsubscribe } from '../../core/api/types.ts';
-import { isApprover } from '../../core/lifecycle/policy.ts';
+import type { Actor, RunView, Unsubscribe } from '../../core/api/types.ts';
 import { STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
 import { inArray } from '../../core/store/orm.ts';
 import { selectRows } from '../../core/store/rows.ts';
@@ -57,11 +56,10 @@ export function createHomePublisher(options: {
   readonly core: DeployCore;
   readonly client: WebClient;
   readonly log: Log;
-  readonly groups: GroupMembership;
   readonly command: string;
   readonly tuning?: Partial<HomeTuning>;
 }): HomePublisher {
-  const { core, client, groups, command } = options;
+  const { core, client, command } = options;
   const tuning: HomeTuning = { ...DEFAULT_HOME_TUNING, ...options.tuning };
   const log = options.log.child({ component: 'home' });
   const boss: PgBoss = core.queue.boss;
@@ -114,21 +112,20 @@ export function createHomePublisher(options: {
     };
   };
 
-  /** Runs the person may decide now: the core's approver and self-approval rules. */
-  const waitingFor = async (userId: string, runs: readonly RunView[]) => {
+  /**
+   * Runs the person may decide now: the core's `allowed` for them, clicking in
+   * the run's channel (as a Home button acts there).
+   */
+  const waitingFor = async (userId: string, snap: Snapshot) => {
     const out: RunView[] = [];
-    for (const run of runs) {
-      let deployment: ReturnType<DeployCore['deployment']>;
+    for (const run of snap.awaiting) {
+      const channel = snap.channels.get(run.id);
+      const actor: Actor = { id: userId, via: 'slack', ...(channel ? { channel } : {}) };
       try {
-        deployment = core.deployment(run.deployment);
-      } catch {
-        continue;
-      }
-      if (userId === run.requestedBy && !deployment.allowSelfApproval) continue;
-      try {
-        if (await isApprover(deployment, userId, groups)) out.push(run);
+        const allowed = await core.decisionsFor(run.id, actor);
+        if (allowed.some((d) => d !== 'cancel')) out.push(run);
       } catch (error) {
-        log.warn('could not check approvers for the Home', { runId: run.id, error });
+        log.warn('could not check who may decide for the Home', { runId: run.id, error });
       }
     }
     return out;
@@ -144,7 +141,7 @@ export function createHomePublisher(options: {
     }
     const view = renderHome({
       user: userId,
-      waiting: await waitingFor(userId, snap.awaiting),
+      waiting: await waitingFor(userId, snap),
       mine: snap.recent.filter((r) => r.requestedBy === userId).slice(0, 10),
       running: snap.running,
       channels: snap.channels,

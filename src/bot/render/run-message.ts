@@ -10,6 +10,7 @@ import type {
   PlanView,
   RunView,
 } from '../../core/api/types.ts';
+import { type Decision, decisionsAt } from '../../core/lifecycle/decisions.ts';
 import {
   assertNever,
   isTerminal,
@@ -353,8 +354,24 @@ function applyButton(run: RunView): ButtonElement {
 
 type Detail = {
   readonly sections: readonly (readonly [string, string])[];
-  readonly buttons: readonly ButtonElement[];
 };
+
+const DECISION_BUTTON: Record<Decision, (run: RunView) => ButtonElement> = {
+  approve_plan: approvePlanButton,
+  confirm_apply: applyButton,
+  cancel: cancelButton,
+};
+
+/**
+ * The buttons of a run's message: the decisions its status offers (the
+ * status table), while it waits for a person. Who may press them is the
+ * core's check when they do; a working run is cancelled with /deploy cancel.
+ */
+function decisionButtons(run: RunView): ButtonElement[] {
+  const decisions = decisionsAt(run.status);
+  if (!decisions.some((d) => d !== 'cancel')) return [];
+  return decisions.map((d) => DECISION_BUTTON[d](run));
+}
 
 function failureSections(
   run: RunView,
@@ -419,14 +436,12 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
       const position = q !== null ? `, position ${q.position} in the queue` : '';
       return {
         sections: [['status', `… *Queued*${behind}${position}. It starts when the slot is free.`]],
-        buttons: [],
       };
     }
     case 'pending':
     case 'initializing':
       return {
         sections: progressSections(run, opts, `◌ Preparing the run for ${where}…`),
-        buttons: [],
       };
     case 'planning':
       return {
@@ -435,7 +450,6 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
           opts,
           `◐ Planning: generating the preview of every change…`,
         ),
-        buttons: [],
       };
     case 'awaiting_plan_approval':
       return {
@@ -445,7 +459,6 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
             `⏸ *Plan approval needed.* Review the plan (the complete plan is in the thread), then approve or cancel.`,
           ],
         ],
-        buttons: [approvePlanButton(run), cancelButton(run)],
       };
     case 'awaiting_apply_approval': {
       const approval = latestApproval(run, 'plan');
@@ -457,23 +470,19 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
           : `⏸ *Final confirmation before changes* to ${where}.`;
       return {
         sections: [['status', `${approved}\n${final}`]],
-        buttons: [applyButton(run), cancelButton(run)],
       };
     }
     case 'applying':
       return {
         sections: progressSections(run, opts, `▶ *Applying changes* to ${where}…`),
-        buttons: [],
       };
     case 'destroying':
       return {
         sections: progressSections(run, opts, `▶ *Destroying* the resources of ${where}…`),
-        buttons: [],
       };
     case 'verifying':
       return {
         sections: progressSections(run, opts, `◐ *Verifying* the deployment of ${where}…`),
-        buttons: [],
       };
     case 'rolling_back':
       return {
@@ -482,7 +491,6 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
           opts,
           `↺ *Verify failed: rolling back* ${where} to the previous version… The change did not succeed.`,
         ),
-        buttons: [],
       };
     case 'completed': {
       const sections: [string, string][] = [
@@ -490,21 +498,19 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
       ];
       const outputs = outputsText(run.outputs);
       if (outputs !== null) sections.push(['outputs', outputs]);
-      return { sections, buttons: [] };
+      return { sections };
     }
     case 'destroyed':
       return {
         sections: [
           ['status', `✓ *Destroyed* in ${duration}: all resources of ${where} were removed.`],
         ],
-        buttons: [],
       };
     case 'no_changes':
       return {
         sections: [
           ['status', `= *No changes:* the plan found nothing to change, so nothing was applied.`],
         ],
-        buttons: [],
       };
     case 'failed':
       return {
@@ -513,7 +519,6 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
           opts,
           `✗ *Failed* after ${duration}. No further changes were made beyond what had already been applied.`,
         ),
-        buttons: [],
       };
     case 'rolled_back':
       return {
@@ -522,7 +527,6 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
           opts,
           `↺ ✗ *Failed, rolled back.* Verification failed and the previous version was restored: this change was *not* deployed.`,
         ),
-        buttons: [],
       };
     case 'rollback_failed':
       return {
@@ -531,7 +535,6 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
           opts,
           `‼ ✗ *Rollback failed: manual intervention needed.* Save the diagnostics (error and log below) before changing anything.`,
         ),
-        buttons: [],
       };
     case 'cancelled': {
       const c = run.cancel;
@@ -542,7 +545,6 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
         sections: [
           ['status', `⊘ *Cancelled*${by}${why}\nNothing in the cloud was changed by this run.`],
         ],
-        buttons: [],
       };
     }
     default:
@@ -638,6 +640,7 @@ export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): Re
   if (run.plan !== null) blocks.push(section(run, 'plan', planText(run.plan)));
 
   const detail = detailFor(run, opts, duration);
+  const buttons = decisionButtons(run);
   for (const [name, text] of detail.sections) blocks.push(section(run, name, text));
   // A finished deployment can be run again with the same variables (a new run, both approvals).
   const again: ButtonElement[] =
@@ -652,11 +655,11 @@ export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): Re
         ]
       : [];
   const more = noteMenu(run);
-  if (detail.buttons.length + again.length > 0) {
+  if (buttons.length + again.length > 0) {
     blocks.push({
       type: 'actions',
       block_id: blockId(run, 'actions'),
-      elements: [...detail.buttons, ...again, ...(more !== null ? [more] : [])],
+      elements: [...buttons, ...again, ...(more !== null ? [more] : [])],
     });
   }
 
@@ -672,7 +675,7 @@ export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): Re
   });
 
   const text = fitEncoded(
-    `${info.symbol} ${title}: ${info.label}${detail.buttons.length > 0 ? ' (action needed)' : ''}`,
+    `${info.symbol} ${title}: ${info.label}${buttons.length > 0 ? ' (action needed)' : ''}`,
     RUN_MESSAGE_BUDGET.fallbackText,
     escapeMrkdwn,
   );

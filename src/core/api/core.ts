@@ -14,7 +14,14 @@ import { approvalTimeoutText, expireApproval } from '../engine/approval-expiry.t
 import { newId } from '../engine/ids.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
 import { errorMessage, isRefusal, Refusal } from '../errors.ts';
-import { checkApprover, checkCanCancel, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
+import type { Decision } from '../lifecycle/decisions.ts';
+import {
+  allowedDecisions,
+  checkChannel,
+  checkDecision,
+  checkIdentity,
+  type DecisionSubject,
+} from '../lifecycle/policy.ts';
 import {
   changeStatusFor,
   type RunKind,
@@ -118,6 +125,15 @@ export type ActOptions = {
 function cleanNote(text: string | undefined): string | null {
   const clean = text?.replaceAll('\0', '').toWellFormed().trim().slice(0, 500) ?? '';
   return clean === '' ? null : clean;
+}
+
+/** What the policy checks a decision against: the run's own config snapshot. */
+function decisionSubject(row: RunRow): DecisionSubject {
+  return {
+    deployment: row.config as Deployment,
+    requestedBy: row.requestedBy,
+    kind: row.kind as RunKind,
+  };
 }
 
 export class DeployCore {
@@ -438,13 +454,7 @@ export class DeployCore {
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
     return this.counted('approve_plan', () =>
       this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
-        await checkApprover(
-          row.config as Deployment,
-          row.requestedBy,
-          actor,
-          this.groups,
-          'approve its plan',
-        );
+        await checkDecision('approve_plan', decisionSubject(row), actor, this.groups);
         const plan = await this.requirePlan(tx, row);
         const note = cleanNote(options.note);
         const approval = await insertApproval(tx, runId, 'plan', plan, actor, note);
@@ -463,9 +473,7 @@ export class DeployCore {
   async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
     return this.counted('confirm_apply', () =>
       this.decide(runId, 'awaiting_apply_approval', options, async (tx, row) => {
-        const deployment = row.config as Deployment;
-        const verb = row.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply';
-        await checkApprover(deployment, row.requestedBy, actor, this.groups, verb);
+        await checkDecision('confirm_apply', decisionSubject(row), actor, this.groups);
         const plan = await this.requirePlan(tx, row);
         const planApproval = await planApprovalOf(tx, runId);
         if (
@@ -518,7 +526,7 @@ export class DeployCore {
             { status },
           );
         }
-        await checkCanCancel(row.config as Deployment, row.requestedBy, actor, this.groups);
+        await checkDecision('cancel', decisionSubject(row), actor, this.groups);
         const reason =
           options.reason?.replaceAll('\0', '').toWellFormed().trim().slice(0, 2000) ||
           'cancelled by request';
@@ -604,6 +612,26 @@ export class DeployCore {
 
   getRun(runId: string): Promise<RunView> {
     return loadRunView(this.db, runId);
+  }
+
+  /** A run as `actor` sees it: with `allowed`, the decisions they may take on it now. */
+  async getRunFor(runId: string, actor: Actor): Promise<RunView> {
+    const [view, row] = await Promise.all([
+      loadRunView(this.db, runId),
+      requireRunRow(this.db, runId),
+    ]);
+    return { ...view, allowed: await this.allowedFor(view.status, row, actor) };
+  }
+
+  /** The decisions `actor` may take on a run now. */
+  async decisionsFor(runId: string, actor: Actor): Promise<Decision[]> {
+    const row = await requireRunRow(this.db, runId);
+    return this.allowedFor(row.status as RunStatus, row, actor);
+  }
+
+  /** The decisions `actor` may take on a run in `status`: the check each decision runs. */
+  allowedFor(status: RunStatus, row: RunRow, actor: Actor): Promise<Decision[]> {
+    return allowedDecisions(status, decisionSubject(row), actor, this.groups);
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunView[]> {

@@ -67,6 +67,19 @@ export async function pageOfRuns(
 }
 
 /**
+ * Who reads, when someone is known: a run read for them carries `allowed`.
+ * Reading needs no identity, so "nobody given" (the usage error acting would
+ * raise) means an anonymous read.
+ */
+function readerOf(actor: () => Actor): Actor | null {
+  try {
+    return actor();
+  } catch {
+    return null;
+  }
+}
+
+/**
  * The in-process port over a core. `actor` is who acts (a function: read-only
  * commands need no identity, so it is asked for only when one acts).
  */
@@ -86,7 +99,10 @@ export function localPort(
     approvePlan: (runId, o) => core.approvePlan(runId, actor(), o),
     confirmApply: (runId, o) => core.confirmApply(runId, actor(), o),
     cancelRun: (runId, o) => core.cancelRun(runId, actor(), o),
-    getRun: (runId) => core.getRun(runId),
+    getRun: (runId) => {
+      const reader = readerOf(actor);
+      return reader ? core.getRunFor(runId, reader) : core.getRun(runId);
+    },
     listRuns: (filter = {}) => pageOfRuns((f) => core.listRuns(f), filter),
     listDeployments: () => core.listDeployments(),
     audit: (runId) => core.transitions(runId),

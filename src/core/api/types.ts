@@ -1,6 +1,7 @@
 // The core API's public shapes: what `deploy-bot status --json` prints, what the
 // Slack bot renders and what deploy-tui shows. Front ends depend on these only.
 
+import type { Decision } from '../lifecycle/decisions.ts';
 import type { Phase, RunKind, RunStatus } from '../lifecycle/statuses.ts';
 
 /** Where a person acted from. */
@@ -105,6 +106,13 @@ export type RunView = {
    * runs older than config versions.
    */
   readonly configVersion: string | null;
+  /**
+   * The decisions the person who asked may take now (approve_plan,
+   * confirm_apply, cancel): the status table and the policy, checked as the
+   * core checks a decision. Present when the run was read for someone (a
+   * signed-in client, `--as`); absent in lists and for anonymous reads.
+   */
+  readonly allowed?: readonly Decision[];
 };
 
 export type TransitionView = {

@@ -3,7 +3,9 @@
 
 import type { Actor, GroupMembership } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
-import { Refusal } from '../errors.ts';
+import { isRefusal, Refusal } from '../errors.ts';
+import { type Decision, decisionsAt } from './decisions.ts';
+import type { RunKind, RunStatus } from './statuses.ts';
 
 const mention = (id: string) => (id.startsWith('S') ? `members of ${id}` : id);
 
@@ -95,4 +97,58 @@ export async function checkCanCancel(
     'not_approver',
     `only the requester (${requestedBy}) or an approver of ${deployment.name} (${describeApprovers(deployment)}) can cancel this run`,
   );
+}
+
+/** What a decision is checked against: the run's own config snapshot and requester. */
+export type DecisionSubject = {
+  readonly deployment: Deployment;
+  readonly requestedBy: string;
+  readonly kind: RunKind;
+};
+
+/** The policy's check of one decision by one person; throws the Refusal that says why not. */
+export async function checkDecision(
+  decision: Decision,
+  subject: DecisionSubject,
+  actor: Actor,
+  groups: GroupMembership | undefined,
+): Promise<void> {
+  const { deployment, requestedBy } = subject;
+  switch (decision) {
+    case 'approve_plan':
+      return checkApprover(deployment, requestedBy, actor, groups, 'approve its plan');
+    case 'confirm_apply':
+      return checkApprover(
+        deployment,
+        requestedBy,
+        actor,
+        groups,
+        subject.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply',
+      );
+    case 'cancel':
+      return checkCanCancel(deployment, requestedBy, actor, groups);
+  }
+}
+
+/**
+ * The decisions `actor` may take on a run now: those its status offers that the
+ * policy allows them. The same check the core runs when they decide.
+ */
+export async function allowedDecisions(
+  status: RunStatus,
+  subject: DecisionSubject,
+  actor: Actor,
+  groups: GroupMembership | undefined,
+): Promise<Decision[]> {
+  const allowed: Decision[] = [];
+  for (const decision of decisionsAt(status)) {
+    try {
+      await checkDecision(decision, subject, actor, groups);
+      allowed.push(decision);
+    } catch (error) {
+      // A refusal is the answer "not now, not you"; anything else is a failure.
+      if (!isRefusal(error)) throw error;
+    }
+  }
+  return allowed;
 }

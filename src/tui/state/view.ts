@@ -3,6 +3,7 @@
 // panes. Pure, so the reducer and the screen read the same figures.
 
 import type { Actor, RunView } from '../../core/api/types.ts';
+import { type Decision, decisionsAt } from '../../core/lifecycle/decisions.ts';
 import { STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { type ActionKind, DIALOG_HEIGHT } from '../components/confirm.ts';
 import type { ActionHint } from '../components/run-detail.ts';
@@ -74,14 +75,30 @@ export function actionBlocker(action: ActionKind, run: RunView): string | null {
   }
 }
 
+const DECISION_KEYS: Record<Decision, { readonly key: string; readonly action: ActionKind }> = {
+  approve_plan: { key: 'a', action: 'approve' },
+  confirm_apply: { key: 'x', action: 'apply' },
+  cancel: { key: 'c', action: 'cancel' },
+};
+
+/**
+ * The action keys shown for a run: the decisions the core says this person may
+ * take (`allowed`, on a run read for them), else those its status offers.
+ */
 export function availableActions(run: RunView | undefined, actor: Actor | null): ActionHint[] {
   if (!run || !actor) return [];
-  const hints: ActionHint[] = [];
-  if (!actionBlocker('approve', run)) hints.push({ key: 'a', label: 'approve plan' });
-  if (!actionBlocker('apply', run))
-    hints.push({ key: 'x', label: run.kind === 'destroy' ? 'destroy' : 'apply' });
-  if (!actionBlocker('cancel', run)) hints.push({ key: 'c', label: 'cancel' });
-  return hints;
+  return (run.allowed ?? decisionsAt(run.status)).map((d) => {
+    const { key, action } = DECISION_KEYS[d];
+    const label =
+      action === 'approve'
+        ? 'approve plan'
+        : action === 'apply'
+          ? run.kind === 'destroy'
+            ? 'destroy'
+            : 'apply'
+          : 'cancel';
+    return { key, label };
+  });
 }
 
 export function layoutFor(
