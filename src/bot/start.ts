@@ -3,6 +3,7 @@
 // find it; malformed credentials stop the start with the reason.
 
 import type { DeployCore } from '../core/api/core.ts';
+import { readLogSettings } from '../core/logs/logger.ts';
 import { startBot } from './app.ts';
 import { readBotSettings } from './config.ts';
 import { BotHttpServer } from './http/receiver.ts';
@@ -30,7 +31,7 @@ export async function startBotFromEnv(
     );
     if (read.apiToken === undefined) return null;
     // The JSON API and health checks work without Slack.
-    const log = createLog({ level: read.logLevel });
+    const log = createLog({ level: read.logLevel, format: readLogSettings(env).format });
     const server = new BotHttpServer({
       signingSecret: null,
       port: read.port,
@@ -55,7 +56,7 @@ export async function startBotFromEnv(
     botId: s.botId,
     botUserId: s.botUserId,
     workNice: s.workNice,
-    log: createLog({ level: s.logLevel }),
+    log: createLog({ level: s.logLevel, format: readLogSettings(env).format }),
   });
   io.out(
     bot.mode === 'http'

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
 import { errorMessage } from '../core/errors.ts';
+import { configureProcessLog, processLog, readLogSettings } from '../core/logs/logger.ts';
 import type { Settings } from '../core/settings.ts';
 import { startMetricsFromEnv } from './metrics-port.ts';
 
@@ -24,6 +25,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     options.concurrency === undefined
       ? settings.workerConcurrency
       : z.coerce.number().int().min(1).max(256).parse(options.concurrency);
+  configureProcessLog(readLogSettings(process.env));
   const core = await DeployCore.open({
     databaseUrl: settings.databaseUrl,
     dataDir: settings.dataDir,
@@ -35,7 +37,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     concurrency,
     heartbeatMs: settings.heartbeatMs,
     staleMs: settings.staleMs,
-    log: (line) => io.err(`worker: ${line}`),
+    log: (line, fields) => processLog().warn(line, { component: 'worker', ...fields }),
   });
   const frontends: Frontend[] = [];
   const where = settings.databaseUrl

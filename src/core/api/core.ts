@@ -14,6 +14,7 @@ import {
   type RunStatus,
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
+import { processLog } from '../logs/logger.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
@@ -293,7 +294,7 @@ export class DeployCore {
   }
 
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.decide('approve_plan', () =>
+    return this.decide('approve_plan', runId, actor, () =>
       this.db.transaction(async (tx) => {
         const row = await this.lockForDecision(tx, runId, 'awaiting_plan_approval', options);
         await checkApprover(
@@ -318,7 +319,7 @@ export class DeployCore {
   }
 
   async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.decide('confirm_apply', () =>
+    return this.decide('confirm_apply', runId, actor, () =>
       this.db.transaction(async (tx) => {
         const row = await this.lockForDecision(tx, runId, 'awaiting_apply_approval', options);
         const deployment = row.config as Deployment;
@@ -360,7 +361,7 @@ export class DeployCore {
   }
 
   async cancelRun(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.decide('cancel', () =>
+    return this.decide('cancel', runId, actor, () =>
       this.db.transaction(async (tx) => {
         const row = await lockRunRow(tx, runId);
         if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
@@ -390,14 +391,24 @@ export class DeployCore {
   }
 
   /** Counts the decision (accepted, or refused with its code) in the shared totals. */
-  private async decide<T>(decision: DecisionName, act: () => Promise<T>): Promise<T> {
+  private async decide<T>(
+    decision: DecisionName,
+    runId: string,
+    actor: Actor,
+    act: () => Promise<T>,
+  ): Promise<T> {
+    const line = { runId, decision, actor: actor.id, via: actor.via };
     let result: T;
     try {
       result = await act();
     } catch (error) {
-      if (isRefusal(error)) await this.countDecision(decision, 'refused', error.code);
+      if (isRefusal(error)) {
+        processLog().info('decision refused', { ...line, code: error.code, result: 'refused' });
+        await this.countDecision(decision, 'refused', error.code);
+      }
       throw error;
     }
+    processLog().info('decision', { ...line, code: 'ok', result: 'accepted' });
     await this.countDecision(decision, 'accepted', 'ok');
     return result;
   }

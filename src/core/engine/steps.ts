@@ -10,6 +10,7 @@ import { StepNotStarted } from '../executors/process.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
 import { assertNever, type Phase, type RunKind, type RunStatus } from '../lifecycle/statuses.ts';
+import { rememberSecrets } from '../logs/logger.ts';
 import { makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
 import type { Queue } from '../queue/boss.ts';
@@ -469,6 +470,8 @@ export async function executeClaimedRun(
   const redact = makeRedactor(Object.values(run.secretVariables));
   const log = new RunLogWriter(ctx.sql, run.id, 'detect', redact);
   const s: StepRun = { ctx, run, deployment, log, redact, signal };
+  // The process's own log masks this run's sensitive values while it works here.
+  const forgetSecrets = rememberSecrets(Object.values(run.secretVariables));
   try {
     for (let guard = 0; guard < 10; guard++) {
       if (s.run.workerId !== ctx.workerId || signal.aborted) return;
@@ -495,6 +498,7 @@ export async function executeClaimedRun(
       if (s.run.status === status) return;
     }
   } finally {
+    forgetSecrets();
     await log.close();
   }
 }
