@@ -19,6 +19,7 @@ Server
   worker                       workers only, to scale out on more machines
   migrate                      apply database migrations (serve does this at start)
   db-stop                      stop the embedded PostgreSQL of this data directory
+  prune [--dry-run]            remove run logs and plan artifacts past retention (daily by itself)
 
 Identity: --as U0123ABC (a Slack user id) or DEPLOY_USER.
 Database: DATABASE_URL, or an embedded PostgreSQL in DEPLOY_BOT_DATA_DIR (default ./.deploy-bot).
@@ -121,6 +122,18 @@ other machines, to run more steps at once. Two workers never run the same step.`
   migrate: `Usage: deploy-bot migrate
 
 Applies the database migrations in drizzle/ (serve and worker do it at start).`,
+  prune: `Usage: deploy-bot prune [--dry-run] [--json] [--config FILE]
+
+Removes what the config's retention: says is past its time, as the daily
+schedule of serve and worker does (03:17 UTC): the log lines of runs that ended
+more than retention.runLogs ago (default 90d), and the stored plan artifacts of
+runs that ended more than retention.planArtifacts ago (default 30d). Runs, their
+plans and audit trails are kept; so is everything of an unfinished run and of the
+last completed run of each deployment. A pruned log keeps one line saying when
+and why it was removed. It works in small batches beside live runs.
+
+  --dry-run     say what would be removed; change nothing
+  --json        the report as JSON`,
   'db-stop': `Usage: deploy-bot db-stop
 
 Stops the embedded PostgreSQL that serves DEPLOY_BOT_DATA_DIR (default ./.deploy-bot).

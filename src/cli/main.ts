@@ -19,6 +19,7 @@ import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
 import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
+import { pruneCommand } from './prune.ts';
 import { serve } from './serve.ts';
 
 class UsageError extends Error {
@@ -46,6 +47,7 @@ const FLAGS = {
   wait: { type: 'boolean', short: 'w' },
   plan: { type: 'string' },
   concurrency: { type: 'string' },
+  'dry-run': { type: 'boolean' },
 } as const;
 
 const positiveInt = (flag: string) =>
@@ -238,6 +240,12 @@ async function runCommand(
   const core = await openCore(settings);
   try {
     switch (command) {
+      case 'prune':
+        return await pruneCommand(
+          core,
+          { dryRun: Boolean(values['dry-run']), json: Boolean(values.json) },
+          io,
+        );
       case 'execute':
       case 'destroy': {
         const name = need(positionals, 0, 'a deployment name', command);

@@ -2,8 +2,11 @@
 
 import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
+import { loadConfig } from '../core/config/load.ts';
 import { errorMessage } from '../core/errors.ts';
 import { configureProcessLog, processLog, readLogSettings } from '../core/logs/logger.ts';
+import { startRetentionSchedule } from '../core/retention/schedule.ts';
+import { DEFAULT_RETENTION } from '../core/retention/settings.ts';
 import type { Settings } from '../core/settings.ts';
 import { startMetricsFromEnv } from './metrics-port.ts';
 
@@ -48,6 +51,22 @@ export async function serve(options: ServeOptions): Promise<number> {
     `deploy-bot ${options.withBot ? 'serving' : 'worker'}: ${deployments.length} deployment(s) from ${settings.configFile}` +
       `${settings.usingExampleConfig ? ' (the bundled example; set DEPLOY_CONFIG for your own)' : ''}; database: ${where}; worker ${worker.id}, ${concurrency} step(s) at once`,
   );
+  // The daily retention pass (retention: in the config, read again at each pass).
+  try {
+    frontends.push(
+      await startRetentionSchedule({
+        url: core.connection.url,
+        sql: core.connection.sql,
+        retention: () => loadConfig(core.configFile).retention ?? DEFAULT_RETENTION,
+        log: processLog(),
+      }),
+    );
+  } catch (error) {
+    io.err(`deploy-bot: ${errorMessage(error)}`);
+    await worker.stop({ graceMs: 1000 });
+    await core.close();
+    return 1;
+  }
   const metricsPort = process.env.METRICS_PORT;
   if (metricsPort !== undefined && metricsPort !== '') {
     try {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { retentionSchema } from '../retention/settings.ts';
 import { parseDuration } from './duration.ts';
 
 const duration = (what: string) =>
@@ -148,6 +149,7 @@ export type DeploymentConfig = z.output<typeof deploymentSchema>;
 export const configSchema = z
   .strictObject({
     deployments: z.array(deploymentSchema).min(1, 'define at least one deployment'),
+    retention: retentionSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();
