@@ -10,6 +10,7 @@ import type { Tx } from '../store/runs.ts';
 
 export const RUNS_FINISHED = 'runs_finished';
 export const DECISIONS = 'decisions';
+export const RETENTION_REMOVED = 'retention_removed';
 
 /**
  * A CTE for the transition statement (after `updated`, before `audit`): counts
