@@ -3,6 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchAck } from './ack.ts';
+import { benchHistory } from './history.ts';
 import { machine, ROOT } from './lib/env.ts';
 import { Report, renderMarkdown } from './lib/report.ts';
 import { benchLifecycle } from './lifecycle.ts';
@@ -18,6 +19,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   ack: benchAck,
   'slack-updates': benchSlackUpdates,
   tui: benchTui,
+  history: benchHistory,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -90,10 +90,11 @@ Shows RUN: status, phase, plan, approvals, outputs, error and recovery hint.
 
 ${json}
   --wait, -w    wait until the run needs an approval or finishes`,
-  list: `Usage: deploy-bot list [--status GROUP|STATUS,…] [--deployment NAME] [--environment ENV] [--limit N] [--json]
+  list: `Usage: deploy-bot list [--status GROUP|STATUS,…] [--deployment NAME] [--environment ENV] [--requester USER] [--limit N] [--json]
 
 Lists recent runs, newest first. GROUP is one of active, awaiting_approval,
-failed, all; or give statuses separated by commas.`,
+failed, all; or give statuses separated by commas. --requester: the runs a user
+id (U…) asked for.`,
   logs: `Usage: deploy-bot logs RUN [-n N] [--follow] [--json]
 
 Prints the log of RUN (sensitive values are redacted).

@@ -48,6 +48,7 @@ const FLAGS = {
   plan: { type: 'string' },
   concurrency: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  requester: { type: 'string' },
 } as const;
 
 const positiveInt = (flag: string) =>
@@ -315,6 +316,7 @@ async function runCommand(
           deployment: values.deployment,
           environment: values.environment,
           statuses: statusFilter(values.status),
+          requestedBy: values.requester,
           limit,
         });
         if (values.json) io.out(JSON.stringify(runs, null, 2));

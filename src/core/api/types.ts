@@ -106,6 +106,8 @@ export type RunFilter = {
   readonly deployment?: string | undefined;
   readonly environment?: string | undefined;
   readonly statuses?: readonly RunStatus[] | undefined;
+  /** Runs requested by this user id. */
+  readonly requestedBy?: string | undefined;
   readonly limit?: number | undefined;
 };
 

@@ -526,6 +526,7 @@ export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> 
   if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
   if (filter.statuses && filter.statuses.length > 0)
     conditions.push(inArray(runs.status, [...filter.statuses]));
+  if (filter.requestedBy) conditions.push(eq(runs.requestedBy, filter.requestedBy));
   return selectRows(
     db,
     runs,

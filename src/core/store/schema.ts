@@ -84,6 +84,7 @@ export const runs = pgTable(
     index('runs_created').on(t.createdAt),
     index('runs_status').on(t.status),
     // A year of history: each list filter reads its first page from an index in order.
+    index('runs_seq').on(t.seq),
     index('runs_deployment_seq').on(t.deployment, t.seq),
     index('runs_status_seq').on(t.status, t.seq),
     index('runs_requested_by_seq').on(t.requestedBy, t.seq),

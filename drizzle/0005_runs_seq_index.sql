@@ -1,0 +1,1 @@
+CREATE INDEX "runs_seq" ON "runs" USING btree ("seq");
