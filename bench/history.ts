@@ -432,7 +432,7 @@ export async function benchHistory(report: Report) {
   section.notes.push(
     'Each database gets a live `deploy-bot serve` (its in-process workers run the pickups; its METRICS_PORT answers the scrapes); the benchmark process reads through the core API (`DeployCore`), as the CLI, the Slack listeners (`/deploy list`: listDeployments; `/deploy status`: listDeployments + the active runs) and deploy-tui (start: listDeployments + the 1,000 newest runs; a filtered frame: status group failed and one deployment) do; rendering is the same work on both databases.',
     'Pickup: from confirmApply() in the benchmark process to the first instruction of the apply step in the serve process. `status RUN` and `logs RUN -n 100` read a run made during the benchmark (150 log lines) on both databases.',
-    'Indexes (drizzle/0004_retention_history_indexes.sql, 0005_runs_seq_index.sql): runs (seq), (deployment, seq), (status, seq), (requested_by, seq); retention: runs (finished_at) where logs/artifacts not pruned, (deployment, finished_at) where completed.',
+    'Indexes (drizzle/0004_retention_history_indexes.sql, 0005_runs_seq_index.sql, 0006_runs_deployment_status_seq.sql): runs (seq), (deployment, seq), (status, seq), (requested_by, seq), (deployment, status, seq); retention: runs (finished_at) where logs/artifacts not pruned, (deployment, finished_at) where completed.',
     ...explained,
   );
 }

@@ -88,6 +88,9 @@ export const runs = pgTable(
     index('runs_deployment_seq').on(t.deployment, t.seq),
     index('runs_status_seq').on(t.status, t.seq),
     index('runs_requested_by_seq').on(t.requestedBy, t.seq),
+    // deploy-tui's frame filtered by deployment and a status group (a bitmap AND of
+    // the two indexes above read 130,000 failed runs of all deployments: 110 ms).
+    index('runs_deployment_status_seq').on(t.deployment, t.status, t.seq),
     // Retention finds what is due without reading what it already pruned.
     index('runs_logs_prunable')
       .on(t.finishedAt)

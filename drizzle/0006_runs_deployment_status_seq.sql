@@ -1,0 +1,1 @@
+CREATE INDEX "runs_deployment_status_seq" ON "runs" USING btree ("deployment","status","seq");
