@@ -98,7 +98,9 @@ const envSchema = z.object({
   DEPLOY_API_TOKEN: optionalText.pipe(
     z.string().min(16, 'DEPLOY_API_TOKEN must be at least 16 characters').optional(),
   ),
-  DEPLOY_BOT_LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).default('info')),
+  LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()),
+  /** The older name of LOG_LEVEL, still read. */
+  DEPLOY_BOT_LOG_LEVEL: optionalText.pipe(z.enum(LOG_LEVELS).optional()),
   DEPLOY_BOT_WORK_NICE: optionalText.pipe(
     z
       .string()
@@ -140,7 +142,7 @@ export function readBotSettings(env: NodeJS.ProcessEnv): ReadBotSettings {
     port: e.PORT ?? 3000,
     host: e.HOST ?? '127.0.0.1',
     apiToken: e.DEPLOY_API_TOKEN,
-    logLevel: e.DEPLOY_BOT_LOG_LEVEL,
+    logLevel: e.LOG_LEVEL ?? e.DEPLOY_BOT_LOG_LEVEL ?? 'info',
   };
   const missing: string[] = [];
   if (!e.SLACK_BOT_TOKEN) missing.push(WHERE.SLACK_BOT_TOKEN);

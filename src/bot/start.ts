@@ -4,6 +4,7 @@
 
 import type { DeployCore } from '../core/api/core.ts';
 import { errorMessage } from '../core/errors.ts';
+import { readLogSettings } from '../core/logs/logger.ts';
 import { startApiServer } from '../server/api/server.ts';
 import { startBot } from './app.ts';
 import { readBotSettings } from './config.ts';
@@ -31,7 +32,7 @@ export async function startBotFromEnv(
       ].join('\n'),
     );
     // The API and health checks work without Slack.
-    const log = createLog({ level: read.logLevel });
+    const log = createLog({ level: read.logLevel, format: readLogSettings(env).format });
     const api = await startApiServer({ core, log: (msg, fields) => log.error(msg, fields) });
     const server = new BotHttpServer({
       signingSecret: null,
@@ -64,7 +65,7 @@ export async function startBotFromEnv(
     };
   }
   const s = read.settings;
-  const log = createLog({ level: s.logLevel });
+  const log = createLog({ level: s.logLevel, format: readLogSettings(env).format });
   const api = await startApiServer({ core, log: (msg, fields) => log.error(msg, fields) });
   const bot = await startBot({
     core,

@@ -25,6 +25,7 @@ Server
   migrate                      apply database migrations (serve does this at start)
   db-stop                      stop the embedded PostgreSQL of this data directory
   secrets rotate               re-encrypt every stored secret under a new key
+  prune [--dry-run]            remove run logs and plan artifacts past retention (daily by itself)
 
 Remote:   --server URL or DEPLOY_SERVER: every run command goes through the server's API as
           the user you signed in as (deploy-bot login), or DEPLOY_TOKEN; no database or config
@@ -104,10 +105,11 @@ Shows RUN: status, phase, plan, approvals, outputs, error and recovery hint.
 
 ${json}
   --wait, -w    wait until the run needs an approval or finishes`,
-  list: `Usage: deploy-bot list [--status GROUP|STATUS,…] [--deployment NAME] [--environment ENV] [--limit N] [--json]
+  list: `Usage: deploy-bot list [--status GROUP|STATUS,…] [--deployment NAME] [--environment ENV] [--requester USER] [--limit N] [--json]
 
 Lists recent runs, newest first. GROUP is one of active, awaiting_approval,
-failed, all; or give statuses separated by commas.`,
+failed, all; or give statuses separated by commas. --requester: the runs a user
+id (U…) asked for.`,
   logs: `Usage: deploy-bot logs RUN [-n N] [--follow] [--json]
 
 Prints the log of RUN (sensitive values are redacted).
@@ -176,6 +178,18 @@ transaction. Stop every serve and worker process first: they hold the old key.
   With DEPLOY_SECRET_KEY: give the new one as DEPLOY_NEW_SECRET_KEY (32 bytes,
   base64 or hex: openssl rand -base64 32), then set DEPLOY_SECRET_KEY to it on
   every server before starting them again.`,
+  prune: `Usage: deploy-bot prune [--dry-run] [--json] [--config FILE]
+
+Removes what the config's retention: says is past its time, as the daily
+schedule of serve and worker does (03:17 UTC): the log lines of runs that ended
+more than retention.runLogs ago (default 90d), and the stored plan artifacts of
+runs that ended more than retention.planArtifacts ago (default 30d). Runs, their
+plans and audit trails are kept; so is everything of an unfinished run and of the
+last completed run of each deployment. A pruned log keeps one line saying when
+and why it was removed. It works in small batches beside live runs.
+
+  --dry-run     say what would be removed; change nothing
+  --json        the report as JSON`,
   'db-stop': `Usage: deploy-bot db-stop
 
 Stops the embedded PostgreSQL that serves DEPLOY_BOT_DATA_DIR (default ./.deploy-bot).

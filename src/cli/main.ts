@@ -33,6 +33,7 @@ import { ArgsError, splitAssignments } from '../core/variables/args.ts';
 import { login, logout, osUser, tokenCommand } from './account.ts';
 import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
+import { pruneCommand } from './prune.ts';
 import { serve } from './serve.ts';
 
 class UsageError extends Error {
@@ -64,6 +65,8 @@ const FLAGS = {
   user: { type: 'string' },
   name: { type: 'string' },
   expires: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  requester: { type: 'string' },
 } as const;
 
 const positiveInt = (flag: string) =>
@@ -272,6 +275,16 @@ async function runCommand(
       return logout(values.server, process.env, io);
     case 'token':
       return tokenCommand(positionals, values, settings, io);
+    case 'prune':
+      if (remoteTarget(values.server, process.env))
+        throw new UsageError(
+          'prune needs database access (local mode): run it where DATABASE_URL (or the data directory) reaches the database, without --server or DEPLOY_SERVER',
+        );
+      return pruneCommand(
+        settings,
+        { dryRun: Boolean(values['dry-run']), json: Boolean(values.json) },
+        io,
+      );
   }
   const remote = remoteTarget(values.server, process.env);
   if (remote && values.as !== undefined) {
@@ -356,6 +369,7 @@ async function runCommand(
           deployment: values.deployment,
           environment: values.environment,
           statuses: statusFilter(values.status),
+          requestedBy: values.requester,
           limit,
         });
         if (values.json) io.out(JSON.stringify(runs, null, 2));

@@ -2,9 +2,13 @@
 
 import { z } from 'zod';
 import { DeployCore } from '../core/api/core.ts';
+import { loadConfig } from '../core/config/load.ts';
 import { describePublication } from '../core/config/versions.ts';
 import { errorMessage } from '../core/errors.ts';
 import { describeSandbox, sandboxStatus } from '../core/executors/sandbox.ts';
+import { configureProcessLog, processLog, readLogSettings } from '../core/logs/logger.ts';
+import { startRetentionSchedule } from '../core/retention/schedule.ts';
+import { DEFAULT_RETENTION } from '../core/retention/settings.ts';
 import type { Settings } from '../core/settings.ts';
 import { startMetricsFromEnv } from './metrics-port.ts';
 
@@ -26,6 +30,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     options.concurrency === undefined
       ? settings.workerConcurrency
       : z.coerce.number().int().min(1).max(256).parse(options.concurrency);
+  configureProcessLog(readLogSettings(process.env));
   const core = await DeployCore.open({
     databaseUrl: settings.databaseUrl,
     dataDir: settings.dataDir,
@@ -37,7 +42,7 @@ export async function serve(options: ServeOptions): Promise<number> {
     concurrency,
     heartbeatMs: settings.heartbeatMs,
     staleMs: settings.staleMs,
-    log: (line) => io.err(`worker: ${line}`),
+    log: (line, fields) => processLog().warn(line, { component: 'worker', ...fields }),
   });
   const frontends: Frontend[] = [];
   const where = settings.databaseUrl
@@ -53,6 +58,22 @@ export async function serve(options: ServeOptions): Promise<number> {
     `deploy-bot ${options.withBot ? 'serving' : 'worker'}: ${deployments.length} deployment(s) from ${settings.configFile}` +
       `${settings.usingExampleConfig ? ' (the bundled example; set DEPLOY_CONFIG for your own)' : ''}; database: ${where}; worker ${worker.id}, ${concurrency} step(s) at once`,
   );
+  // The daily retention pass (retention: in the config, read again at each pass).
+  try {
+    frontends.push(
+      await startRetentionSchedule({
+        url: core.connection.url,
+        sql: core.connection.sql,
+        retention: () => loadConfig(settings.configFile).retention ?? DEFAULT_RETENTION,
+        log: processLog(),
+      }),
+    );
+  } catch (error) {
+    io.err(`deploy-bot: ${errorMessage(error)}`);
+    await worker.stop({ graceMs: 1000 });
+    await core.close();
+    return 1;
+  }
   const metricsPort = process.env.METRICS_PORT;
   if (metricsPort !== undefined && metricsPort !== '') {
     try {

@@ -28,6 +28,7 @@ import {
   type RunStatus,
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
+import { processLog } from '../logs/logger.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
@@ -452,7 +453,7 @@ export class DeployCore {
   }
 
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.counted('approve_plan', () =>
+    return this.counted('approve_plan', runId, actor, () =>
       this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
         await checkDecision('approve_plan', decisionSubject(row), actor, this.groups);
         const plan = await this.requirePlan(tx, row);
@@ -471,7 +472,7 @@ export class DeployCore {
   }
 
   async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.counted('confirm_apply', () =>
+    return this.counted('confirm_apply', runId, actor, () =>
       this.decide(runId, 'awaiting_apply_approval', options, async (tx, row) => {
         await checkDecision('confirm_apply', decisionSubject(row), actor, this.groups);
         const plan = await this.requirePlan(tx, row);
@@ -511,7 +512,7 @@ export class DeployCore {
   }
 
   async cancelRun(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.counted('cancel', () =>
+    return this.counted('cancel', runId, actor, () =>
       this.db.transaction(async (tx) => {
         const row = await lockRunRow(tx, runId);
         if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
@@ -540,15 +541,25 @@ export class DeployCore {
     );
   }
 
-  /** Counts the decision (accepted, or refused with its code) in the shared totals. */
-  private async counted<T>(decision: DecisionName, act: () => Promise<T>): Promise<T> {
+  /** Logs and counts the decision (accepted, or refused with its code) in the shared totals. */
+  private async counted<T>(
+    decision: DecisionName,
+    runId: string,
+    actor: Actor,
+    act: () => Promise<T>,
+  ): Promise<T> {
+    const line = { runId, decision, actor: actor.id, via: actor.via };
     let result: T;
     try {
       result = await act();
     } catch (error) {
-      if (isRefusal(error)) await this.countDecision(decision, 'refused', error.code);
+      if (isRefusal(error)) {
+        processLog().info('decision refused', { ...line, code: error.code, result: 'refused' });
+        await this.countDecision(decision, 'refused', error.code);
+      }
       throw error;
     }
+    processLog().info('decision', { ...line, code: 'ok', result: 'accepted' });
     await this.countDecision(decision, 'accepted', 'ok');
     return result;
   }

@@ -140,6 +140,8 @@ export type RunFilter = {
   readonly deployment?: string | undefined;
   readonly environment?: string | undefined;
   readonly statuses?: readonly RunStatus[] | undefined;
+  /** Runs requested by this user id. */
+  readonly requestedBy?: string | undefined;
   readonly limit?: number | undefined;
   /** Only runs requested before this run (the next page of a newest-first list). */
   readonly before?: string | undefined;

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import type { Retention } from '../retention/settings.ts';
 import { configSchema, type DeployConfig, type DeploymentConfig } from './schema.ts';
 
 export type Deployment = DeploymentConfig & {
@@ -13,6 +14,8 @@ export type Deployment = DeploymentConfig & {
 export type LoadedConfig = {
   readonly file: string;
   readonly deployments: ReadonlyMap<string, Deployment>;
+  /** `retention:` (defaults when the file has none). */
+  readonly retention?: Retention;
 };
 
 /** `deployments[2].variables.replicas.type` from zod's path. */
@@ -63,7 +66,7 @@ function fromValidated(config: DeployConfig, file: string): LoadedConfig {
   const baseDir = path.dirname(path.resolve(file));
   const deployments = new Map<string, Deployment>();
   for (const d of config.deployments) deployments.set(d.name, { ...d, baseDir });
-  return { file: path.resolve(file), deployments };
+  return { file: path.resolve(file), deployments, retention: config.retention };
 }
 
 export function loadConfig(file: string): LoadedConfig {

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { retentionSchema } from '../retention/settings.ts';
 import { tokenize } from '../variables/args.ts';
 import { parseDuration } from './duration.ts';
 
@@ -210,6 +211,7 @@ function commandProblem(command: string): string | null {
 export const configSchema = z
   .strictObject({
     deployments: z.array(deploymentSchema).min(1, 'define at least one deployment'),
+    retention: retentionSchema,
   })
   .superRefine((config, ctx) => {
     const seen = new Map<string, number>();

@@ -17,6 +17,7 @@ import {
   type RunKind,
   type RunStatus,
 } from '../lifecycle/statuses.ts';
+import { rememberSecrets } from '../logs/logger.ts';
 import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
 import type { Queue } from '../queue/boss.ts';
@@ -565,6 +566,8 @@ export async function executeClaimedRun(
   const redact = makeRedactor(Object.values(secrets));
   const log = new RunLogWriter(ctx.sql, run.id, 'detect', redact);
   const s: StepRun = { ctx, run, deployment, log, redact, signal, secrets };
+  // The process's own log masks this run's sensitive values while it works here.
+  const forgetSecrets = rememberSecrets(Object.values(secrets));
   try {
     if (unreadable) {
       const status = run.status as RunStatus;
@@ -605,6 +608,7 @@ export async function executeClaimedRun(
       if (s.run.status === status) return;
     }
   } finally {
+    forgetSecrets();
     await log.close();
   }
 }

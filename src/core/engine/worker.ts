@@ -38,7 +38,8 @@ export type WorkerOptions = {
   /** A worker silent this long is taken for dead. */
   readonly staleMs?: number;
   readonly baseEnv?: Readonly<Record<string, string>>;
-  readonly log?: (line: string) => void;
+  /** Trouble worth a line in the process's log; `fields` name the run (runId) when it is about one. */
+  readonly log?: (line: string, fields?: { runId?: string }) => void;
 };
 
 export type Worker = {
@@ -88,7 +89,9 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const id = options.id ?? `${newInstanceId()}#1`;
   const heartbeatMs = options.heartbeatMs ?? 2000;
   const staleMs = options.staleMs ?? heartbeatMs * 5;
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log =
+    options.log ??
+    ((line: string, _fields?: { runId?: string }) => process.stderr.write(`${line}\n`));
   const ctx: EngineContext = {
     db: options.db,
     sql: options.sql,
@@ -152,7 +155,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       .catch((error: unknown) => {
         // The run stays claimed and its heartbeat stops: the reaper retries a
         // read-only step or fails a change with the partly-changed hint.
-        log(`run ${runId}: ${errorMessage(error)}`);
+        log(`run ${runId}: ${errorMessage(error)}`, { runId });
       })
       .finally(() => {
         if (running.get(runId) === entry) running.delete(runId);
@@ -184,7 +187,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
           // Keeps step_attempt, so a step that keeps killing workers eventually fails.
           await releaseClaim(tx, run.id, run.workerId ?? '');
           await options.queue.sendStep(tx, { runId: run.id, status, kind: run.kind as RunKind });
-          log(`run ${run.id}: ${action.reason}`);
+          log(`run ${run.id}: ${action.reason}`, { runId: run.id });
         } else {
           await transition(tx, options.queue, {
             runId: run.id,
@@ -195,7 +198,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
             reason: action.message,
             patch: { failedPhase: action.phase, error: action.message, recoveryHint: action.hint },
           });
-          log(`run ${run.id}: ${action.message}`);
+          log(`run ${run.id}: ${action.message}`, { runId: run.id });
         }
       }
       return orphans.length;
@@ -210,7 +213,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       // Only the execution the heartbeat was about: the run may have been
       // claimed again by this worker for its next step meanwhile.
       if (entry && entry === asked.get(runId) && !entry.abort.signal.aborted) {
-        log(`run ${runId}: no longer ours (cancelled or taken over); stopping its step`);
+        log(`run ${runId}: no longer ours (cancelled or taken over); stopping its step`, { runId });
         entry.abort.abort();
       }
     }

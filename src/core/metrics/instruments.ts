@@ -51,6 +51,15 @@ const logLines = new Counter({
 logLines.inc({ result: 'written' }, 0);
 logLines.inc({ result: 'lost' }, 0);
 
+const processLogLines = new Counter({
+  name: 'deploybot_log_lines_total',
+  help: "Lines of this process's own log (LOG_LEVEL, LOG_FORMAT) written to stdout, or lost (stdout closed, a line that could not be written)",
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+processLogLines.inc({ result: 'written' }, 0);
+processLogLines.inc({ result: 'lost' }, 0);
+
 export type TransitionFact = {
   readonly kind: RunKind;
   readonly from: RunStatus;
@@ -92,4 +101,8 @@ export function recordSlackCall(method: string, result: string): void {
 
 export function recordLogLines(result: 'written' | 'lost', count: number): void {
   if (count > 0) logLines.inc({ result }, count);
+}
+
+export function recordProcessLogLines(result: 'written' | 'lost', count: number): void {
+  if (count > 0) processLogLines.inc({ result }, count);
 }

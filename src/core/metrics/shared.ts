@@ -10,7 +10,7 @@ import { RUN_STATUSES, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { BOSS_SCHEMA } from '../queue/boss.ts';
 import type { Sql } from '../store/database.ts';
 import { registry } from './instruments.ts';
-import { DECISIONS, RUNS_FINISHED } from './totals.ts';
+import { DECISIONS, RETENTION_REMOVED, RUNS_FINISHED } from './totals.ts';
 
 const ACTIVE_STATUSES = RUN_STATUSES.filter((s) => STATUS_TABLE[s].next.length > 0);
 const CACHE_MS = 1000;
@@ -249,5 +249,20 @@ new Gauge({
     this.set({ role: 'serve' }, 0);
     this.set({ role: 'worker' }, 0);
     for (const p of snap.processes) this.set({ role: p.role }, p.n);
+  },
+});
+
+new Counter({
+  name: 'deploybot_retention_removed_total',
+  help: 'What retention removed (what: run_log_lines, plan_artifact_files), all processes',
+  labelNames: ['what'] as const,
+  registers: [registry],
+  async collect() {
+    const snap = await snapshot();
+    this.reset();
+    for (const t of snap.totals) {
+      if (t.metric !== RETENTION_REMOVED) continue;
+      this.inc({ what: t.labels.what ?? '' }, Number(t.value));
+    }
   },
 });

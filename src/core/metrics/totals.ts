@@ -9,6 +9,7 @@ import { sql } from '../store/orm.ts';
 
 export const RUNS_FINISHED = 'runs_finished';
 export const DECISIONS = 'decisions';
+export const RETENTION_REMOVED = 'retention_removed';
 
 /**
  * A CTE for the transition statement (after `updated`, before `audit`): counts

@@ -26,6 +26,7 @@ import {
   SLOT_STATUSES,
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
+import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { outcomeOf, recordTransition } from '../metrics/instruments.ts';
 import { finishedTotalSql } from '../metrics/totals.ts';
@@ -137,6 +138,7 @@ async function compareAndSet(
     from updated`);
   const raw = rows[0];
   if (raw) {
+    noteRun({ id: String(raw.id), deployment: String(raw.deployment), status: input.to });
     recordTransition({
       kind: input.kind,
       from: input.from,
@@ -438,6 +440,7 @@ type Extras = {
 
 export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunView {
   const status = row.status as RunStatus;
+  noteRun(row);
   const end = row.finishedAt ?? now;
   const approvalViews: ApprovalView[] = extras.approvals
     .sort((a, b) => (a.stage === 'plan' ? -1 : b.stage === 'plan' ? 1 : 0))
@@ -535,6 +538,7 @@ export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> 
     conditions.push(inArray(runs.status, [...filter.statuses]));
   if (filter.before)
     conditions.push(sql`${runs.seq} < (select seq from runs where id = ${filter.before})`);
+  if (filter.requestedBy) conditions.push(eq(runs.requestedBy, filter.requestedBy));
   return selectRows(
     db,
     runs,

@@ -75,6 +75,10 @@ export const runs = pgTable(
     createdAt: tz('created_at').notNull().defaultNow(),
     updatedAt: tz('updated_at').notNull().defaultNow(),
     finishedAt: tz('finished_at'),
+    /** When retention removed the run's log lines (null: the log is whole). */
+    logsPrunedAt: tz('logs_pruned_at'),
+    /** When retention removed the run's plan artifacts (null: kept). */
+    artifactsPrunedAt: tz('artifacts_pruned_at'),
     /** Bumped on every change: front ends render a run when their copy is older. */
     version: integer('version').notNull().default(1),
   },
@@ -87,6 +91,24 @@ export const runs = pgTable(
     index('runs_queue').on(t.deployment, t.seq).where(sql`${t.status} = 'queued'`),
     index('runs_created').on(t.createdAt),
     index('runs_status').on(t.status),
+    // A year of history: each list filter reads its first page from an index in order.
+    index('runs_seq').on(t.seq),
+    index('runs_deployment_seq').on(t.deployment, t.seq),
+    index('runs_status_seq').on(t.status, t.seq),
+    index('runs_requested_by_seq').on(t.requestedBy, t.seq),
+    // deploy-tui's frame filtered by deployment and a status group (a bitmap AND of
+    // the two indexes above read 130,000 failed runs of all deployments: 110 ms).
+    index('runs_deployment_status_seq').on(t.deployment, t.status, t.seq),
+    // Retention finds what is due without reading what it already pruned.
+    index('runs_logs_prunable')
+      .on(t.finishedAt)
+      .where(sql`${t.finishedAt} is not null and ${t.logsPrunedAt} is null`),
+    index('runs_artifacts_prunable')
+      .on(t.finishedAt)
+      .where(sql`${t.finishedAt} is not null and ${t.artifactsPrunedAt} is null`),
+    index('runs_last_completed')
+      .on(t.deployment, t.finishedAt)
+      .where(sql`${t.status} = 'completed'`),
   ],
 );
 

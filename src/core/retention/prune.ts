@@ -1,0 +1,256 @@
+// Retention: removes run log lines and plan artifacts that are past their
+// time (retention.runLogs, retention.planArtifacts, counted from the run's
+// end), in small batches, each its own short statement, so that live runs
+// never wait behind it:
+//   - only finished runs (finished_at set) are touched, and never the last
+//     completed run of a deployment (destroy and "run again" start from it);
+//   - a run is marked first (logs_pruned_at / artifacts_pruned_at, taken with
+//     SKIP LOCKED so a row someone holds is left for the next pass), then its
+//     lines go in batches of at most `batchLines`: readers say "pruned"
+//     rather than show a half log;
+//   - every statement has a lock timeout: if a lock is not free, this pass
+//     stops and the next one goes on.
+// A dry run counts what would go and changes nothing.
+
+import type { Sql } from '../store/database.ts';
+import { describeKeep, type Retention } from './settings.ts';
+
+export type PruneReport = {
+  readonly dryRun: boolean;
+  /** Runs ended before this lose their log lines (null: logs are kept). */
+  readonly logsBefore: string | null;
+  readonly artifactsBefore: string | null;
+  readonly runLogs: { runs: number; lines: number };
+  readonly planArtifacts: { runs: number; files: number; bytes: number };
+  /** Runs left alone although due: the last completed run of their deployment. */
+  readonly protectedRuns: number;
+  /** The pass stopped early (asked to, or a lock was busy): the next pass goes on. */
+  readonly stoppedEarly: string | null;
+};
+
+export type PruneOptions = {
+  readonly dryRun?: boolean;
+  /** Runs per batch (default 50). */
+  readonly batchRuns?: number;
+  /** Log lines per DELETE (default 5000). */
+  readonly batchLines?: number;
+  readonly now?: Date;
+  /** Checked between batches (a stopping process). */
+  readonly shouldStop?: () => boolean;
+};
+
+/** The phase of the one line a pruned log keeps: what was removed, when and why. */
+export const PRUNED_PHASE = 'retention';
+
+/** `at`: finished_at as text, to the microsecond (the keyset cursor). */
+type Candidate = { id: string; at: string; protected: boolean };
+
+/** The due runs after (finished_at, id), oldest first, with whether each is protected. */
+async function candidates(
+  sql: Sql,
+  marker: 'logs_pruned_at' | 'artifacts_pruned_at',
+  before: Date,
+  after: { at: string; id: string } | null,
+  limit: number,
+): Promise<Candidate[]> {
+  return sql<Candidate[]>`
+    select r.id, r.finished_at::text as at,
+      (r.status = 'completed' and not exists (
+        select 1 from runs n
+        where n.deployment = r.deployment and n.status = 'completed' and n.finished_at > r.finished_at
+      )) as protected
+    from runs r
+    where r.finished_at is not null and r.${sql(marker)} is null and r.finished_at < ${before.toISOString()}::timestamptz
+      ${after ? sql`and (r.finished_at, r.id) > (${after.at}::timestamptz, ${after.id})` : sql``}
+    order by r.finished_at, r.id
+    limit ${limit}`;
+}
+
+class LockBusy extends Error {}
+
+async function guarded<T>(sql: Sql, body: (tx: Sql) => Promise<T>): Promise<T> {
+  try {
+    return (await sql.begin(async (tx) => {
+      await tx`set local lock_timeout = '500ms'`;
+      await tx`set local statement_timeout = '30s'`;
+      return body(tx as unknown as Sql);
+    })) as T;
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') throw new LockBusy('a lock was busy');
+    throw error;
+  }
+}
+
+export async function pruneHistory(
+  sql: Sql,
+  retention: Retention,
+  options: PruneOptions = {},
+): Promise<PruneReport> {
+  const now = options.now ?? new Date();
+  const dryRun = options.dryRun ?? false;
+  const batchRuns = options.batchRuns ?? 50;
+  const batchLines = options.batchLines ?? 5000;
+  const logsBefore =
+    retention.runLogs === null ? null : new Date(now.getTime() - retention.runLogs);
+  const artifactsBefore =
+    retention.planArtifacts === null ? null : new Date(now.getTime() - retention.planArtifacts);
+  const runLogs = { runs: 0, lines: 0 };
+  const keptFor = describeKeep(retention.runLogs);
+  const planArtifacts = { runs: 0, files: 0, bytes: 0 };
+  const protectedIds = new Set<string>();
+  let stoppedEarly: string | null = null;
+
+  const pass = async (
+    marker: 'logs_pruned_at' | 'artifacts_pruned_at',
+    before: Date,
+    batch: (ids: string[]) => Promise<void>,
+  ) => {
+    let after: { at: string; id: string } | null = null;
+    for (;;) {
+      if (options.shouldStop?.()) {
+        stoppedEarly = 'asked to stop';
+        return;
+      }
+      const due = await candidates(sql, marker, before, after, batchRuns);
+      if (due.length === 0) return;
+      const last = due[due.length - 1]!;
+      after = { at: last.at, id: last.id };
+      for (const c of due) if (c.protected) protectedIds.add(c.id);
+      const ids = due.filter((c) => !c.protected).map((c) => c.id);
+      if (ids.length > 0) await batch(ids);
+    }
+  };
+
+  try {
+    if (logsBefore !== null) {
+      await pass('logs_pruned_at', logsBefore, async (ids) => {
+        if (dryRun) {
+          const [row] = await sql<{ n: number }[]>`
+            select count(*)::int as n from run_logs where run_id = any(${ids})`;
+          runLogs.runs += ids.length;
+          runLogs.lines += row?.n ?? 0;
+          return;
+        }
+        // Marked, and told in the log itself (a last line every reader shows:
+        // CLI, Slack, deploy-tui), before any line goes.
+        const marked = await guarded(
+          sql,
+          (tx) => tx<{ id: string }[]>`
+            with marked as (
+              update runs set logs_pruned_at = now()
+              where id in (
+                select id from runs
+                where id = any(${ids}) and finished_at is not null and logs_pruned_at is null
+                for update skip locked)
+              returning id, logs_pruned_at),
+            notice as (
+              insert into run_logs (run_id, phase, stream, line)
+              select m.id, ${PRUNED_PHASE}, 'system',
+                'log removed by retention on ' || to_char(m.logs_pruned_at at time zone 'UTC', 'YYYY-MM-DD') || ': '
+                || (select count(*) from run_logs l where l.run_id = m.id) || ' line(s), kept '
+                || ${keptFor} || ' after the run ended (retention.runLogs in the config). The run, its plan and audit trail are kept.'
+              from marked m)
+            select id from marked`,
+        );
+        const markedIds = marked.map((m) => m.id);
+        runLogs.runs += markedIds.length;
+        if (markedIds.length === 0) return;
+        for (;;) {
+          const deleted = await guarded(
+            sql,
+            (tx) => tx`
+              delete from run_logs where id in (
+                select id from run_logs
+                where run_id = any(${markedIds}) and phase <> ${PRUNED_PHASE}
+                limit ${batchLines})`,
+          );
+          runLogs.lines += deleted.count;
+          if (deleted.count < batchLines) break;
+        }
+      });
+    }
+    if (artifactsBefore !== null) {
+      await pass('artifacts_pruned_at', artifactsBefore, async (ids) => {
+        if (dryRun) {
+          const [row] = await sql<{ runs: number; files: number; bytes: number }[]>`
+            select count(distinct p.run_id)::int as runs, count(a.plan_id)::int as files,
+                   coalesce(sum(octet_length(a.content)), 0)::float8 as bytes
+            from plans p join plan_artifacts a on a.plan_id = p.id
+            where p.run_id = any(${ids})`;
+          planArtifacts.runs += row?.runs ?? 0;
+          planArtifacts.files += row?.files ?? 0;
+          planArtifacts.bytes += row?.bytes ?? 0;
+          return;
+        }
+        const removed = await guarded(sql, async (tx) => {
+          const marked = await tx<{ id: string }[]>`
+            update runs set artifacts_pruned_at = now()
+            where id in (
+              select id from runs
+              where id = any(${ids}) and finished_at is not null and artifacts_pruned_at is null
+              for update skip locked)
+            returning id`;
+          const markedIds = marked.map((m) => m.id);
+          if (markedIds.length === 0) return [];
+          return tx<{ run_id: string; bytes: number }[]>`
+            delete from plan_artifacts a using plans p
+            where a.plan_id = p.id and p.run_id = any(${markedIds})
+            returning p.run_id, octet_length(a.content)::float8 as bytes`;
+        });
+        planArtifacts.runs += new Set(removed.map((r) => r.run_id)).size;
+        planArtifacts.files += removed.length;
+        planArtifacts.bytes += removed.reduce((sum, r) => sum + r.bytes, 0);
+      });
+    }
+  } catch (error) {
+    if (!(error instanceof LockBusy)) throw error;
+    stoppedEarly = 'a lock was busy: the next pass goes on';
+  }
+
+  if (!dryRun) {
+    const totals: [string, number][] = [
+      ['run_log_lines', runLogs.lines],
+      ['plan_artifact_files', planArtifacts.files],
+    ];
+    for (const [what, n] of totals) {
+      if (n === 0) continue;
+      await sql`
+        insert into metric_totals (metric, labels, value, last_at)
+        values ('retention_removed', ${JSON.stringify({ what })}::jsonb, ${n}, now())
+        on conflict (metric, labels) do update
+          set value = metric_totals.value + excluded.value, last_at = excluded.last_at`;
+    }
+  }
+
+  return {
+    dryRun,
+    logsBefore: logsBefore?.toISOString() ?? null,
+    artifactsBefore: artifactsBefore?.toISOString() ?? null,
+    runLogs,
+    planArtifacts,
+    protectedRuns: protectedIds.size,
+    stoppedEarly,
+  };
+}
+
+/** One paragraph a person reads (`deploy-bot prune`, the daily job's log line). */
+export function describePrune(report: PruneReport): string {
+  const verb = report.dryRun ? 'would remove' : 'removed';
+  const parts: string[] = [];
+  parts.push(
+    report.logsBefore === null
+      ? 'run logs: kept (retention.runLogs: keep)'
+      : `run logs of runs ended before ${report.logsBefore}: ${verb} ${report.runLogs.lines.toLocaleString('en-US')} line(s) of ${report.runLogs.runs} run(s)`,
+  );
+  parts.push(
+    report.artifactsBefore === null
+      ? 'plan artifacts: kept (retention.planArtifacts: keep)'
+      : `plan artifacts of runs ended before ${report.artifactsBefore}: ${verb} ${report.planArtifacts.files} file(s), ${report.planArtifacts.bytes.toLocaleString('en-US')} bytes, of ${report.planArtifacts.runs} run(s)`,
+  );
+  if (report.protectedRuns > 0)
+    parts.push(
+      `kept ${report.protectedRuns} run(s) that are the last completed run of their deployment`,
+    );
+  if (report.stoppedEarly) parts.push(`stopped early: ${report.stoppedEarly}`);
+  return parts.join('\n');
+}
