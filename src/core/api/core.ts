@@ -3,6 +3,7 @@
 // sentence the person sees. All state lives in Postgres, so any number of
 // processes can serve the same deployments.
 
+import { TOKEN_REVOKED_CHANNEL } from '../auth/tokens.ts';
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
 import {
   type ConfigVersion,
@@ -762,6 +763,26 @@ export class DeployCore {
       .orderBy(asc(runsTable.updatedAt))
       .limit(limit);
     return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
+  }
+
+  /**
+   * Token revocations by any process (the ids); `onResync` fires after a
+   * reconnect, when some may have been missed.
+   */
+  async subscribeTokenRevocations(
+    onRevoked: (ids: readonly string[]) => void,
+    onResync: () => void,
+  ): Promise<Unsubscribe> {
+    let first = true;
+    const listener = await this.connection.sql.listen(
+      TOKEN_REVOKED_CHANNEL,
+      (payload) => onRevoked(payload.split(',')),
+      () => {
+        if (!first) onResync();
+        first = false;
+      },
+    );
+    return () => listener.unlisten();
   }
 
   /** Every change of every run, from any process. `onResync` fires after a reconnect. */

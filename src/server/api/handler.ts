@@ -11,7 +11,14 @@ import { accountsOf } from '../../core/api/accounts.ts';
 import type { DeployCore } from '../../core/api/core.ts';
 import { localPort } from '../../core/api/port.ts';
 import type { Actor, Via } from '../../core/api/types.ts';
-import { blockedFor, checkRequest, recordFailure, type TokenInfo } from '../../core/auth/tokens.ts';
+import type { TokenCache } from '../../core/auth/token-cache.ts';
+import {
+  blockedFor,
+  checkRequest,
+  hashSecret,
+  recordFailure,
+  type TokenInfo,
+} from '../../core/auth/tokens.ts';
 import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
 import { openApiDocument } from './openapi.ts';
 import {
@@ -40,6 +47,8 @@ export type ApiDeps = {
    * only then is its `x-forwarded-for` (the client's address) believed.
    */
   readonly frontSecret?: string | undefined;
+  /** Tokens PostgreSQL accepted a moment ago (src/core/auth/token-cache.ts: at most a second). */
+  readonly tokenCache?: TokenCache | undefined;
 };
 
 class HttpProblem extends Error {
@@ -131,12 +140,13 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
   const client = clientAddress(req, deps.frontSecret);
   const header = req.headers.authorization;
   const bearer = typeof header === 'string' && /^Bearer\s+\S+$/i.test(header);
+  const secret = bearer ? header.replace(/^Bearer\s+/i, '') : '';
+  const cache = deps.tokenCache;
+  const hash = bearer && cache !== undefined ? hashSecret(secret) : '';
+  const remembered = hash === '' ? null : (cache?.get(hash, client) ?? null);
+  if (remembered !== null) return remembered;
   // The failure count and the token in one round trip.
-  const { blockedFor: wait, verified } = await checkRequest(
-    deps.core.db,
-    bearer ? header.replace(/^Bearer\s+/i, '') : '',
-    client,
-  );
+  const { blockedFor: wait, verified } = await checkRequest(deps.core.db, secret, client);
   if (wait > 0) {
     throw new HttpProblem(
       429,
@@ -153,7 +163,10 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
       { 'www-authenticate': 'Bearer realm="deploy-bot"' },
     );
   }
-  if (verified.ok) return verified.token;
+  if (verified.ok) {
+    if (hash !== '') cache?.put(hash, client, verified.token);
+    return verified.token;
+  }
   await recordFailure(deps.core.db, client);
   const why =
     verified.reason === 'expired'
@@ -177,6 +190,12 @@ type Route = {
   readonly pattern: RegExp;
   /** Answered without a token (sign-in itself). */
   readonly public?: boolean;
+  /**
+   * A read with no effect, started together with the token check so that the
+   * two database round trips overlap; its result (or error) is used only once
+   * the token is accepted, and dropped otherwise.
+   */
+  readonly prefetch?: (params: string[]) => Promise<unknown>;
   readonly run: (ctx: {
     req: IncomingMessage;
     res: ServerResponse;
@@ -185,6 +204,8 @@ type Route = {
     actor: Actor;
     token: TokenInfo;
     bearer: string;
+    /** What prefetch read, once the token is accepted. */
+    prefetched: unknown;
   }) => Promise<void>;
 };
 
@@ -305,8 +326,9 @@ export function createApiHandler(deps: ApiDeps) {
     {
       method: 'GET',
       pattern: /^\/runs\/([^/]+)$/,
-      run: async ({ res, params, actor }) =>
-        sendJson(res, 200, await portOf(actor).getRun(runId(params[0]))),
+      // Reading a run is the same for every user (the port's getRun ignores the actor).
+      prefetch: (params) => core.getRun(runId(params[0])),
+      run: async ({ res, prefetched }) => sendJson(res, 200, prefetched),
     },
     {
       method: 'POST',
@@ -446,12 +468,29 @@ export function createApiHandler(deps: ApiDeps) {
           actor: { id: '', via: 'api' },
           token: nobody,
           bearer: '',
+          prefetched: undefined,
         });
         return;
       }
+      const prefetch = route.prefetch;
+      const read =
+        prefetch === undefined || !/^Bearer\s+\S+$/i.test(req.headers.authorization ?? '')
+          ? undefined
+          : Promise.resolve().then(() => prefetch(params));
+      // Nothing of the read reaches the client unless the token is accepted.
+      read?.catch(() => {});
       const token = await authenticate(deps, req);
       const bearer = String(req.headers.authorization).replace(/^Bearer\s+/i, '');
-      await route.run({ req, res, params, url, actor: actorOf(token, req), token, bearer });
+      await route.run({
+        req,
+        res,
+        params,
+        url,
+        actor: actorOf(token, req),
+        token,
+        bearer,
+        prefetched: read === undefined ? undefined : await read,
+      });
     } catch (error) {
       if (res.headersSent) {
         if (!res.writableEnded) res.end();
