@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DeployPort, localPort } from '../src/core/api/port.ts';
 import type { LogLine, RunView } from '../src/core/api/types.ts';
-import { revokeTokens } from '../src/core/auth/tokens.ts';
+import { TOKEN_CACHE_MS } from '../src/core/auth/token-cache.ts';
+import { revokeTokens, TOKEN_REVOKED_CHANNEL } from '../src/core/auth/tokens.ts';
 import { type ApiHarness, startApiHarness } from './support/api-server.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 
@@ -326,6 +327,29 @@ describe('the API over HTTP', () => {
     const rows = await h.core.connection.sql`select * from api_tokens`;
     expect(JSON.stringify(rows)).not.toContain(revoked);
     expect(JSON.stringify(rows)).not.toContain(revoked.slice(4));
+  });
+
+  it('a token revoked by another process stops working: at once by NOTIFY, within TOKEN_CACHE_MS without it', async () => {
+    const revokedMessage = /^this token was revoked: run `deploy-bot login/;
+    // Another process revokes as revokeTokens does: the update, then the NOTIFY.
+    const notified = await api.token('U0ALICE', { name: 'elsewhere' });
+    expect((await call('GET', '/me', { token: notified })).status).toBe(200);
+    const [row] = await h.core.connection.sql<{ id: string }[]>`
+      update api_tokens set revoked_at = now() where name = 'elsewhere' returning id`;
+    await h.core.connection.sql`select pg_notify(${TOKEN_REVOKED_CHANNEL}, ${row!.id})`;
+    await expect
+      .poll(async () => (await call('GET', '/me', { token: notified })).body.message, {
+        timeout: TOKEN_CACHE_MS / 2,
+        interval: 20,
+      })
+      .toMatch(revokedMessage);
+    // No notification at all (lost, or a hand-written update): the cache forgets
+    // the acceptance after TOKEN_CACHE_MS and PostgreSQL refuses the token.
+    const silent = await api.token('U0ALICE', { name: 'silently' });
+    expect((await call('GET', '/me', { token: silent })).status).toBe(200);
+    await h.core.connection.sql`update api_tokens set revoked_at = now() where name = 'silently'`;
+    await new Promise((r) => setTimeout(r, TOKEN_CACHE_MS + 50));
+    expect((await call('GET', '/me', { token: silent })).body.message).toMatch(revokedMessage);
   });
 
   it('rate-limits repeated failures with 429 (state in PostgreSQL), and a good token from there too', async () => {
