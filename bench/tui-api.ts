@@ -21,7 +21,10 @@ const CONFIG = `deployments:
     source: { kind: directory, path: ./app }
     executor: { kind: script, plan: ./plan.sh, apply: ./plan.sh, timeout: 10m }
 `;
-const FILES = { 'app/plan.sh': `#!/bin/sh\necho '{"changes":[]}' > "$DEPLOY_PLAN_FILE"\n` };
+// One change: each run waits for plan approval (a listed run that the benchmark then cancels).
+const FILES = {
+  'app/plan.sh': `#!/bin/sh\necho '{"changes":[{"address":"a","action":"update"}]}' > "$DEPLOY_PLAN_FILE"\n`,
+};
 
 /**
  * When the pseudo-terminal's output first makes `check` true of the screen
@@ -109,7 +112,7 @@ export async function benchTuiApi(report: Report) {
     }
     const appeared: Record<string, number[]> = { local: [], remote: [] };
     const changed: Record<string, number[]> = { local: [], remote: [] };
-    const waiting = STATUS_TABLE.awaiting_plan_approval.label;
+    const waiting = STATUS_TABLE.awaiting_plan_approval.symbol;
     const rowOf = (screen: string, id: string) =>
       screen.split('\n').find((line) => line.includes(id)) ?? null;
     for (let i = 0; i < RUNS; i++) {

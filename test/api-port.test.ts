@@ -3,6 +3,8 @@
 // what only HTTP has: status codes, tokens, SSE resume, OpenAPI.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunChange } from '../src/core/api/core.ts';
+import { httpPort } from '../src/core/api/http-client.ts';
 import { type DeployPort, localPort } from '../src/core/api/port.ts';
 import type { LogLine, RunView } from '../src/core/api/types.ts';
 import { TOKEN_CACHE_MS } from '../src/core/auth/token-cache.ts';
@@ -327,6 +329,33 @@ describe('the API over HTTP', () => {
     const rows = await h.core.connection.sql`select * from api_tokens`;
     expect(JSON.stringify(rows)).not.toContain(revoked);
     expect(JSON.stringify(rows)).not.toContain(revoked.slice(4));
+  });
+
+  it('/events/runs?with=run: each change carries the run as GET /runs/ID answers it; without it, none', async () => {
+    const token = await api.token('U0ALICE', { name: 'with-run' });
+    const withRun = httpPort({ server: api.url, token, client: 'tui', runsInChanges: true });
+    const plain = httpPort({ server: api.url, token, client: 'cli' });
+    const full: RunChange[] = [];
+    const bare: RunChange[] = [];
+    const stops = [
+      await withRun.followRuns((c) => full.push(c)),
+      await plain.followRuns((c) => bare.push(c)),
+    ];
+    const run = await withRun.requestRun({ deployment: 'slow' });
+    const settled = await settle(withRun, run.id, ['awaiting_plan_approval', 'no_changes']);
+    const deadline = Date.now() + 5000;
+    while (!full.some((c) => c.version === settled.version) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    for (const stop of stops) await stop();
+    await withRun.close();
+    await plain.close();
+    const last = full.find((c) => c.runId === run.id && c.version === settled.version);
+    expect(last?.run).toEqual(settled);
+    expect(full.filter((c) => c.runId === run.id).every((c) => c.run?.id === run.id)).toBe(true);
+    expect(bare.length).toBeGreaterThan(0);
+    expect(bare.every((c) => c.run === undefined)).toBe(true);
+    if (settled.status === 'awaiting_plan_approval')
+      await h.core.cancelRun(run.id, { id: 'U0ALICE', via: 'cli' });
   });
 
   it('a token revoked by another process stops working: at once by NOTIFY, within TOKEN_CACHE_MS without it', async () => {

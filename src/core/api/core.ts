@@ -92,6 +92,11 @@ export type RunChange = {
   readonly version: number;
   readonly status: RunStatus;
   readonly deployment: string;
+  /**
+   * Over the API with `GET /api/v1/events/runs?with=run`: the run as the server
+   * read it just after this change, so that a follower needs no request of its own.
+   */
+  readonly run?: RunView;
 };
 
 export type RequestRunInput = {

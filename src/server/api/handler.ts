@@ -8,7 +8,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { accountsOf } from '../../core/api/accounts.ts';
-import type { DeployCore } from '../../core/api/core.ts';
+import type { DeployCore, RunChange } from '../../core/api/core.ts';
 import { localPort } from '../../core/api/port.ts';
 import type { Actor, Via } from '../../core/api/types.ts';
 import type { TokenCache } from '../../core/auth/token-cache.ts';
@@ -404,22 +404,30 @@ export function createApiHandler(deps: ApiDeps) {
     {
       method: 'GET',
       pattern: /^\/events\/runs$/,
-      run: async ({ req, res, actor }) => {
+      run: async ({ req, res, url, actor }) => {
         const port = portOf(actor);
+        const withRun = url.searchParams.get('with') === 'run';
         const stream = openEventStream(req, res);
         const eventId = () => String(Date.now());
-        const stop = await port.followRuns(
-          (change) => stream.send({ id: eventId(), event: 'change', data: change }),
-          () => stream.send({ id: eventId(), event: 'resync', data: {} }),
+        // With ?with=run each change carries the run as read just after it (a
+        // deploy-tui redraws from the event, no request of its own); if that read
+        // fails, the change goes without it and the client asks as usual.
+        const send = (change: RunChange) =>
+          withRun
+            ? void core.getRun(change.runId).then(
+                (run) => stream.send({ id: eventId(), event: 'change', data: { ...change, run } }),
+                () => stream.send({ id: eventId(), event: 'change', data: change }),
+              )
+            : stream.send({ id: eventId(), event: 'change', data: change });
+        const stop = await port.followRuns(send, () =>
+          stream.send({ id: eventId(), event: 'resync', data: {} }),
         );
         stream.onClose(() => void stop());
         const last = Number(req.headers['last-event-id']);
         if (Number.isSafeInteger(last) && last > 0) {
           // Catch up on what changed while the client was away (a little overlap:
           // a change seen twice is harmless, the client compares versions).
-          for (const change of await core.runChangesSince(new Date(last - 2000))) {
-            stream.send({ id: eventId(), event: 'change', data: change });
-          }
+          for (const change of await core.runChangesSince(new Date(last - 2000))) send(change);
         }
       },
     },
