@@ -168,6 +168,7 @@ export async function benchTuiApi(report: Report) {
         '…the same over the API (remote mode), p50 / p95',
         `${ms(remote.p50)} / ${ms(remote.p95)}`,
       );
+      row(section, '…p50 ratio (remote / local)', `${(remote.p50 / local.p50).toFixed(2)}×`);
       row(
         section,
         '…p95 ratio (remote / local)',
