@@ -3,9 +3,12 @@
 // what only HTTP has: status codes, tokens, SSE resume, OpenAPI.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunChange } from '../src/core/api/core.ts';
+import { httpPort } from '../src/core/api/http-client.ts';
 import { type DeployPort, localPort } from '../src/core/api/port.ts';
 import type { LogLine, RunView } from '../src/core/api/types.ts';
-import { revokeTokens } from '../src/core/auth/tokens.ts';
+import { TOKEN_CACHE_MS } from '../src/core/auth/token-cache.ts';
+import { revokeTokens, TOKEN_REVOKED_CHANNEL } from '../src/core/auth/tokens.ts';
 import { type ApiHarness, startApiHarness } from './support/api-server.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 
@@ -338,6 +341,58 @@ describe('the API over HTTP', () => {
     const rows = await h.core.connection.sql`select * from api_tokens`;
     expect(JSON.stringify(rows)).not.toContain(revoked);
     expect(JSON.stringify(rows)).not.toContain(revoked.slice(4));
+  });
+
+  it('/events/runs?with=run: each change carries the run as GET /runs/ID answers it; without it, none', async () => {
+    const token = await api.token('U0ALICE', { name: 'with-run' });
+    const withRun = httpPort({ server: api.url, token, client: 'tui', runsInChanges: true });
+    const plain = httpPort({ server: api.url, token, client: 'cli' });
+    const full: RunChange[] = [];
+    const bare: RunChange[] = [];
+    const stops = [
+      await withRun.followRuns((c) => full.push(c)),
+      await plain.followRuns((c) => bare.push(c)),
+    ];
+    const run = await withRun.requestRun({ deployment: 'slow' });
+    const settled = await settle(withRun, run.id, ['awaiting_plan_approval', 'no_changes']);
+    const deadline = Date.now() + 5000;
+    while (!full.some((c) => c.version === settled.version) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    for (const stop of stops) await stop();
+    await withRun.close();
+    await plain.close();
+    const last = full.find((c) => c.runId === run.id && c.version === settled.version);
+    // The run as a list shows it: GET's, less what the reader may do (`allowed`).
+    const { allowed: _allowed, ...asListed } = settled;
+    expect(last?.run).toEqual(asListed);
+    expect(full.filter((c) => c.runId === run.id).every((c) => c.run?.id === run.id)).toBe(true);
+    expect(bare.length).toBeGreaterThan(0);
+    expect(bare.every((c) => c.run === undefined)).toBe(true);
+    if (settled.status === 'awaiting_plan_approval')
+      await h.core.cancelRun(run.id, { id: 'U0ALICE', via: 'cli' });
+  });
+
+  it('a token revoked by another process stops working: at once by NOTIFY, within TOKEN_CACHE_MS without it', async () => {
+    const revokedMessage = /^this token was revoked: run `deploy-bot login/;
+    // Another process revokes as revokeTokens does: the update, then the NOTIFY.
+    const notified = await api.token('U0ALICE', { name: 'elsewhere' });
+    expect((await call('GET', '/me', { token: notified })).status).toBe(200);
+    const [row] = await h.core.connection.sql<{ id: string }[]>`
+      update api_tokens set revoked_at = now() where name = 'elsewhere' returning id`;
+    await h.core.connection.sql`select pg_notify(${TOKEN_REVOKED_CHANNEL}, ${row!.id})`;
+    await expect
+      .poll(async () => (await call('GET', '/me', { token: notified })).body.message, {
+        timeout: TOKEN_CACHE_MS / 2,
+        interval: 20,
+      })
+      .toMatch(revokedMessage);
+    // No notification at all (lost, or a hand-written update): the cache forgets
+    // the acceptance after TOKEN_CACHE_MS and PostgreSQL refuses the token.
+    const silent = await api.token('U0ALICE', { name: 'silently' });
+    expect((await call('GET', '/me', { token: silent })).status).toBe(200);
+    await h.core.connection.sql`update api_tokens set revoked_at = now() where name = 'silently'`;
+    await new Promise((r) => setTimeout(r, TOKEN_CACHE_MS + 50));
+    expect((await call('GET', '/me', { token: silent })).body.message).toMatch(revokedMessage);
   });
 
   it('rate-limits repeated failures with 429 (state in PostgreSQL), and a good token from there too', async () => {

@@ -165,7 +165,12 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
   let core: TuiCore & { close(): Promise<void> };
   try {
     if (remote) {
-      const port = httpPort({ server: remote.server, token: remote.token, client: 'tui' });
+      const port = httpPort({
+        server: remote.server,
+        token: remote.token,
+        client: 'tui',
+        runsInChanges: true,
+      });
       // Who the token acts as: shown, and it turns the action keys on.
       const me = z.object({ user: z.string() }).parse(await port.me());
       actor = { id: me.user, via: 'tui' };

@@ -148,7 +148,16 @@ function proxyApi(req: IncomingMessage, res: ServerResponse, target: ApiProxy) {
   res.once('close', () => {
     if (!upstream.writableEnded || !res.writableFinished) upstream.destroy();
   });
-  req.pipe(upstream);
+  // A GET carries no body: the request goes out now, not a turn later when the
+  // empty body has been piped.
+  const bodyless =
+    (req.method === 'GET' || req.method === 'HEAD') &&
+    req.headers['transfer-encoding'] === undefined &&
+    (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
+  if (bodyless) {
+    req.resume();
+    upstream.end();
+  } else req.pipe(upstream);
 }
 
 function handle(req: IncomingMessage, res: ServerResponse) {

@@ -3,6 +3,7 @@
 // sentence the person sees. All state lives in Postgres, so any number of
 // processes can serve the same deployments.
 
+import { TOKEN_REVOKED_CHANNEL } from '../auth/tokens.ts';
 import { type Deployment, type LoadedConfig, loadConfig } from '../config/load.ts';
 import {
   type ConfigVersion,
@@ -99,6 +100,11 @@ export type RunChange = {
   readonly version: number;
   readonly status: RunStatus;
   readonly deployment: string;
+  /**
+   * Over the API with `GET /api/v1/events/runs?with=run`: the run as the server
+   * read it just after this change, so that a follower needs no request of its own.
+   */
+  readonly run?: RunView;
 };
 
 export type RequestRunInput = {
@@ -627,11 +633,19 @@ export class DeployCore {
 
   /** A run as `actor` sees it: with `allowed`, the decisions they may take on it now. */
   async getRunFor(runId: string, actor: Actor): Promise<RunView> {
+    return (await this.readRun(runId))(actor);
+  }
+
+  /**
+   * Reads a run now and says who reads it later: for a read that starts while
+   * the reader's token is still being checked (the API overlaps the two).
+   */
+  async readRun(runId: string): Promise<(actor: Actor) => Promise<RunView>> {
     const [view, row] = await Promise.all([
       loadRunView(this.db, runId),
       requireRunRow(this.db, runId),
     ]);
-    return { ...view, allowed: await this.allowedFor(view.status, row, actor) };
+    return async (actor) => ({ ...view, allowed: await this.allowedFor(view.status, row, actor) });
   }
 
   /** The decisions `actor` may take on a run now. */
@@ -811,6 +825,26 @@ export class DeployCore {
       .orderBy(asc(runsTable.updatedAt))
       .limit(limit);
     return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
+  }
+
+  /**
+   * Token revocations by any process (the ids); `onResync` fires after a
+   * reconnect, when some may have been missed.
+   */
+  async subscribeTokenRevocations(
+    onRevoked: (ids: readonly string[]) => void,
+    onResync: () => void,
+  ): Promise<Unsubscribe> {
+    let first = true;
+    const listener = await this.connection.sql.listen(
+      TOKEN_REVOKED_CHANNEL,
+      (payload) => onRevoked(payload.split(',')),
+      () => {
+        if (!first) onResync();
+        first = false;
+      },
+    );
+    return () => listener.unlisten();
   }
 
   /** Every change of every run, from any process. `onResync` fires after a reconnect. */

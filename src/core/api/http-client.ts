@@ -44,6 +44,8 @@ export type HttpPortOptions = {
   readonly client: Extract<Via, 'cli' | 'tui' | 'api'>;
   /** Connection trouble while following (it reconnects by itself). */
   readonly onTrouble?: ((message: string) => void) | undefined;
+  /** Run changes carry the run itself (`/events/runs?with=run`): deploy-tui redraws from them. */
+  readonly runsInChanges?: boolean | undefined;
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms).unref());
@@ -271,7 +273,7 @@ export function httpPort(options: HttpPortOptions): DeployPort & { me(): Promise
     },
     followRuns: (onChange, onResync) =>
       follow(
-        '/events/runs',
+        options.runsInChanges === true ? '/events/runs?with=run' : '/events/runs',
         (event) => {
           if (event.event === 'change') onChange(JSON.parse(event.data) as RunChange);
           else if (event.event === 'resync') onResync?.();

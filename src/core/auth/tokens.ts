@@ -7,6 +7,24 @@ import { and, eq, isNull, sql } from '../store/orm.ts';
 import { apiTokens, authFailures } from '../store/schema.ts';
 
 export const TOKEN_PREFIX = 'dbt_';
+/** NOTIFY channel of revocations (payload: the token ids, comma-separated): caches drop them. */
+export const TOKEN_REVOKED_CHANNEL = 'deploy_bot_tokens_revoked';
+
+type RevokedListener = (ids: readonly string[]) => void;
+const revokedHere = new Set<RevokedListener>();
+
+/** Calls `listener` with the ids of tokens revoked by this process, as soon as they are. */
+export function onTokensRevokedHere(listener: RevokedListener): () => void {
+  revokedHere.add(listener);
+  return () => revokedHere.delete(listener);
+}
+
+/** Tells this process's caches at once, and every other process's by NOTIFY. */
+async function announceRevoked(db: Db, ids: readonly string[]): Promise<void> {
+  if (ids.length === 0) return;
+  for (const listener of revokedHere) listener(ids);
+  await db.execute(sql`select pg_notify(${TOKEN_REVOKED_CHANNEL}, ${ids.join(',')})`);
+}
 export const DEFAULT_TOKEN_DAYS = 30;
 
 export type TokenKind = 'personal' | 'automation';
@@ -121,6 +139,10 @@ export async function revokeTokens(
     .set({ revokedAt: sql`now()` })
     .where(and(...conditions))
     .returning({ id: apiTokens.id });
+  await announceRevoked(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.length;
 }
 
@@ -131,6 +153,10 @@ export async function revokeBySecret(db: Db, secret: string): Promise<boolean> {
     .set({ revokedAt: sql`now()` })
     .where(and(eq(apiTokens.hash, hashSecret(secret)), isNull(apiTokens.revokedAt)))
     .returning({ id: apiTokens.id });
+  await announceRevoked(
+    db,
+    rows.map((r) => r.id),
+  );
   return rows.length > 0;
 }
 

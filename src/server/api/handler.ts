@@ -8,10 +8,17 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { accountsOf } from '../../core/api/accounts.ts';
-import type { DeployCore } from '../../core/api/core.ts';
+import type { DeployCore, RunChange } from '../../core/api/core.ts';
 import { localPort } from '../../core/api/port.ts';
-import type { Actor, Via } from '../../core/api/types.ts';
-import { blockedFor, checkRequest, recordFailure, type TokenInfo } from '../../core/auth/tokens.ts';
+import type { Actor, RunView, Via } from '../../core/api/types.ts';
+import type { TokenCache } from '../../core/auth/token-cache.ts';
+import {
+  blockedFor,
+  checkRequest,
+  hashSecret,
+  recordFailure,
+  type TokenInfo,
+} from '../../core/auth/tokens.ts';
 import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
 import { openApiDocument } from './openapi.ts';
 import {
@@ -40,6 +47,8 @@ export type ApiDeps = {
    * only then is its `x-forwarded-for` (the client's address) believed.
    */
   readonly frontSecret?: string | undefined;
+  /** Tokens PostgreSQL accepted a moment ago (src/core/auth/token-cache.ts: at most a second). */
+  readonly tokenCache?: TokenCache | undefined;
 };
 
 class HttpProblem extends Error {
@@ -131,12 +140,13 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
   const client = clientAddress(req, deps.frontSecret);
   const header = req.headers.authorization;
   const bearer = typeof header === 'string' && /^Bearer\s+\S+$/i.test(header);
+  const secret = bearer ? header.replace(/^Bearer\s+/i, '') : '';
+  const cache = deps.tokenCache;
+  const hash = bearer && cache !== undefined ? hashSecret(secret) : '';
+  const remembered = hash === '' ? null : (cache?.get(hash, client) ?? null);
+  if (remembered !== null) return remembered;
   // The failure count and the token in one round trip.
-  const { blockedFor: wait, verified } = await checkRequest(
-    deps.core.db,
-    bearer ? header.replace(/^Bearer\s+/i, '') : '',
-    client,
-  );
+  const { blockedFor: wait, verified } = await checkRequest(deps.core.db, secret, client);
   if (wait > 0) {
     throw new HttpProblem(
       429,
@@ -153,7 +163,10 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
       { 'www-authenticate': 'Bearer realm="deploy-bot"' },
     );
   }
-  if (verified.ok) return verified.token;
+  if (verified.ok) {
+    if (hash !== '') cache?.put(hash, client, verified.token);
+    return verified.token;
+  }
   await recordFailure(deps.core.db, client);
   const why =
     verified.reason === 'expired'
@@ -177,6 +190,12 @@ type Route = {
   readonly pattern: RegExp;
   /** Answered without a token (sign-in itself). */
   readonly public?: boolean;
+  /**
+   * A read with no effect, started together with the token check so that the
+   * two database round trips overlap; its result (or error) is used only once
+   * the token is accepted, and dropped otherwise.
+   */
+  readonly prefetch?: (params: string[]) => Promise<unknown>;
   readonly run: (ctx: {
     req: IncomingMessage;
     res: ServerResponse;
@@ -185,6 +204,8 @@ type Route = {
     actor: Actor;
     token: TokenInfo;
     bearer: string;
+    /** What prefetch read, once the token is accepted. */
+    prefetched: unknown;
   }) => Promise<void>;
 };
 
@@ -305,8 +326,10 @@ export function createApiHandler(deps: ApiDeps) {
     {
       method: 'GET',
       pattern: /^\/runs\/([^/]+)$/,
-      run: async ({ res, params, actor }) =>
-        sendJson(res, 200, await portOf(actor).getRun(runId(params[0]))),
+      // The run is read while the token is checked; who reads it (for `allowed`) after.
+      prefetch: (params) => core.readRun(runId(params[0])),
+      run: async ({ res, prefetched, actor }) =>
+        sendJson(res, 200, await (prefetched as (reader: Actor) => Promise<RunView>)(actor)),
     },
     {
       method: 'POST',
@@ -382,22 +405,30 @@ export function createApiHandler(deps: ApiDeps) {
     {
       method: 'GET',
       pattern: /^\/events\/runs$/,
-      run: async ({ req, res, actor }) => {
+      run: async ({ req, res, url, actor }) => {
         const port = portOf(actor);
+        const withRun = url.searchParams.get('with') === 'run';
         const stream = openEventStream(req, res);
         const eventId = () => String(Date.now());
-        const stop = await port.followRuns(
-          (change) => stream.send({ id: eventId(), event: 'change', data: change }),
-          () => stream.send({ id: eventId(), event: 'resync', data: {} }),
+        // With ?with=run each change carries the run as read just after it (a
+        // deploy-tui redraws from the event, no request of its own); if that read
+        // fails, the change goes without it and the client asks as usual.
+        const send = (change: RunChange) =>
+          withRun
+            ? void core.getRun(change.runId).then(
+                (run) => stream.send({ id: eventId(), event: 'change', data: { ...change, run } }),
+                () => stream.send({ id: eventId(), event: 'change', data: change }),
+              )
+            : stream.send({ id: eventId(), event: 'change', data: change });
+        const stop = await port.followRuns(send, () =>
+          stream.send({ id: eventId(), event: 'resync', data: {} }),
         );
         stream.onClose(() => void stop());
         const last = Number(req.headers['last-event-id']);
         if (Number.isSafeInteger(last) && last > 0) {
           // Catch up on what changed while the client was away (a little overlap:
           // a change seen twice is harmless, the client compares versions).
-          for (const change of await core.runChangesSince(new Date(last - 2000))) {
-            stream.send({ id: eventId(), event: 'change', data: change });
-          }
+          for (const change of await core.runChangesSince(new Date(last - 2000))) send(change);
         }
       },
     },
@@ -446,12 +477,29 @@ export function createApiHandler(deps: ApiDeps) {
           actor: { id: '', via: 'api' },
           token: nobody,
           bearer: '',
+          prefetched: undefined,
         });
         return;
       }
+      const prefetch = route.prefetch;
+      const read =
+        prefetch === undefined || !/^Bearer\s+\S+$/i.test(req.headers.authorization ?? '')
+          ? undefined
+          : Promise.resolve().then(() => prefetch(params));
+      // Nothing of the read reaches the client unless the token is accepted.
+      read?.catch(() => {});
       const token = await authenticate(deps, req);
       const bearer = String(req.headers.authorization).replace(/^Bearer\s+/i, '');
-      await route.run({ req, res, params, url, actor: actorOf(token, req), token, bearer });
+      await route.run({
+        req,
+        res,
+        params,
+        url,
+        actor: actorOf(token, req),
+        token,
+        bearer,
+        prefetched: read === undefined ? undefined : await read,
+      });
     } catch (error) {
       if (res.headersSent) {
         if (!res.writableEnded) res.end();

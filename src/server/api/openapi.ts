@@ -238,8 +238,19 @@ export function openApiDocument(): JsonSchema {
         get: {
           summary:
             'Every change of every run, live; with Last-Event-ID, the changes since then first',
+          parameters: [
+            {
+              name: 'with',
+              in: 'query',
+              required: false,
+              description: '`run`: each change also carries `run`, the run as read just after it',
+              schema: { type: 'string', enum: ['run'] },
+            },
+          ],
           responses: {
-            '200': events('`event: change` (runId, version, status, deployment), `event: resync`'),
+            '200': events(
+              '`event: change` (runId, version, status, deployment; run with ?with=run), `event: resync`',
+            ),
             ...COMMON,
           },
         },

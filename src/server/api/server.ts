@@ -5,6 +5,8 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { TokenCache } from '../../core/auth/token-cache.ts';
+import { onTokensRevokedHere } from '../../core/auth/tokens.ts';
 import { type ApiDeps, createApiHandler } from './handler.ts';
 
 export type ApiServer = {
@@ -16,7 +18,15 @@ export type ApiServer = {
 
 export async function startApiServer(deps: Omit<ApiDeps, 'frontSecret'>): Promise<ApiServer> {
   const secret = randomBytes(24).toString('base64url');
-  const handle = createApiHandler({ ...deps, frontSecret: secret });
+  // Revocations drop remembered tokens: this process's at once, others' by NOTIFY;
+  // after a reconnect (notifications may have been missed) everything is forgotten.
+  const tokenCache = new TokenCache();
+  const dropHere = onTokensRevokedHere((ids) => tokenCache.drop(ids));
+  const unsubscribe = await deps.core.subscribeTokenRevocations(
+    (ids) => tokenCache.drop(ids),
+    () => tokenCache.clear(),
+  );
+  const handle = createApiHandler({ ...deps, frontSecret: secret, tokenCache });
   const server = createServer((req, res) => void handle(req, res));
   server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolve, reject) => {
@@ -29,10 +39,15 @@ export async function startApiServer(deps: Omit<ApiDeps, 'frontSecret'>): Promis
   return {
     port: (server.address() as AddressInfo).port,
     secret,
-    stop: () =>
-      new Promise<void>((resolve) => {
+    stop: async () => {
+      dropHere();
+      await unsubscribe().catch((error: unknown) =>
+        deps.log('could not stop listening for token revocations', { error: String(error) }),
+      );
+      await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
-      }),
+      });
+    },
   };
 }
