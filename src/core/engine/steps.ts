@@ -6,6 +6,7 @@ import type { Actor } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import type { Executor, ExecutorContext } from '../executors/executor.ts';
+import { prestartSandbox } from '../executors/prestart.ts';
 import { StepNotStarted } from '../executors/process.ts';
 import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
@@ -53,6 +54,7 @@ import {
   prepareWorkspace,
   restoreArtifacts,
   type Workspace,
+  type WorkspacePaths,
 } from './workspace.ts';
 
 export type EngineContext = {
@@ -101,7 +103,7 @@ function maskedValues(run: RunRow): Record<string, string | number | boolean> {
   return out;
 }
 
-function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
+function stepEnv(s: StepRun, ws: WorkspacePaths): Record<string, string> {
   const env: Record<string, string> = {
     ...s.ctx.baseEnv,
     DEPLOY_RUN_ID: s.run.id,
@@ -139,7 +141,7 @@ async function recordStepPidOrRefuse(s: StepRun, pid: number): Promise<void> {
 }
 
 /** What the step's sandbox is made of: this run's workspace, this deployment's state. */
-function sandboxOf(s: StepRun, ws: Workspace): StepSandbox {
+function sandboxOf(s: StepRun, ws: Pick<Workspace, 'root' | 'stateDir'>): StepSandbox {
   return {
     workspaceRoot: ws.root,
     stateDir: ws.stateDir,
@@ -151,7 +153,7 @@ function sandboxOf(s: StepRun, ws: Workspace): StepSandbox {
 
 function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
   return {
-    sandbox: sandboxOf(s, ws),
+    sandbox: { ...sandboxOf(s, ws), prestarted: ws.prestarted },
     runId: s.run.id,
     kind: s.run.kind as 'execute' | 'destroy',
     workspace: ws,
@@ -237,6 +239,10 @@ async function workspaceFor(s: StepRun, step: string, pinned: boolean): Promise<
     step,
     deployment: s.deployment,
     pinnedCommit: pinned ? (s.run.source.commit ?? null) : null,
+    // The sandbox's set-up (bwrap, namespaces, mounts, setpriv) overlaps the copy.
+    // The process starts with the environment the step will have (its gate is
+    // then sent only what an executor adds).
+    prestart: (paths) => prestartSandbox(sandboxOf(s, paths), stepEnv(s, paths)),
   });
 }
 

@@ -40,7 +40,8 @@ class StepRunner {
     };
     send({ t: 'launch', id, request });
     return {
-      go: () => send({ t: 'go', id }),
+      go: (script) => send(script === undefined ? { t: 'go', id } : { t: 'go', id, script }),
+      cancel: () => send({ t: 'cancel', id }),
       pause: (stream) => send({ t: 'pause', id, stream }),
       resume: (stream) => send({ t: 'resume', id, stream }),
     };
