@@ -74,7 +74,7 @@ export async function benchPickup(
     row(
       section,
       'p50 cost of the sandbox',
-      `+${ms(boxed.p50 - off.p50)}`,
+      `${boxed.p50 >= off.p50 ? '+' : '−'}${ms(Math.abs(boxed.p50 - off.p50))} (${(boxed.p50 / off.p50).toFixed(2)}×)`,
       '≤ +15 ms',
       boxed.p50 - off.p50 <= 15,
     );

@@ -1,11 +1,11 @@
 // The sandbox started ahead, with the workspace (prestart.ts): a step run in it
 // gets exactly what a step whose sandbox is started at the step gets.
 
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prestartSandbox } from '../src/core/executors/prestart.ts';
+import { prestartSandbox, takeWarmSandbox, warmSandbox } from '../src/core/executors/prestart.ts';
 import { runStep } from '../src/core/executors/process.ts';
 import { type StepSandbox, sandboxStatus } from '../src/core/executors/sandbox.ts';
 
@@ -89,5 +89,32 @@ describe.runIf(sandboxStatus().active)('a sandbox started with the workspace', (
     const out = await stepOutput({ ...sandbox, prestarted }, { PATH: '/usr/bin:/bin' });
     expect(prestarted?.adopted).toBe(false);
     expect(out).toContain('<a b>');
+  });
+
+  it('one started after a step waits for the next step of the same deployment, in its own empty root', async () => {
+    const shape = { stateDir: sandbox.stateDir, dataDir: sandbox.dataDir, config: sandbox.config };
+    const pathEnv = { PATH: '/usr/bin:/bin' };
+    await warmSandbox(shape, pathEnv);
+    // Another deployment (another state directory) does not get it.
+    expect(
+      takeWarmSandbox(
+        { ...shape, stateDir: path.join(sandbox.dataDir, 'state', 'other') },
+        pathEnv,
+      ),
+    ).toBeNull();
+    const ahead = takeWarmSandbox(shape, pathEnv);
+    expect(ahead).not.toBeNull();
+    expect(takeWarmSandbox(shape, pathEnv)).toBeNull();
+    if (!ahead) return;
+    expect(path.dirname(ahead.root)).toBe(path.join(sandbox.dataDir, 'workspaces'));
+    expect(readdirSync(ahead.root)).toEqual([]);
+    mkdirSync(path.join(ahead.root, 'src'));
+    const env = { PATH: '/usr/bin:/bin', DEPLOY_RUN_ID: 'run-2', DEPLOY_VAR_x: "a'b" };
+    const box = { ...sandbox, workspaceRoot: ahead.root };
+    const atStep = await stepOutput(box, env);
+    const taken = await stepOutput({ ...box, prestarted: ahead.sandbox }, env);
+    expect(ahead.sandbox.adopted).toBe(true);
+    expect(taken).toBe(atStep);
+    rmSync(ahead.root, { recursive: true, force: true });
   });
 });

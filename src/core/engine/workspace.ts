@@ -20,7 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SourceSummary } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
-import type { PrestartedSandbox } from '../executors/prestart.ts';
+import type { PrestartedSandbox, WarmSandbox } from '../executors/prestart.ts';
 import { isDataDirectory, type SourceExclusion, sourceExclusion } from './source-exclusion.ts';
 
 const execFileAsync = promisify(execFile);
@@ -249,25 +249,34 @@ export type WorkspaceRequest = {
    * that its set-up overlaps the source copy (the step runs only when let go).
    */
   readonly prestart?: ((paths: WorkspacePaths) => PrestartedSandbox | null) | undefined;
+  /** A sandbox already waiting, with its own empty root: the workspace is made there. */
+  readonly ahead?: (() => WarmSandbox | null) | undefined;
 };
+
+/** A deployment's own state directory. */
+export function stateDirOf(dataDir: string, deployment: string): string {
+  return path.join(dataDir, 'state', deployment);
+}
 
 export async function prepareWorkspace(request: WorkspaceRequest): Promise<Workspace> {
   const { deployment } = request;
-  const root = path.join(
-    request.dataDir,
-    'workspaces',
-    `${request.runId}-${request.step}-${process.pid}`,
-  );
-  await rm(root, { recursive: true, force: true });
+  const ahead = request.ahead?.() ?? null;
+  const root =
+    ahead?.root ??
+    path.join(request.dataDir, 'workspaces', `${request.runId}-${request.step}-${process.pid}`);
+  // A waiting sandbox's root is its own, made empty for it (and bound into it).
+  if (!ahead) await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   const checkout = path.join(root, 'src');
   const artifactDir = path.join(root, 'artifacts');
-  const stateDir = path.join(request.dataDir, 'state', deployment.name);
+  const stateDir = stateDirOf(request.dataDir, deployment.name);
   await Promise.all([mkdir(artifactDir), mkdir(stateDir, { recursive: true })]);
   const planFile = path.join(root, 'plan.json');
   const outputsFile = path.join(root, 'outputs.json');
   const prestarted =
-    request.prestart?.({ root, artifactDir, planFile, outputsFile, stateDir }) ?? null;
+    ahead?.sandbox ??
+    request.prestart?.({ root, artifactDir, planFile, outputsFile, stateDir }) ??
+    null;
   const dispose = () => {
     prestarted?.cancel();
     return rm(root, { recursive: true, force: true });

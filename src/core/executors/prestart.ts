@@ -5,6 +5,8 @@
 // runs only when runStep has recorded its pid and sent the command.
 
 import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { LaunchEvents, Launched, OutputStream } from './launch.ts';
 import { type StepSandbox, sandboxLaunch, sandboxStatus } from './sandbox.ts';
 import { launchThroughRunner } from './spawner.ts';
@@ -146,4 +148,74 @@ export function prestartSandbox(
   if (!status.active) return null;
   const launch = sandboxLaunch(status, sandbox, env, sandbox.workspaceRoot, sandbox.workspaceRoot);
   return new PrestartedSandbox(launch.prefix, sandbox.workspaceRoot, launch.env);
+}
+
+/** What a deployment's sandboxes have in common (all but the workspace). */
+export type SandboxShape = Omit<StepSandbox, 'workspaceRoot' | 'prestarted'>;
+
+/** A sandbox waiting for a deployment's next step, with its own empty workspace root. */
+export type WarmSandbox = { readonly root: string; readonly sandbox: PrestartedSandbox };
+
+const warm = new Map<string, WarmSandbox>();
+const starting = new Set<string>();
+/** At most this many deployments have a sandbox waiting in one worker process. */
+const MAX_WARM = 8;
+let slots = 0;
+
+function shapeKey(shape: SandboxShape, env: Readonly<Record<string, string>>): string {
+  return JSON.stringify([shape.stateDir, shape.dataDir, shape.config, env.PATH ?? '']);
+}
+
+function discard(entry: WarmSandbox) {
+  entry.sandbox.cancel();
+  void rm(entry.root, { recursive: true, force: true }).catch((error: unknown) =>
+    process.stderr.write(`deploy-bot: could not remove ${entry.root}: ${String(error)}\n`),
+  );
+}
+
+/** The sandbox waiting for this deployment's next step, if there is one (taken: used once). */
+export function takeWarmSandbox(
+  shape: SandboxShape,
+  env: Readonly<Record<string, string>>,
+): WarmSandbox | null {
+  const key = shapeKey(shape, env);
+  const entry = warm.get(key);
+  if (!entry) return null;
+  warm.delete(key);
+  return entry;
+}
+
+/**
+ * After a deployment's step, starts the sandbox its next step will use, so
+ * that bubblewrap's set-up is done before that step is even claimed. Its
+ * workspace root is an empty directory of its own (the next step's copy goes
+ * there); it waits at its gate and runs nothing until a step takes it.
+ */
+export async function warmSandbox(
+  shape: SandboxShape,
+  env: Readonly<Record<string, string>>,
+): Promise<void> {
+  if (!sandboxStatus().active) return;
+  const key = shapeKey(shape, env);
+  if (warm.has(key) || starting.has(key)) return;
+  starting.add(key);
+  try {
+    slots += 1;
+    const root = path.join(shape.dataDir, 'workspaces', `ahead-${process.pid}-${slots}`);
+    await mkdir(root, { recursive: true });
+    await mkdir(shape.stateDir, { recursive: true });
+    const sandbox = prestartSandbox({ ...shape, workspaceRoot: root }, env);
+    if (!sandbox) {
+      await rm(root, { recursive: true, force: true });
+      return;
+    }
+    warm.set(key, { root, sandbox });
+    for (const [oldest, entry] of warm) {
+      if (warm.size <= MAX_WARM) break;
+      warm.delete(oldest);
+      discard(entry);
+    }
+  } finally {
+    starting.delete(key);
+  }
 }
