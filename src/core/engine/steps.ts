@@ -257,17 +257,21 @@ async function workspaceFor(s: StepRun, step: string, pinned: boolean): Promise<
     // will have (its gate is then sent only what an executor adds).
     prestart: (paths) => prestartSandbox(sandboxOf(s, paths), stepEnv(s, paths)),
   });
+  // The next step of this deployment finds its sandbox set up: started as
+  // soon as this step's process ends (while the run moves on), else when its
+  // workspace goes. Not awaited: a failure here is the next step's own.
+  const ahead = () =>
+    void warmSandbox(shape, s.ctx.baseEnv).catch((error: unknown) =>
+      process.stderr.write(
+        `deploy-bot: could not start a sandbox ahead for ${s.deployment.name}: ${errorMessage(error)}\n`,
+      ),
+    );
+  ws.prestarted?.whenStepEnds(ahead);
   return {
     ...ws,
     dispose: async () => {
       await ws.dispose();
-      // The next step of this deployment finds its sandbox set up. Not
-      // awaited: a failure here is the next step's own, said by it.
-      void warmSandbox(shape, s.ctx.baseEnv).catch((error: unknown) =>
-        process.stderr.write(
-          `deploy-bot: could not start a sandbox ahead for ${s.deployment.name}: ${errorMessage(error)}\n`,
-        ),
-      );
+      ahead();
     },
   };
 }

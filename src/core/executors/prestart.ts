@@ -66,6 +66,7 @@ export class PrestartedSandbox {
   private taken = false;
   /** Whether a step took it (and runs in it). */
   adopted = false;
+  private readonly onEnd: (() => void)[] = [];
   private readonly buffered: Buffered[] = [];
   private events: LaunchEvents | null = null;
 
@@ -87,6 +88,7 @@ export class PrestartedSandbox {
           this.ended = true;
           if (this.events) this.events.done(code, signal);
           else this.buffered.push({ t: 'done', code, signal });
+          if (this.adopted) for (const fn of this.onEnd.splice(0)) fn();
         },
         failed: (message) => {
           this.ended = true;
@@ -125,6 +127,11 @@ export class PrestartedSandbox {
       this.events = events;
     });
     return this.launched;
+  }
+
+  /** Called when the step that took it has ended (its process exited). */
+  whenStepEnds(fn: () => void): void {
+    this.onEnd.push(fn);
   }
 
   /** Not taken by a step: its gate exits and nothing runs. */
