@@ -74,17 +74,17 @@ export async function benchPickup(
     row(
       section,
       'p50 cost of the sandbox',
-      `+${ms(boxed.p50 - off.p50)}`,
+      `${boxed.p50 >= off.p50 ? '+' : '−'}${ms(Math.abs(boxed.p50 - off.p50))} (${(boxed.p50 / off.p50).toFixed(2)}×)`,
       '≤ +15 ms',
       boxed.p50 - off.p50 <= 15,
     );
     row(
       section,
-      'p95 / max, no sandbox | in bubblewrap',
-      `${ms(off.p95)} / ${ms(off.max)} | ${ms(boxed.p95)} / ${ms(boxed.max)}`,
+      'p95 / max, no sandbox vs in bubblewrap',
+      `${ms(off.p95)} / ${ms(off.max)} vs ${ms(boxed.p95)} / ${ms(boxed.max)}`,
     );
     section.notes.push(
-      'Measured from just before the core API call confirmApply() in the benchmark process to the first instruction of the apply step (bash `$EPOCHREALTIME`) in a `deploy-bot worker` process: the transaction, the NOTIFY wake-up of pg-boss, the claim, a fresh workspace copy, restoring the plan artifacts and the process spawn. "In bubblewrap" is DEPLOY_STEP_SANDBOX=required (as root: handing the workspace to the step user, bwrap, setpriv); "no sandbox" is DEPLOY_STEP_SANDBOX=off. The modes alternate in blocks (off, bubblewrap, off, bubblewrap), each on a fresh worker process.',
+      'Measured from just before the core API call confirmApply() in the benchmark process to the first instruction of the apply step (bash `$EPOCHREALTIME`) in a `deploy-bot worker` process: the transaction, the NOTIFY wake-up of pg-boss, the claim, a fresh workspace copy, restoring the plan artifacts and the process spawn. "In bubblewrap" is DEPLOY_STEP_SANDBOX=required (as root: handing the workspace to the step user, bwrap, setpriv); "no sandbox" is DEPLOY_STEP_SANDBOX=off. The modes alternate in blocks (off, bubblewrap, off, bubblewrap), each on a fresh worker process. In bubblewrap the worker sets up each deployment’s next sandbox when its previous step ends (README, "Set up ahead"), so bwrap’s set-up is not on the measured path; what is left is handing the workspace to the step user and sending the gate the step’s command and environment. The no-sandbox mode spawns the step at the step, as before.',
     );
   } finally {
     await worker?.stop();

@@ -6,6 +6,12 @@ import type { Actor } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { errorMessage } from '../errors.ts';
 import type { Executor, ExecutorContext } from '../executors/executor.ts';
+import {
+  prestartSandbox,
+  type SandboxShape,
+  takeWarmSandbox,
+  warmSandbox,
+} from '../executors/prestart.ts';
 import { StepNotStarted } from '../executors/process.ts';
 import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
@@ -53,7 +59,9 @@ import {
   DetectError,
   prepareWorkspace,
   restoreArtifacts,
+  stateDirOf,
   type Workspace,
+  type WorkspacePaths,
 } from './workspace.ts';
 
 export type EngineContext = {
@@ -102,7 +110,7 @@ function maskedValues(run: RunRow): Record<string, string | number | boolean> {
   return out;
 }
 
-function stepEnv(s: StepRun, ws: Workspace): Record<string, string> {
+function stepEnv(s: StepRun, ws: WorkspacePaths): Record<string, string> {
   const env: Record<string, string> = {
     ...s.ctx.baseEnv,
     DEPLOY_RUN_ID: s.run.id,
@@ -139,20 +147,24 @@ async function recordStepPidOrRefuse(s: StepRun, pid: number): Promise<void> {
   }
 }
 
-/** What the step's sandbox is made of: this run's workspace, this deployment's state. */
-function sandboxOf(s: StepRun, ws: Workspace): StepSandbox {
+/** What every sandbox of this deployment is made of, but the workspace. */
+function sandboxShape(s: StepRun): SandboxShape {
   return {
-    workspaceRoot: ws.root,
-    stateDir: ws.stateDir,
+    stateDir: stateDirOf(s.ctx.dataDir, s.deployment.name),
     dataDir: s.ctx.dataDir,
     // Runs requested before sandbox settings existed have none in their snapshot.
     config: s.deployment.sandbox ?? { network: true, services: false, paths: [] },
   };
 }
 
+/** What the step's sandbox is made of: this run's workspace, this deployment's state. */
+function sandboxOf(s: StepRun, ws: Pick<Workspace, 'root'>): StepSandbox {
+  return { ...sandboxShape(s), workspaceRoot: ws.root };
+}
+
 function executorContext(s: StepRun, ws: Workspace): ExecutorContext {
   return {
-    sandbox: sandboxOf(s, ws),
+    sandbox: { ...sandboxOf(s, ws), prestarted: ws.prestarted },
     runId: s.run.id,
     kind: s.run.kind as 'execute' | 'destroy',
     workspace: ws,
@@ -232,13 +244,37 @@ function asFailure(phase: Phase, error: unknown): StepFailure {
 }
 
 async function workspaceFor(s: StepRun, step: string, pinned: boolean): Promise<Workspace> {
-  return prepareWorkspace({
+  const shape = sandboxShape(s);
+  const ws = await prepareWorkspace({
     dataDir: s.ctx.dataDir,
     runId: s.run.id,
     step,
     deployment: s.deployment,
     pinnedCommit: pinned ? (s.run.source.commit ?? null) : null,
+    // The sandbox started after this deployment's previous step, waiting.
+    ahead: () => takeWarmSandbox(shape, s.ctx.baseEnv),
+    // Otherwise one started now: its set-up (bwrap, namespaces, mounts,
+    // setpriv) overlaps the copy. It starts with the environment the step
+    // will have (its gate is then sent only what an executor adds).
+    prestart: (paths) => prestartSandbox(sandboxOf(s, paths), stepEnv(s, paths)),
   });
+  // The next step of this deployment finds its sandbox set up: started as
+  // soon as this step's process ends (while the run moves on), else when its
+  // workspace goes. Not awaited: a failure here is the next step's own.
+  const ahead = () =>
+    void warmSandbox(shape, s.ctx.baseEnv).catch((error: unknown) =>
+      process.stderr.write(
+        `deploy-bot: could not start a sandbox ahead for ${s.deployment.name}: ${errorMessage(error)}\n`,
+      ),
+    );
+  ws.prestarted?.whenStepEnds(ahead);
+  return {
+    ...ws,
+    dispose: async () => {
+      await ws.dispose();
+      ahead();
+    },
+  };
 }
 
 /** pending → initializing → planning → awaiting_plan_approval | no_changes. */

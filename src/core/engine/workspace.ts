@@ -20,6 +20,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { SourceSummary } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
+import type { PrestartedSandbox, WarmSandbox } from '../executors/prestart.ts';
 import { isDataDirectory, type SourceExclusion, sourceExclusion } from './source-exclusion.ts';
 
 const execFileAsync = promisify(execFile);
@@ -46,8 +47,16 @@ export type Workspace = {
   readonly source: SourceSummary;
   /** Identifies the exact source content: commit for git, content digest for a directory. */
   readonly sourceDigest: string;
+  /** The step's sandbox, started as soon as the root existed (null: steps run without one). */
+  readonly prestarted: PrestartedSandbox | null;
   dispose(): Promise<void>;
 };
+
+/** Where a workspace's parts are, known before its source is there. */
+export type WorkspacePaths = Pick<
+  Workspace,
+  'root' | 'artifactDir' | 'planFile' | 'outputsFile' | 'stateDir'
+>;
 
 export type Artifact = { readonly path: string; readonly mode: number; readonly content: Buffer };
 
@@ -235,22 +244,43 @@ export type WorkspaceRequest = {
   readonly deployment: Deployment;
   /** For steps after plan: the commit the plan used. */
   readonly pinnedCommit: string | null;
+  /**
+   * Starts the step's sandbox once the root and state directories exist, so
+   * that its set-up overlaps the source copy (the step runs only when let go).
+   */
+  readonly prestart?: ((paths: WorkspacePaths) => PrestartedSandbox | null) | undefined;
+  /** A sandbox already waiting, with its own empty root: the workspace is made there. */
+  readonly ahead?: (() => WarmSandbox | null) | undefined;
 };
+
+/** A deployment's own state directory. */
+export function stateDirOf(dataDir: string, deployment: string): string {
+  return path.join(dataDir, 'state', deployment);
+}
 
 export async function prepareWorkspace(request: WorkspaceRequest): Promise<Workspace> {
   const { deployment } = request;
-  const root = path.join(
-    request.dataDir,
-    'workspaces',
-    `${request.runId}-${request.step}-${process.pid}`,
-  );
-  await rm(root, { recursive: true, force: true });
+  const ahead = request.ahead?.() ?? null;
+  const root =
+    ahead?.root ??
+    path.join(request.dataDir, 'workspaces', `${request.runId}-${request.step}-${process.pid}`);
+  // A waiting sandbox's root is its own, made empty for it (and bound into it).
+  if (!ahead) await rm(root, { recursive: true, force: true });
   await mkdir(root, { recursive: true });
   const checkout = path.join(root, 'src');
   const artifactDir = path.join(root, 'artifacts');
-  const stateDir = path.join(request.dataDir, 'state', deployment.name);
+  const stateDir = stateDirOf(request.dataDir, deployment.name);
   await Promise.all([mkdir(artifactDir), mkdir(stateDir, { recursive: true })]);
-  const dispose = () => rm(root, { recursive: true, force: true });
+  const planFile = path.join(root, 'plan.json');
+  const outputsFile = path.join(root, 'outputs.json');
+  const prestarted =
+    ahead?.sandbox ??
+    request.prestart?.({ root, artifactDir, planFile, outputsFile, stateDir }) ??
+    null;
+  const dispose = () => {
+    prestarted?.cancel();
+    return rm(root, { recursive: true, force: true });
+  };
 
   try {
     let srcDir: string;
@@ -295,11 +325,12 @@ export async function prepareWorkspace(request: WorkspaceRequest): Promise<Works
       root,
       srcDir,
       artifactDir,
-      planFile: path.join(root, 'plan.json'),
-      outputsFile: path.join(root, 'outputs.json'),
+      planFile,
+      outputsFile,
       stateDir,
       source,
       sourceDigest,
+      prestarted,
       dispose,
     };
   } catch (error) {

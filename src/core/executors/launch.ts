@@ -12,6 +12,13 @@ export type LaunchRequest = {
   readonly env: Readonly<Record<string, string>>;
   /** A command the gate and the program run under (the sandbox: bwrap …). */
   readonly prefix?: readonly string[] | undefined;
+  /**
+   * 'argv' (the default): the gate runs `argv`. 'script': the process is
+   * started before its step is known (the sandbox is set up meanwhile) and the
+   * gate runs what go() sends it: a shell script from deploy-bot (exports, cd,
+   * exec). `argv` is then empty.
+   */
+  readonly gate?: 'argv' | 'script' | undefined;
 };
 
 export type LaunchEvents = {
@@ -25,8 +32,10 @@ export type LaunchEvents = {
 };
 
 export type Launched = {
-  /** Lets the program run (the gate execs it). */
-  go(): void;
+  /** Lets the program run (the gate execs it); a 'script' gate is sent `script`. */
+  go(script?: string): void;
+  /** The program never runs: the gate reads end-of-file and exits 125. */
+  cancel(): void;
   pause(stream: OutputStream): void;
   resume(stream: OutputStream): void;
 };
@@ -39,8 +48,22 @@ export type Launched = {
  */
 const GATE = 'read -r go <&3 && [ "$go" = go ] || exit 125; exec 3<&-; exec "$0" "$@"';
 
+/**
+ * The gate of a process started before its step is known: it reads an end
+ * marker line, then the script's lines up to that marker, and only then runs
+ * the script (the step's environment, cd, exec). End-of-file before the
+ * marker: it never ran. `read` takes a byte at a time from a pipe, so the
+ * script is kept short: the process starts with the environment the step is
+ * expected to have, and the script sends only what differs.
+ */
+const SCRIPT_GATE =
+  'IFS= read -r end <&3 || exit 125; s=; while IFS= read -r l <&3; do if [ "$l" = "$end" ]; then exec 3<&-; eval "$s"; exit 127; fi; s="$s$l\n"; done; exit 125';
+
 export function launchStep(request: LaunchRequest, events: LaunchEvents): Launched {
-  const gated = ['/bin/sh', '-c', GATE, ...request.argv];
+  const gated =
+    request.gate === 'script'
+      ? ['/bin/sh', '-c', SCRIPT_GATE]
+      : ['/bin/sh', '-c', GATE, ...request.argv];
   const [program, ...args] = request.prefix?.length ? [...request.prefix, ...gated] : gated;
   // The sandbox is set up while deploy-bot records the pid: the gate waits inside it.
   const child = spawn(program ?? '/bin/sh', args, {
@@ -86,7 +109,8 @@ export function launchStep(request: LaunchRequest, events: LaunchEvents): Launch
     }, 500).unref();
   });
   return {
-    go: () => gate.end('go\n'),
+    go: (script) => gate.end(script ?? 'go\n'),
+    cancel: () => gate.end(),
     pause: (stream) => streams[stream].pause(),
     resume: (stream) => streams[stream].resume(),
   };

@@ -6,8 +6,9 @@ import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { tokenize } from '../variables/args.ts';
 import { ErrorOutput } from './error-output.ts';
-import type { OutputStream } from './launch.ts';
+import type { LaunchEvents, OutputStream } from './launch.ts';
 import { StepLaunchError } from './launch-error.ts';
+import { gateScript } from './prestart.ts';
 import { grantToStepUser, type StepSandbox, sandboxLaunch, sandboxStatus } from './sandbox.ts';
 import { launchThroughRunner } from './spawner.ts';
 
@@ -157,19 +158,23 @@ class LineSplitter {
   }
 }
 
-/** The gate's prefix and the environment: in the sandbox, or as they are. */
 const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /**
  * The gate's prefix and the environment: in the sandbox, or as they are.
  * `ready` settles when the workspace is the step user's: the sandbox is set up
  * meanwhile, and the program runs only after both (and the pid record).
+ * `prestarted`: the step's sandbox, already waiting (started with the
+ * workspace), and what to send its gate, when it fits this step.
  */
-function launchPlan(request: StepRequest, program: string) {
-  const plain = { prefix: undefined, env: request.env, ready: Promise.resolve() };
+function launchPlan(request: StepRequest, argv: readonly string[]) {
+  const plain = { prefix: undefined, env: request.env, ready: Promise.resolve(), prestarted: null };
+  const program = argv[0] ?? '';
+  const waiting = request.sandbox?.prestarted ?? null;
   if (!request.sandbox) return plain;
   const status = sandboxStatus();
   if (!status.active) {
+    waiting?.cancel();
     if (status.mode === 'required')
       throw new StepLaunchError(`${request.label} was not started: ${status.warning}`);
     return plain;
@@ -180,12 +185,27 @@ function launchPlan(request: StepRequest, program: string) {
       `deploy-bot could not hand the workspace to the step user (${messageOf(error)})`,
     );
   });
-  return { ...launch, ready };
+  let prestarted: { readonly prefix: readonly string[]; readonly script: string } | null = null;
+  if (waiting) {
+    const script = gateScript(argv, request.cwd, launch.env, waiting.env);
+    // The waiting sandbox was started in the workspace root: the same command
+    // line with that working directory is the same sandbox.
+    const prefix = sandboxLaunch(
+      status,
+      request.sandbox,
+      request.env,
+      request.sandbox.workspaceRoot,
+      program,
+    ).prefix;
+    if (script) prestarted = { prefix, script };
+    else waiting.cancel();
+  }
+  return { ...launch, ready, prestarted };
 }
 
 export async function runStep(request: StepRequest): Promise<StepResult> {
   const argv = resolveCommand(request.command, request.cwd, request.label, request.env.PATH);
-  const { prefix, env, ready } = launchPlan(request, argv[0] ?? '');
+  const { prefix, env, ready, prestarted } = launchPlan(request, argv);
   // Not awaited here: handled where the program is let go (a failure stops it there).
   ready.catch(() => {});
   const started = performance.now();
@@ -229,59 +249,57 @@ export async function runStep(request: StepRequest): Promise<StepResult> {
         request.onLine('stderr', line);
       }),
     };
-    const step = launchThroughRunner(
-      { argv, cwd: request.cwd, env, prefix },
-      {
-        started: (startedPid) => {
-          pid = startedPid;
-          // An abort or timeout that came before the process existed.
-          if (stopWhenStarted) stop(stopWhenStarted);
-          const recorded = Promise.resolve(request.onStart?.(startedPid)).catch(
-            (error: unknown) => {
-              throw new Error(
-                `deploy-bot could not record its process first (${messageOf(error)})`,
-              );
-            },
-          );
-          Promise.all([recorded, ready]).then(
-            () => step.go(),
-            (error: unknown) => {
-              notStarted = new StepNotStarted(
-                `${request.label} was not started: ${messageOf(error)}`,
-              );
-              killGroup(startedPid, 'SIGKILL');
-            },
-          );
-        },
-        output: (stream, chunk) => {
-          splitters[stream].push(chunk);
-          const wait = request.backpressure?.();
-          if (wait) {
-            step.pause(stream);
-            void wait.then(() => step.resume(stream));
-          }
-        },
-        done: (code, signal) => {
-          settle();
-          splitters.stdout.end();
-          splitters.stderr.end();
-          // Children the failed step left behind in its group do not outlive it.
-          if (pid !== undefined && ending === null && code !== 0) killGroup(pid, 'SIGKILL');
-          const durationMs = elapsed();
-          if (notStarted) reject(notStarted);
-          else if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
-          else if (ending === 'aborted') resolve({ outcome: 'aborted', durationMs });
-          else if (code === 0) resolve({ outcome: 'succeeded', durationMs });
-          else {
-            const output = errorOutput.text(request.redact);
-            resolve({ outcome: 'failed', exitCode: code, signal, durationMs, output });
-          }
-        },
-        failed: (message) => {
-          settle();
-          reject(new StepLaunchError(`${request.label} could not start: ${message}`));
-        },
+    const events: LaunchEvents = {
+      started: (startedPid) => {
+        pid = startedPid;
+        // An abort or timeout that came before the process existed.
+        if (stopWhenStarted) stop(stopWhenStarted);
+        const recorded = Promise.resolve(request.onStart?.(startedPid)).catch((error: unknown) => {
+          throw new Error(`deploy-bot could not record its process first (${messageOf(error)})`);
+        });
+        Promise.all([recorded, ready]).then(
+          () => step.go(adopted ? prestarted?.script : undefined),
+          (error: unknown) => {
+            notStarted = new StepNotStarted(
+              `${request.label} was not started: ${messageOf(error)}`,
+            );
+            killGroup(startedPid, 'SIGKILL');
+          },
+        );
       },
-    );
+      output: (stream, chunk) => {
+        splitters[stream].push(chunk);
+        const wait = request.backpressure?.();
+        if (wait) {
+          step.pause(stream);
+          void wait.then(() => step.resume(stream));
+        }
+      },
+      done: (code, signal) => {
+        settle();
+        splitters.stdout.end();
+        splitters.stderr.end();
+        // Children the failed step left behind in its group do not outlive it.
+        if (pid !== undefined && ending === null && code !== 0) killGroup(pid, 'SIGKILL');
+        const durationMs = elapsed();
+        if (notStarted) reject(notStarted);
+        else if (ending === 'timed_out') resolve({ outcome: 'timed_out', durationMs });
+        else if (ending === 'aborted') resolve({ outcome: 'aborted', durationMs });
+        else if (code === 0) resolve({ outcome: 'succeeded', durationMs });
+        else {
+          const output = errorOutput.text(request.redact);
+          resolve({ outcome: 'failed', exitCode: code, signal, durationMs, output });
+        }
+      },
+      failed: (message) => {
+        settle();
+        reject(new StepLaunchError(`${request.label} could not start: ${message}`));
+      },
+    };
+    const adopted =
+      prestarted && request.sandbox?.prestarted
+        ? request.sandbox.prestarted.take(prestarted.prefix, events)
+        : null;
+    const step = adopted ?? launchThroughRunner({ argv, cwd: request.cwd, env, prefix }, events);
   });
 }

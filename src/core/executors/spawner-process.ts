@@ -14,7 +14,8 @@ import {
 
 export type ToRunner =
   | { readonly t: 'launch'; readonly id: number; readonly request: LaunchRequest }
-  | { readonly t: 'go'; readonly id: number }
+  | { readonly t: 'go'; readonly id: number; readonly script?: string }
+  | { readonly t: 'cancel'; readonly id: number }
   | { readonly t: 'pause' | 'resume'; readonly id: number; readonly stream: OutputStream };
 
 export type FromRunner =
@@ -61,7 +62,10 @@ function serve() {
         break;
       }
       case 'go':
-        steps.get(message.id)?.go();
+        steps.get(message.id)?.go(message.script);
+        break;
+      case 'cancel':
+        steps.get(message.id)?.cancel();
         break;
       case 'pause':
         steps.get(message.id)?.pause(message.stream);

@@ -23,7 +23,12 @@ export function runnerEnv(env: NodeJS.ProcessEnv = process.env): Record<string, 
   return out;
 }
 
-type Pending = { readonly events: LaunchEvents; started: boolean };
+type Pending = {
+  readonly events: LaunchEvents;
+  started: boolean;
+  /** A sandbox started ahead, not let go yet: it does not keep the worker alive. */
+  idle: boolean;
+};
 
 class StepRunner {
   private child: ChildProcess | null = null;
@@ -33,14 +38,20 @@ class StepRunner {
 
   launch(request: LaunchRequest, events: LaunchEvents): Launched {
     const id = this.nextId++;
-    this.steps.set(id, { events, started: false });
+    const pending: Pending = { events, started: false, idle: request.gate === 'script' };
+    this.steps.set(id, pending);
     this.hold();
     const send = (message: ToRunner) => {
       void this.start().then((child) => child.send(message));
     };
     send({ t: 'launch', id, request });
     return {
-      go: () => send({ t: 'go', id }),
+      go: (script) => {
+        pending.idle = false;
+        this.hold();
+        send(script === undefined ? { t: 'go', id } : { t: 'go', id, script });
+      },
+      cancel: () => send({ t: 'cancel', id }),
       pause: (stream) => send({ t: 'pause', id, stream }),
       resume: (stream) => send({ t: 'resume', id, stream }),
     };
@@ -112,7 +123,7 @@ class StepRunner {
   private hold() {
     const child = this.child;
     if (!child) return;
-    if (this.steps.size > 0) {
+    if ([...this.steps.values()].some((step) => !step.idle)) {
       child.ref();
       child.channel?.ref();
     } else {
