@@ -5,7 +5,12 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prestartSandbox, takeWarmSandbox, warmSandbox } from '../src/core/executors/prestart.ts';
+import {
+  prestartSandbox,
+  type SandboxedStep,
+  takeWarmSandbox,
+  warmSandbox,
+} from '../src/core/executors/prestart.ts';
 import { runStep } from '../src/core/executors/process.ts';
 import { type StepSandbox, sandboxStatus } from '../src/core/executors/sandbox.ts';
 
@@ -27,7 +32,7 @@ beforeAll(() => {
 
 afterAll(() => rmSync(base, { recursive: true, force: true }));
 
-async function stepOutput(box: StepSandbox, env: Record<string, string>): Promise<string> {
+async function stepOutput(box: SandboxedStep, env: Record<string, string>): Promise<string> {
   const lines: string[] = [];
   const result = await runStep({
     label: 'apply step',

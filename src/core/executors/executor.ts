@@ -6,8 +6,8 @@ import type { Workspace } from '../engine/workspace.ts';
 import type { Phase } from '../lifecycle/statuses.ts';
 import { StepLaunchError } from './launch-error.ts';
 import type { PlanSummary } from './plan-summary.ts';
+import type { SandboxedStep } from './prestart.ts';
 import { runStep, type StepResult, type StepStream } from './process.ts';
-import type { StepSandbox } from './sandbox.ts';
 
 export type ExecutorContext = {
   readonly runId: string;
@@ -25,7 +25,7 @@ export type ExecutorContext = {
   readonly backpressure: () => Promise<void> | null;
   readonly setPhase: (phase: Phase) => void;
   /** The sandbox the step runs in (its workspace, its state directory, declared paths). */
-  readonly sandbox?: StepSandbox | undefined;
+  readonly sandbox?: SandboxedStep | undefined;
   /** Masks the run's sensitive values (in what a failed step said, for its error). */
   readonly redact: (text: string) => string;
 };

@@ -158,7 +158,12 @@ export function prestartSandbox(
 }
 
 /** What a deployment's sandboxes have in common (all but the workspace). */
-export type SandboxShape = Omit<StepSandbox, 'workspaceRoot' | 'prestarted'>;
+export type SandboxShape = Omit<StepSandbox, 'workspaceRoot'>;
+
+/** A step's sandbox, with the one set up ahead for it when there is one (see above). */
+export type SandboxedStep = StepSandbox & {
+  readonly prestarted?: PrestartedSandbox | null | undefined;
+};
 
 /** A sandbox waiting for a deployment's next step, with its own empty workspace root. */
 export type WarmSandbox = { readonly root: string; readonly sandbox: PrestartedSandbox };

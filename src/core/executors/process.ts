@@ -8,8 +8,8 @@ import { tokenize } from '../variables/args.ts';
 import { ErrorOutput } from './error-output.ts';
 import type { LaunchEvents, OutputStream } from './launch.ts';
 import { StepLaunchError } from './launch-error.ts';
-import { gateScript } from './prestart.ts';
-import { grantToStepUser, type StepSandbox, sandboxLaunch, sandboxStatus } from './sandbox.ts';
+import { gateScript, type SandboxedStep } from './prestart.ts';
+import { grantToStepUser, sandboxLaunch, sandboxStatus } from './sandbox.ts';
 import { launchThroughRunner } from './spawner.ts';
 
 /** Which output pipe a line came from (the runner's name for it). */
@@ -34,7 +34,7 @@ export type StepRequest = {
   /** When it returns a promise, the step's output is paused until it settles. */
   readonly backpressure?: (() => Promise<void> | null) | undefined;
   /** What the step may see: run in bubblewrap unless DEPLOY_STEP_SANDBOX=off (or auto without it). */
-  readonly sandbox?: StepSandbox | undefined;
+  readonly sandbox?: SandboxedStep | undefined;
   /** Masks sensitive values in the output a failed step's result carries. */
   readonly redact?: ((text: string) => string) | undefined;
 };

@@ -11,7 +11,6 @@ import path from 'node:path';
 import { z } from 'zod';
 import type { SandboxConfig } from '../config/schema.ts';
 import { StepLaunchError } from './launch-error.ts';
-import type { PrestartedSandbox } from './prestart.ts';
 
 export type SandboxMode = 'auto' | 'required' | 'off';
 
@@ -179,8 +178,6 @@ export type StepSandbox = {
   /** deploy-bot's data directory: never inside the sandbox, nor any directory holding it. */
   readonly dataDir: string;
   readonly config: SandboxConfig;
-  /** Started as soon as the workspace root existed (see prestart.ts); used by the first step. */
-  readonly prestarted?: PrestartedSandbox | null | undefined;
 };
 
 export type SandboxedLaunch = {
