@@ -55,7 +55,7 @@ export async function startBotFromEnv(
       return null;
     }
     io.out(
-      `HTTP API and health checks on port ${address.port} of ${address.address} (/api/v1, /api/runs, /healthz, /readyz).`,
+      `HTTP API and health checks on port ${address.port} of ${address.address} (/api/v1, /api/runs, /metrics, /healthz, /readyz).`,
     );
     return {
       stop: async () => {
