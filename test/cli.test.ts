@@ -3,6 +3,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
+import { isRefusal } from '../src/core/errors.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 
 const CONFIG = `
@@ -81,6 +82,15 @@ describe('deploy-bot CLI', () => {
     expect((await cli('list', '--status', 'weird')).err).toMatch(/--status weird is not a status/);
     expect((await cli('logs', 'run-x', '--tail', 'lots')).code).toBe(2);
     expect((await cli('status', '--bogus')).err).toMatch(/Unknown option '--bogus'/);
+  });
+
+  it('writes its own sentence for a refusal: the core says what is wrong, the CLI what helps', async () => {
+    const core = await h.core.getRun('run-nosuchrun').catch((e: unknown) => e);
+    expect(isRefusal(core) && core.message).toBe('there is no run run-nosuchrun: check the id');
+    expect(await cli('status', 'run-nosuchrun')).toMatchObject({
+      code: 1,
+      err: 'deploy-bot: there is no run run-nosuchrun: check the id (deploy-bot list shows recent runs)',
+    });
   });
 
   it('refuses with exit code 1 and the exact reason on stderr', async () => {

@@ -34,6 +34,7 @@ import { login, logout, osUser, tokenCommand } from './account.ts';
 import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
 import { pruneCommand } from './prune.ts';
+import { refusalSentence } from './refusals.ts';
 import { serve } from './serve.ts';
 
 class UsageError extends Error {
@@ -223,7 +224,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return 2;
     }
     if (isRefusal(error) || error instanceof ApiError) {
-      io.err(`deploy-bot: ${error.message}`);
+      io.err(`deploy-bot: ${refusalSentence(error.code, error.message)}`);
       return 1;
     }
     if (error instanceof ConfigError) {

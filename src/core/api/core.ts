@@ -409,10 +409,7 @@ export class DeployCore {
   ): Promise<RunRow> {
     const row = await lockRunRow(tx, runId);
     if (!row) {
-      throw new Refusal(
-        'unknown_run',
-        `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`,
-      );
+      throw new Refusal('unknown_run', `there is no run ${runId}: check the id`, { runId });
     }
     if (row.status !== status) {
       const now = STATUS_TABLE[row.status as RunStatus].label.toLowerCase();

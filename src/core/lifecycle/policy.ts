@@ -15,10 +15,7 @@ export function describeApprovers(deployment: Deployment): string {
 
 export function checkIdentity(actor: Actor): void {
   if (!actor.id || actor.id === 'system') {
-    throw new Refusal(
-      'no_identity',
-      'who are you? Give your Slack user id with --as U… or set DEPLOY_USER',
-    );
+    throw new Refusal('no_identity', 'who are you? No Slack user id was given');
   }
 }
 

@@ -388,13 +388,9 @@ export async function deploymentActivity(
 export async function requireRunRow(db: Db | Tx, runId: string): Promise<RunRow> {
   const row = await getRunRow(db, runId);
   if (!row) {
-    throw new Refusal(
-      'unknown_run',
-      `there is no run ${runId}: check the id (deploy-bot list shows recent runs)`,
-      {
-        runId,
-      },
-    );
+    throw new Refusal('unknown_run', `there is no run ${runId}: check the id`, {
+      runId,
+    });
   }
   return row;
 }

@@ -162,7 +162,7 @@ function refusalReply(ctx: BotContext, refusal: Refusal, request: DeployRequest)
       );
     }
     case 'unknown_run':
-      return renderProblem(refusal.message.replace('deploy-bot list', `${command} status`), {
+      return renderProblem(`${refusal.message} (${command} status shows recent runs)`, {
         usage:
           request.kind === 'logs'
             ? usageOf('logs', command)

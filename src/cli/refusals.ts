@@ -1,0 +1,13 @@
+// The CLI's sentence for a refusal: the core says what is wrong in words every
+// front end can show; the CLI adds the command that helps (the bot adds its own).
+
+export function refusalSentence(code: string, message: string): string {
+  switch (code) {
+    case 'unknown_run':
+      return `${message} (deploy-bot list shows recent runs)`;
+    case 'no_identity':
+      return `${message}: pass --as U… (your Slack user id) or set DEPLOY_USER`;
+    default:
+      return message;
+  }
+}
