@@ -9,7 +9,6 @@
 import { z } from 'zod';
 import type { RunView } from '../../core/api/types.ts';
 import type { Deployment } from '../../core/config/load.ts';
-import { isApprover } from '../../core/lifecycle/policy.ts';
 import {
   renderDmDecided,
   renderDmNotice,
@@ -41,13 +40,17 @@ function threadMentions(deployment: Deployment, requestedBy: string): string[] {
   return deployment.approvers.filter((id) => deployment.allowSelfApproval || id !== requestedBy);
 }
 
-/** Every person who may decide (groups expanded), by the core's policy; the requester only when allowed. */
+/**
+ * Every person who may decide the step now: the approvers, groups expanded, each
+ * kept only when the core's `allowed` for them (in the run's channel) holds the
+ * step's decision, the same check their click will meet.
+ */
 async function eligiblePeople(
   deps: DeliverDeps,
   deployment: Deployment,
-  requestedBy: string,
+  run: RunView,
+  channel: string,
 ): Promise<string[]> {
-  const members = new Map<string, Set<string>>();
   const people = new Set<string>();
   for (const id of deployment.approvers) {
     if (!id.startsWith('S')) {
@@ -59,16 +62,12 @@ async function eligiblePeople(
         deps.client.usergroups.users.list({ usergroup: id }),
       ),
     ).users;
-    members.set(id, new Set(listed));
     for (const u of listed) people.add(u);
   }
-  const groups = {
-    isMember: async (user: string, group: string) => members.get(group)?.has(user) ?? false,
-  };
   const out: string[] = [];
   for (const person of people) {
-    if (person === requestedBy && !deployment.allowSelfApproval) continue;
-    if (await isApprover(deployment, person, groups)) out.push(person);
+    const allowed = await deps.core.decisionsFor(run.id, { id: person, via: 'slack', channel });
+    if (allowed.some((d) => d !== 'cancel')) out.push(person);
   }
   return out.sort();
 }
@@ -232,7 +231,7 @@ export async function deliverNotices(
     const targets =
       deployment.notify === 'thread'
         ? ['thread']
-        : await eligiblePeople(deps, deployment, run.requestedBy);
+        : await eligiblePeople(deps, deployment, run, row.channel);
     await ensureNotices(deps.core.db, run.id, step, targets);
     notices = await noticesOf(deps.core.db, run.id);
   }

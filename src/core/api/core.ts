@@ -42,7 +42,6 @@ import {
   type Tx,
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
-import { asc, gt } from '../store/orm.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
 import { lastCompletedExecute, readStoredSecretVariables } from '../store/run-variables.ts';
 import {
@@ -57,11 +56,12 @@ import {
   RUN_CHANNEL,
   type RunRow,
   requireRunRow,
+  runsChangedSince,
   slotHolder,
   toRunView,
   transition,
 } from '../store/runs.ts';
-import { runs as runsTable } from '../store/schema.ts';
+import type { runs as runsTable } from '../store/schema.ts';
 import { configureSecrets } from '../store/secrets.ts';
 import { type PreviousRun, resolveVariables } from '../variables/sources.ts';
 import { closestName, usageOf } from '../variables/validate.ts';
@@ -809,19 +809,8 @@ export class DeployCore {
   }
 
   /** The runs changed since a moment (newest state of each), oldest change first: a follower catching up. */
-  async runChangesSince(since: Date, limit = 500): Promise<RunChange[]> {
-    const rows = await this.db
-      .select({
-        runId: runsTable.id,
-        version: runsTable.version,
-        status: runsTable.status,
-        deployment: runsTable.deployment,
-      })
-      .from(runsTable)
-      .where(gt(runsTable.updatedAt, since))
-      .orderBy(asc(runsTable.updatedAt))
-      .limit(limit);
-    return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
+  runChangesSince(since: Date, limit = 500): Promise<RunChange[]> {
+    return runsChangedSince(this.db, since, limit);
   }
 
   /**

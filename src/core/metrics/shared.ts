@@ -124,18 +124,32 @@ new Gauge({
   },
 });
 
+/**
+ * A collector that clears its metric, then fills it from the shared snapshot:
+ * nothing when the database could not be read (deploybot_database_up says so).
+ */
+function fromSnapshot<M extends { reset(): void }>(fill: (metric: M, snap: Snapshot) => void) {
+  return async function collect(this: M): Promise<void> {
+    const snap = await snapshot();
+    this.reset();
+    if (snap.ok) fill(this, snap);
+  };
+}
+
+/** The shared totals of one metric: label values and count. */
+function totalsOf(snap: Snapshot, metric: string) {
+  return snap.totals.filter((t) => t.metric === metric);
+}
+
 new Gauge({
   name: 'deploybot_runs_active',
   help: 'Unfinished runs by status (all processes)',
   labelNames: ['status'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    if (!snap.ok) return;
-    for (const status of ACTIVE_STATUSES) this.set({ status }, 0);
-    for (const a of snap.active) this.set({ status: a.status }, a.n);
-  },
+  collect: fromSnapshot<Gauge<'status'>>((gauge, snap) => {
+    for (const status of ACTIVE_STATUSES) gauge.set({ status }, 0);
+    for (const a of snap.active) gauge.set({ status: a.status }, a.n);
+  }),
 });
 
 new Gauge({
@@ -143,13 +157,10 @@ new Gauge({
   help: 'How long the run that has been longest in each unfinished status has been there (0: none)',
   labelNames: ['status'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    if (!snap.ok) return;
-    for (const status of ACTIVE_STATUSES) this.set({ status }, 0);
-    for (const a of snap.active) this.set({ status: a.status }, Math.max(0, a.oldest));
-  },
+  collect: fromSnapshot<Gauge<'status'>>((gauge, snap) => {
+    for (const status of ACTIVE_STATUSES) gauge.set({ status }, 0);
+    for (const a of snap.active) gauge.set({ status: a.status }, Math.max(0, a.oldest));
+  }),
 });
 
 new Gauge({
@@ -157,11 +168,9 @@ new Gauge({
   help: 'pg-boss jobs not yet done, by queue and state (created, retry, active)',
   labelNames: ['queue', 'state'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    for (const j of snap.jobs) this.set({ queue: j.queue, state: j.state }, j.n);
-  },
+  collect: fromSnapshot<Gauge<'queue' | 'state'>>((gauge, snap) => {
+    for (const j of snap.jobs) gauge.set({ queue: j.queue, state: j.state }, j.n);
+  }),
 });
 
 new Counter({
@@ -169,15 +178,14 @@ new Counter({
   help: 'Runs finished, by deployment, environment, kind and outcome (completed, no_changes, destroyed, failed, rolled_back, rollback_failed, cancelled, expired); the same in every process',
   labelNames: ['deployment', 'environment', 'kind', 'outcome'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    for (const t of snap.totals) {
-      if (t.metric !== RUNS_FINISHED) continue;
-      const { deployment = '', environment = '', kind = '', outcome = '' } = t.labels;
-      this.inc({ deployment, environment, kind, outcome }, Number(t.value));
-    }
-  },
+  collect: fromSnapshot<Counter<'deployment' | 'environment' | 'kind' | 'outcome'>>(
+    (counter, snap) => {
+      for (const t of totalsOf(snap, RUNS_FINISHED)) {
+        const { deployment = '', environment = '', kind = '', outcome = '' } = t.labels;
+        counter.inc({ deployment, environment, kind, outcome }, Number(t.value));
+      }
+    },
+  ),
 });
 
 new Gauge({
@@ -185,18 +193,15 @@ new Gauge({
   help: 'When the last run of each deployment that did what was asked (completed, no_changes, destroyed) finished, in Unix seconds',
   labelNames: ['deployment'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
+  collect: fromSnapshot<Gauge<'deployment'>>((gauge, snap) => {
     const last = new Map<string, number>();
-    for (const t of snap.totals) {
-      if (t.metric !== RUNS_FINISHED) continue;
+    for (const t of totalsOf(snap, RUNS_FINISHED)) {
       const { deployment = '', outcome = '' } = t.labels;
       if (outcome !== 'completed' && outcome !== 'no_changes' && outcome !== 'destroyed') continue;
       last.set(deployment, Math.max(last.get(deployment) ?? 0, t.last_at));
     }
-    for (const [deployment, at] of last) this.set({ deployment }, at);
-  },
+    for (const [deployment, at] of last) gauge.set({ deployment }, at);
+  }),
 });
 
 new Counter({
@@ -204,37 +209,26 @@ new Counter({
   help: 'Approvals, apply confirmations and cancels asked for, by decision (approve_plan, confirm_apply, cancel), result (accepted, refused) and code (ok, or the refusal code: not_approver, self_approval, wrong_status, …); from every front end',
   labelNames: ['decision', 'result', 'code'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    for (const t of snap.totals) {
-      if (t.metric !== DECISIONS) continue;
+  collect: fromSnapshot<Counter<'decision' | 'result' | 'code'>>((counter, snap) => {
+    for (const t of totalsOf(snap, DECISIONS)) {
       const { decision = '', result = '', code = '' } = t.labels;
-      this.inc({ decision, result, code }, Number(t.value));
+      counter.inc({ decision, result, code }, Number(t.value));
     }
-  },
+  }),
 });
 
 new Gauge({
   name: 'deploybot_outbox_oldest_undelivered_seconds',
   help: 'Age of the oldest run change not yet shown in its Slack message (0: the outbox is caught up)',
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    if (snap.ok) this.set(Math.max(0, snap.outboxOldest ?? 0));
-  },
+  collect: fromSnapshot<Gauge>((gauge, snap) => gauge.set(Math.max(0, snap.outboxOldest ?? 0))),
 });
 
 new Gauge({
   name: 'deploybot_outbox_undelivered',
   help: 'Slack run messages behind their run',
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    if (snap.ok) this.set(snap.outboxPending);
-  },
+  collect: fromSnapshot<Gauge>((gauge, snap) => gauge.set(snap.outboxPending)),
 });
 
 new Gauge({
@@ -242,14 +236,11 @@ new Gauge({
   help: 'deploy-bot serve and worker processes connected to the database, by role',
   labelNames: ['role'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    if (!snap.ok) return;
-    this.set({ role: 'serve' }, 0);
-    this.set({ role: 'worker' }, 0);
-    for (const p of snap.processes) this.set({ role: p.role }, p.n);
-  },
+  collect: fromSnapshot<Gauge<'role'>>((gauge, snap) => {
+    gauge.set({ role: 'serve' }, 0);
+    gauge.set({ role: 'worker' }, 0);
+    for (const p of snap.processes) gauge.set({ role: p.role }, p.n);
+  }),
 });
 
 new Counter({
@@ -257,12 +248,8 @@ new Counter({
   help: 'What retention removed (what: run_log_lines, plan_artifact_files), all processes',
   labelNames: ['what'] as const,
   registers: [registry],
-  async collect() {
-    const snap = await snapshot();
-    this.reset();
-    for (const t of snap.totals) {
-      if (t.metric !== RETENTION_REMOVED) continue;
-      this.inc({ what: t.labels.what ?? '' }, Number(t.value));
-    }
-  },
+  collect: fromSnapshot<Counter<'what'>>((counter, snap) => {
+    for (const t of totalsOf(snap, RETENTION_REMOVED))
+      counter.inc({ what: t.labels.what ?? '' }, Number(t.value));
+  }),
 });

@@ -32,7 +32,7 @@ import { outcomeOf, recordTransition } from '../metrics/instruments.ts';
 import { finishedTotalSql } from '../metrics/totals.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db, Tx } from './database.ts';
-import { and, asc, eq, inArray, isNull, sql } from './orm.ts';
+import { and, asc, eq, gt, inArray, isNull, sql } from './orm.ts';
 import { returningRows, rowMapper, selectRows } from './rows.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
 import { encryptSecretVariables, sealConfig } from './secrets.ts';
@@ -581,4 +581,20 @@ export async function listTransitions(db: Db, runId: string): Promise<Transition
     credential: r.credential,
     at: r.createdAt.toISOString(),
   }));
+}
+
+/** The runs changed since a moment (their newest state), oldest change first. */
+export async function runsChangedSince(db: Db, since: Date, limit: number) {
+  const rows = await db
+    .select({
+      runId: runs.id,
+      version: runs.version,
+      status: runs.status,
+      deployment: runs.deployment,
+    })
+    .from(runs)
+    .where(gt(runs.updatedAt, since))
+    .orderBy(asc(runs.updatedAt))
+    .limit(limit);
+  return rows.map((r) => ({ ...r, status: r.status as RunStatus }));
 }
