@@ -1,7 +1,7 @@
 import type { SourceSummary, VariableSource } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import type { PlanBinding } from '../engine/binding.ts';
-import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
+import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES, STATUS_GROUPS } from '../lifecycle/statuses.ts';
 import { pgCore, sql } from './orm.ts';
 
 const {
@@ -99,6 +99,15 @@ export const runs = pgTable(
     // deploy-tui's frame filtered by deployment and a status group (a bitmap AND of
     // the two indexes above read 130,000 failed runs of all deployments: 110 ms).
     index('runs_deployment_status_seq').on(t.deployment, t.status, t.seq),
+    // The failed group (several statuses) in seq order, for all deployments and for
+    // one: its first page is read in order and the read stops there, however many
+    // failed runs a year holds (listRunRows reads the page's seqs from these).
+    index('runs_failed_seq')
+      .on(t.seq)
+      .where(sql`${t.status} in (${inList(STATUS_GROUPS.failed)})`),
+    index('runs_failed_deployment_seq')
+      .on(t.deployment, t.seq)
+      .where(sql`${t.status} in (${inList(STATUS_GROUPS.failed)})`),
     // Retention finds what is due without reading what it already pruned.
     index('runs_logs_prunable')
       .on(t.finishedAt)
