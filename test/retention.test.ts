@@ -68,18 +68,41 @@ const artifactCount = async (runId: string) =>
   )[0]!.n;
 
 describe('retention settings', () => {
-  it('defaults: run logs 90 days, plan artifacts 30 days, runs and audit kept', () => {
+  it('defaults: run logs 90 days, plan artifacts 30 days, runs and audit kept, pace 25%', () => {
     expect(DEFAULT_RETENTION).toEqual({
       runLogs: 90 * 86_400_000,
       planArtifacts: 30 * 86_400_000,
       runs: 'keep',
       audit: 'keep',
+      pace: 0.25,
+      batchLines: 1000,
     });
     const loaded = parseConfig(
       `${CONFIG}\nretention:\n  runLogs: 14d\n  planArtifacts: keep\n`,
       'deploy.config.yaml',
     );
     expect(loaded.retention).toMatchObject({ runLogs: 14 * 86_400_000, planArtifacts: null });
+    const paced = (text: string) =>
+      parseConfig(`${CONFIG}\nretention:\n${text}\n`, 'deploy.config.yaml').retention;
+    expect(paced('  pace: 10%\n  batchLines: 500')).toMatchObject({ pace: 0.1, batchLines: 500 });
+    expect(paced('  pace: 0.5')).toMatchObject({ pace: 0.5, batchLines: 1000 });
+    expect(paced('  pace: 100%')).toMatchObject({ pace: 1 });
+  });
+
+  it('a wrong pace or batch size is refused with what to write', () => {
+    expect(() =>
+      parseConfig(`${CONFIG}\nretention:\n  pace: 150%\n  batchLines: 5\n`, 'deploy.config.yaml'),
+    ).toThrow(
+      expect.objectContaining({
+        problems: [
+          'deploy.config.yaml: retention.pace: pace: expected the share of its time the pass may work, from 1% to 100% (or 0.01 to 1), like 25%, got "150%"',
+          'deploy.config.yaml: retention.batchLines: batchLines: expected a whole number of log lines, 100 to 100000',
+        ],
+      }),
+    );
+    expect(() => parseConfig(`${CONFIG}\nretention:\n  pace: 0\n`, 'deploy.config.yaml')).toThrow(
+      /pace: expected the share of its time the pass may work.*got 0/,
+    );
   });
 
   it('a wrong value is refused with what to write', () => {
@@ -244,11 +267,14 @@ describe('pruning', () => {
       select 'old-' || g, 'execute', 'stdout', 'line ' || i
       from generate_series(1, 100) g, generate_series(1, 2000) i`;
     let pruning = true;
-    const pass = pruneHistory(sql(), DEFAULT_RETENTION, { batchRuns: 5, batchLines: 500 }).finally(
-      () => {
-        pruning = false;
-      },
-    );
+    // Without resting (pace 100%): the pass at its busiest.
+    const pass = pruneHistory(sql(), DEFAULT_RETENTION, {
+      batchRuns: 5,
+      batchLines: 500,
+      pace: 1,
+    }).finally(() => {
+      pruning = false;
+    });
     const started = Date.now();
     const live = await finishRun('svc');
     const took = Date.now() - started;
@@ -269,6 +295,50 @@ describe('pruning', () => {
     // The live run went through its whole life meanwhile (plan, two approvals, apply).
     expect(took).toBeLessThan(30_000);
     expect(pruning).toBe(false);
+  });
+
+  it('paces itself: after each statement it rests (1 - pace) / pace times as long as it took', async () => {
+    const template = oldFailed.id;
+    await sql()`
+      insert into runs (id, deployment, environment, kind, status, requested_by, requested_via,
+        variables, secret_variables, source, config, created_at, updated_at, status_since, finished_at)
+      select 'paced-' || g, deployment, environment, kind, 'failed', requested_by, requested_via,
+        variables, secret_variables, source, config, now() - interval '200 days', now() - interval '200 days',
+        now() - interval '200 days', now() - interval '200 days'
+      from runs, generate_series(1, 6) g where id = ${template}`;
+    await sql()`
+      insert into run_logs (run_id, phase, stream, line)
+      select 'paced-' || g, 'execute', 'stdout', 'line ' || i
+      from generate_series(1, 6) g, generate_series(1, 300) i`;
+    // Each rest, with the time since the last one ended: the statement's time, and a little more.
+    const rests: { rest: number; since: number }[] = [];
+    let lastEnd = performance.now();
+    const report = await pruneHistory(sql(), DEFAULT_RETENTION, {
+      batchRuns: 2,
+      batchLines: 100,
+      pace: 0.2,
+      rest: async (ms) => {
+        rests.push({ rest: ms, since: performance.now() - lastEnd });
+        lastEnd = performance.now();
+      },
+    });
+    expect(report.runLogs).toEqual({ runs: 6, lines: 1800 });
+    // Per batch of 2 runs: the candidates, the mark, 6 deletes of 100 lines and the
+    // last one finding none; then the plan artifacts' candidates and the last reads.
+    expect(rests.length).toBeGreaterThanOrEqual(3 * 8);
+    for (const { rest, since } of rests) {
+      expect(rest).toBeGreaterThan(0);
+      expect(rest).toBeLessThanOrEqual(4 * since + 0.001);
+    }
+    // At pace 100% it never rests.
+    let rested = 0;
+    await pruneHistory(sql(), DEFAULT_RETENTION, {
+      pace: 1,
+      rest: async () => {
+        rested++;
+      },
+    });
+    expect(rested).toBe(0);
   });
 
   it('the daily pg-boss schedule is declared and its job prunes, reporting what it removed', async () => {

@@ -186,7 +186,9 @@ more than retention.runLogs ago (default 90d), and the stored plan artifacts of
 runs that ended more than retention.planArtifacts ago (default 30d). Runs, their
 plans and audit trails are kept; so is everything of an unfinished run and of the
 last completed run of each deployment. A pruned log keeps one line saying when
-and why it was removed. It works in small batches beside live runs.
+and why it was removed. It works in small batches beside live runs, resting
+after each statement so that it works at most retention.pace of the time
+(default 25%; retention.batchLines log lines per statement, default 1000).
 
   --dry-run     say what would be removed; change nothing
   --json        the report as JSON`,

@@ -9,7 +9,10 @@
 //     lines go in batches of at most `batchLines`: readers say "pruned"
 //     rather than show a half log;
 //   - every statement has a lock timeout: if a lock is not free, this pass
-//     stops and the next one goes on.
+//     stops and the next one goes on;
+//   - it paces itself (retention.pace): after each statement it sleeps in
+//     proportion to the time the statement took, so that it works at most
+//     that share of the time and leaves the cores and the disk to live runs.
 // A dry run counts what would go and changes nothing.
 
 import type { Sql } from '../store/database.ts';
@@ -32,8 +35,12 @@ export type PruneOptions = {
   readonly dryRun?: boolean;
   /** Runs per batch (default 50). */
   readonly batchRuns?: number;
-  /** Log lines per DELETE (default 5000). */
+  /** Log lines per DELETE (default: retention.batchLines). */
   readonly batchLines?: number;
+  /** The share of its time the pass works (default: retention.pace); 1: no rest. */
+  readonly pace?: number;
+  /** How the pass rests between statements (tests record it); a timer by default. */
+  readonly rest?: (ms: number) => Promise<void>;
   readonly now?: Date;
   /** Checked between batches (a stopping process). */
   readonly shouldStop?: () => boolean;
@@ -89,7 +96,16 @@ export async function pruneHistory(
   const now = options.now ?? new Date();
   const dryRun = options.dryRun ?? false;
   const batchRuns = options.batchRuns ?? 50;
-  const batchLines = options.batchLines ?? 5000;
+  const batchLines = options.batchLines ?? retention.batchLines;
+  const pace = options.pace ?? retention.pace;
+  const rest = options.rest ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  /** Runs one statement, then rests (1 - pace) / pace times as long as it took, at most 10 s. */
+  const paced = async <T>(statement: () => Promise<T>): Promise<T> => {
+    const started = performance.now();
+    const result = await statement();
+    if (pace < 1) await rest(Math.min(10_000, ((performance.now() - started) * (1 - pace)) / pace));
+    return result;
+  };
   const logsBefore =
     retention.runLogs === null ? null : new Date(now.getTime() - retention.runLogs);
   const artifactsBefore =
@@ -111,7 +127,7 @@ export async function pruneHistory(
         stoppedEarly = 'asked to stop';
         return;
       }
-      const due = await candidates(sql, marker, before, after, batchRuns);
+      const due = await paced(() => candidates(sql, marker, before, after, batchRuns));
       if (due.length === 0) return;
       const last = due[due.length - 1]!;
       after = { at: last.at, id: last.id };
@@ -133,9 +149,10 @@ export async function pruneHistory(
         }
         // Marked, and told in the log itself (a last line every reader shows:
         // CLI, Slack, deploy-tui), before any line goes.
-        const marked = await guarded(
-          sql,
-          (tx) => tx<{ id: string }[]>`
+        const marked = await paced(() =>
+          guarded(
+            sql,
+            (tx) => tx<{ id: string }[]>`
             with marked as (
               update runs set logs_pruned_at = now()
               where id in (
@@ -151,18 +168,21 @@ export async function pruneHistory(
                 || ${keptFor} || ' after the run ended (retention.runLogs in the config). The run, its plan and audit trail are kept.'
               from marked m)
             select id from marked`,
+          ),
         );
         const markedIds = marked.map((m) => m.id);
         runLogs.runs += markedIds.length;
         if (markedIds.length === 0) return;
         for (;;) {
-          const deleted = await guarded(
-            sql,
-            (tx) => tx`
+          const deleted = await paced(() =>
+            guarded(
+              sql,
+              (tx) => tx`
               delete from run_logs where id in (
                 select id from run_logs
                 where run_id = any(${markedIds}) and phase <> ${PRUNED_PHASE}
                 limit ${batchLines})`,
+            ),
           );
           runLogs.lines += deleted.count;
           if (deleted.count < batchLines) break;
@@ -182,21 +202,23 @@ export async function pruneHistory(
           planArtifacts.bytes += row?.bytes ?? 0;
           return;
         }
-        const removed = await guarded(sql, async (tx) => {
-          const marked = await tx<{ id: string }[]>`
+        const removed = await paced(() =>
+          guarded(sql, async (tx) => {
+            const marked = await tx<{ id: string }[]>`
             update runs set artifacts_pruned_at = now()
             where id in (
               select id from runs
               where id = any(${ids}) and finished_at is not null and artifacts_pruned_at is null
               for update skip locked)
             returning id`;
-          const markedIds = marked.map((m) => m.id);
-          if (markedIds.length === 0) return [];
-          return tx<{ run_id: string; bytes: number }[]>`
+            const markedIds = marked.map((m) => m.id);
+            if (markedIds.length === 0) return [];
+            return tx<{ run_id: string; bytes: number }[]>`
             delete from plan_artifacts a using plans p
             where a.plan_id = p.id and p.run_id = any(${markedIds})
             returning p.run_id, octet_length(a.content)::float8 as bytes`;
-        });
+          }),
+        );
         planArtifacts.runs += new Set(removed.map((r) => r.run_id)).size;
         planArtifacts.files += removed.length;
         planArtifacts.bytes += removed.reduce((sum, r) => sum + r.bytes, 0);

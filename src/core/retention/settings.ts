@@ -1,5 +1,6 @@
 // `retention:` in the config file: how long run logs and plan artifacts are
-// kept after a run ends. Runs themselves and their audit trail are kept.
+// kept after a run ends, and how gently the pass works beside live runs.
+// Runs themselves and their audit trail are kept.
 
 import { z } from 'zod';
 import { formatDuration, parseDuration } from '../config/duration.ts';
@@ -26,6 +27,28 @@ const keepOnly = (what: string) =>
     error: `${what}: only keep is supported (runs and their audit trail are never removed)`,
   });
 
+/** The share of its time the pass may work: "25%" or 0.25; it sleeps the rest. */
+const share = z.union([z.string(), z.number()]).transform((value, ctx): number => {
+  const text = String(value).trim();
+  const percent = /^(\d+(?:\.\d+)?)\s*%$/.exec(text);
+  const n = percent ? Number(percent[1]) / 100 : /^\d*\.?\d+$/.test(text) ? Number(text) : NaN;
+  if (!(n >= 0.01 && n <= 1)) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `pace: expected the share of its time the pass may work, from 1% to 100% (or 0.01 to 1), like 25%, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const BATCH_LINES_ERROR = {
+  error: 'batchLines: expected a whole number of log lines, 100 to 100000',
+};
+
+export const DEFAULT_PACE = 0.25;
+export const DEFAULT_BATCH_LINES = 1000;
+
 export const retentionSchema = z
   .strictObject({
     /** Run log lines, counted from the run's end. */
@@ -34,8 +57,24 @@ export const retentionSchema = z
     planArtifacts: keepOrDuration('planArtifacts').default(30 * DAY),
     runs: keepOnly('runs').default('keep'),
     audit: keepOnly('audit').default('keep'),
+    /** After each statement the pass sleeps so that it works at most this share of the time. */
+    pace: share.default(DEFAULT_PACE),
+    /** Log lines removed per statement: a short statement, a short hold on the disk. */
+    batchLines: z
+      .number(BATCH_LINES_ERROR)
+      .int(BATCH_LINES_ERROR)
+      .min(100, BATCH_LINES_ERROR)
+      .max(100_000, BATCH_LINES_ERROR)
+      .default(DEFAULT_BATCH_LINES),
   })
-  .default({ runLogs: 90 * DAY, planArtifacts: 30 * DAY, runs: 'keep', audit: 'keep' });
+  .default({
+    runLogs: 90 * DAY,
+    planArtifacts: 30 * DAY,
+    runs: 'keep',
+    audit: 'keep',
+    pace: DEFAULT_PACE,
+    batchLines: DEFAULT_BATCH_LINES,
+  });
 
 export type Retention = z.output<typeof retentionSchema>;
 
@@ -44,4 +83,9 @@ export const DEFAULT_RETENTION: Retention = retentionSchema.parse(undefined);
 export function describeKeep(ms: number | null): string {
   if (ms === null) return 'kept';
   return ms % DAY === 0 ? `${ms / DAY} days` : formatDuration(ms);
+}
+
+/** How the pass paces itself, as the README and `deploy-bot prune` say it. */
+export function describePace(retention: Retention): string {
+  return `pace ${Math.round(retention.pace * 100)}%: it works at most that share of the time and sleeps the rest; ${retention.batchLines.toLocaleString('en-US')} log lines per statement`;
 }
