@@ -28,7 +28,7 @@ export async function pruneCommand(
       return 0;
     }
     io.out(
-      `retention (${settings.configFile}): run logs ${describeKeep(retention.runLogs)}, plan artifacts ${describeKeep(retention.planArtifacts)} after the run ends; runs and audit kept; ${describePace(retention)}`,
+      `retention (${settings.configFile}): run logs ${describeKeep(retention.runLogs)}, plan artifacts ${describeKeep(retention.planArtifacts)} after the run ends; runs ${describeKeep(retention.runs)}, audit trails ${retention.audit === null ? 'kept as long as their run' : describeKeep(retention.audit)}; ${describePace(retention)}`,
     );
     io.out(describePrune(report));
     if (options.dryRun) io.out('dry run: nothing was removed (run without --dry-run to remove it)');

@@ -1,7 +1,8 @@
-// Retention: removes run log lines and plan artifacts that are past their
-// time (retention.runLogs, retention.planArtifacts, counted from the run's
-// end), in small batches, each its own short statement, so that live runs
-// never wait behind it:
+// Retention: removes what is past its time, counted from the run's end: run
+// log lines (retention.runLogs), plan artifacts (retention.planArtifacts),
+// audit trails (retention.audit) and whole runs (retention.runs: the run with
+// its plan, approvals, audit trail and log), in small batches, each its own
+// short statement, so that live runs never wait behind it:
 //   - only finished runs (finished_at set) are touched, and never the last
 //     completed run of a deployment (destroy and "run again" start from it);
 //   - a run is marked first (logs_pruned_at / artifacts_pruned_at, taken with
@@ -23,8 +24,15 @@ export type PruneReport = {
   /** Runs ended before this lose their log lines (null: logs are kept). */
   readonly logsBefore: string | null;
   readonly artifactsBefore: string | null;
+  /** Finished runs ended before this are removed whole (null: runs are kept). */
+  readonly runsBefore: string | null;
+  /** Finished runs ended before this lose their audit trail (null: kept as long as the run). */
+  readonly auditBefore: string | null;
   readonly runLogs: { runs: number; lines: number };
   readonly planArtifacts: { runs: number; files: number; bytes: number };
+  /** Runs removed, and the log lines that went with them. */
+  readonly runs: { runs: number; lines: number };
+  readonly audit: { runs: number; entries: number };
   /** Runs left alone although due: the last completed run of their deployment. */
   readonly protectedRuns: number;
   /** The pass stopped early (asked to, or a lock was busy): the next pass goes on. */
@@ -49,13 +57,16 @@ export type PruneOptions = {
 /** The phase of the one line a pruned log keeps: what was removed, when and why. */
 export const PRUNED_PHASE = 'retention';
 
+/** The column that says a run's part was pruned (null: the run itself goes). */
+type Marker = 'logs_pruned_at' | 'artifacts_pruned_at' | 'audit_pruned_at' | null;
+
 /** `at`: finished_at as text, to the microsecond (the keyset cursor). */
 type Candidate = { id: string; at: string; protected: boolean };
 
 /** The due runs after (finished_at, id), oldest first, with whether each is protected. */
 async function candidates(
   sql: Sql,
-  marker: 'logs_pruned_at' | 'artifacts_pruned_at',
+  marker: Marker,
   before: Date,
   after: { at: string; id: string } | null,
   limit: number,
@@ -67,7 +78,8 @@ async function candidates(
         where n.deployment = r.deployment and n.status = 'completed' and n.finished_at > r.finished_at
       )) as protected
     from runs r
-    where r.finished_at is not null and r.${sql(marker)} is null and r.finished_at < ${before.toISOString()}::timestamptz
+    where r.finished_at is not null ${marker ? sql`and r.${sql(marker)} is null` : sql``}
+      and r.finished_at < ${before.toISOString()}::timestamptz
       ${after ? sql`and (r.finished_at, r.id) > (${after.at}::timestamptz, ${after.id})` : sql``}
     order by r.finished_at, r.id
     limit ${limit}`;
@@ -110,17 +122,19 @@ export async function pruneHistory(
     retention.runLogs === null ? null : new Date(now.getTime() - retention.runLogs);
   const artifactsBefore =
     retention.planArtifacts === null ? null : new Date(now.getTime() - retention.planArtifacts);
+  const runsBefore = retention.runs === null ? null : new Date(now.getTime() - retention.runs);
+  const auditBefore = retention.audit === null ? null : new Date(now.getTime() - retention.audit);
   const runLogs = { runs: 0, lines: 0 };
+  const removedRuns = { runs: 0, lines: 0 };
+  const audit = { runs: 0, entries: 0 };
   const keptFor = describeKeep(retention.runLogs);
   const planArtifacts = { runs: 0, files: 0, bytes: 0 };
   const protectedIds = new Set<string>();
+  /** A dry run's runs that would go whole: the other passes leave them out of their counts. */
+  const goingWhole = new Set<string>();
   let stoppedEarly: string | null = null;
 
-  const pass = async (
-    marker: 'logs_pruned_at' | 'artifacts_pruned_at',
-    before: Date,
-    batch: (ids: string[]) => Promise<void>,
-  ) => {
+  const pass = async (marker: Marker, before: Date, batch: (ids: string[]) => Promise<void>) => {
     let after: { at: string; id: string } | null = null;
     for (;;) {
       if (options.shouldStop?.()) {
@@ -132,12 +146,91 @@ export async function pruneHistory(
       const last = due[due.length - 1]!;
       after = { at: last.at, id: last.id };
       for (const c of due) if (c.protected) protectedIds.add(c.id);
-      const ids = due.filter((c) => !c.protected).map((c) => c.id);
+      const ids = due.filter((c) => !c.protected && !goingWhole.has(c.id)).map((c) => c.id);
       if (ids.length > 0) await batch(ids);
     }
   };
 
+  /**
+   * The log lines of finished runs, counted into `into` (runs marked, lines
+   * removed): each run is marked,
+   * and told in the log itself (a last line every reader shows: CLI, Slack,
+   * deploy-tui), before any line goes.
+   */
+  const removeLogs = async (ids: string[], into: { runs: number; lines: number }) => {
+    const marked = await paced(() =>
+      guarded(
+        sql,
+        (tx) => tx<{ id: string }[]>`
+        with marked as (
+          update runs set logs_pruned_at = now()
+          where id in (
+            select id from runs
+            where id = any(${ids}) and finished_at is not null and logs_pruned_at is null
+            for update skip locked)
+          returning id, logs_pruned_at),
+        notice as (
+          insert into run_logs (run_id, phase, stream, line)
+          select m.id, ${PRUNED_PHASE}, 'system',
+            'log removed by retention on ' || to_char(m.logs_pruned_at at time zone 'UTC', 'YYYY-MM-DD') || ': '
+            || (select count(*) from run_logs l where l.run_id = m.id) || ' line(s), kept '
+            || ${keptFor} || ' after the run ended (retention.runLogs in the config). The run, its plan and audit trail are kept.'
+          from marked m)
+        select id from marked`,
+      ),
+    );
+    const markedIds = marked.map((m) => m.id);
+    into.runs += markedIds.length;
+    for (;;) {
+      if (markedIds.length === 0) return;
+      const deleted = await paced(() =>
+        guarded(
+          sql,
+          (tx) => tx`
+          delete from run_logs where id in (
+            select id from run_logs
+            where run_id = any(${markedIds}) and phase <> ${PRUNED_PHASE}
+            limit ${batchLines})`,
+        ),
+      );
+      into.lines += deleted.count;
+      if (deleted.count < batchLines) return;
+    }
+  };
+
   try {
+    if (runsBefore !== null) {
+      await pass(null, runsBefore, async (ids) => {
+        if (dryRun) {
+          for (const id of ids) goingWhole.add(id);
+          removedRuns.runs += ids.length;
+          const [row] = await sql<{ n: number }[]>`
+            select count(*)::int as n from run_logs where run_id = any(${ids})`;
+          removedRuns.lines += row?.n ?? 0;
+          return;
+        }
+        // The log first, in batches (a run kept for years may have a long one);
+        // then the run with everything that refers to it (plans and their
+        // artifacts, approvals, audit trail, Slack messages) and its last line.
+        const log = { runs: 0, lines: 0 };
+        await removeLogs(ids, log);
+        removedRuns.lines += log.lines;
+        const gone = await paced(() =>
+          guarded(sql, async (tx) => {
+            const deleted = await tx<{ id: string }[]>`
+              delete from runs where id in (
+                select id from runs
+                where id = any(${ids}) and finished_at is not null
+                for update skip locked)
+              returning id`;
+            const goneIds = deleted.map((r) => r.id);
+            if (goneIds.length > 0) await tx`delete from run_logs where run_id = any(${goneIds})`;
+            return goneIds;
+          }),
+        );
+        removedRuns.runs += gone.length;
+      });
+    }
     if (logsBefore !== null) {
       await pass('logs_pruned_at', logsBefore, async (ids) => {
         if (dryRun) {
@@ -147,46 +240,7 @@ export async function pruneHistory(
           runLogs.lines += row?.n ?? 0;
           return;
         }
-        // Marked, and told in the log itself (a last line every reader shows:
-        // CLI, Slack, deploy-tui), before any line goes.
-        const marked = await paced(() =>
-          guarded(
-            sql,
-            (tx) => tx<{ id: string }[]>`
-            with marked as (
-              update runs set logs_pruned_at = now()
-              where id in (
-                select id from runs
-                where id = any(${ids}) and finished_at is not null and logs_pruned_at is null
-                for update skip locked)
-              returning id, logs_pruned_at),
-            notice as (
-              insert into run_logs (run_id, phase, stream, line)
-              select m.id, ${PRUNED_PHASE}, 'system',
-                'log removed by retention on ' || to_char(m.logs_pruned_at at time zone 'UTC', 'YYYY-MM-DD') || ': '
-                || (select count(*) from run_logs l where l.run_id = m.id) || ' line(s), kept '
-                || ${keptFor} || ' after the run ended (retention.runLogs in the config). The run, its plan and audit trail are kept.'
-              from marked m)
-            select id from marked`,
-          ),
-        );
-        const markedIds = marked.map((m) => m.id);
-        runLogs.runs += markedIds.length;
-        if (markedIds.length === 0) return;
-        for (;;) {
-          const deleted = await paced(() =>
-            guarded(
-              sql,
-              (tx) => tx`
-              delete from run_logs where id in (
-                select id from run_logs
-                where run_id = any(${markedIds}) and phase <> ${PRUNED_PHASE}
-                limit ${batchLines})`,
-            ),
-          );
-          runLogs.lines += deleted.count;
-          if (deleted.count < batchLines) break;
-        }
+        await removeLogs(ids, runLogs);
       });
     }
     if (artifactsBefore !== null) {
@@ -224,6 +278,46 @@ export async function pruneHistory(
         planArtifacts.bytes += removed.reduce((sum, r) => sum + r.bytes, 0);
       });
     }
+    if (auditBefore !== null) {
+      await pass('audit_pruned_at', auditBefore, async (ids) => {
+        if (dryRun) {
+          const [row] = await sql<{ runs: number; entries: number }[]>`
+            select count(distinct run_id)::int as runs, count(*)::int as entries
+            from run_transitions where run_id = any(${ids})`;
+          audit.runs += row?.runs ?? 0;
+          audit.entries += row?.entries ?? 0;
+          return;
+        }
+        // The trail goes, and one entry in its place says so wherever the
+        // audit is read (deploy-bot audit, the API, deploy-tui's run detail).
+        const [row] = await paced(() =>
+          guarded(
+            sql,
+            (tx) => tx<{ runs: number; entries: number }[]>`
+            with marked as (
+              update runs set audit_pruned_at = now()
+              where id in (
+                select id from runs
+                where id = any(${ids}) and finished_at is not null and audit_pruned_at is null
+                for update skip locked)
+              returning id, status, audit_pruned_at),
+            removed as (
+              delete from run_transitions t using marked m where t.run_id = m.id
+              returning t.run_id),
+            notice as (
+              insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
+              select m.id, m.status, m.status, 'system', 'system',
+                'audit trail removed by retention on ' || to_char(m.audit_pruned_at at time zone 'UTC', 'YYYY-MM-DD') || ': '
+                || (select count(*) from removed r where r.run_id = m.id) || ' audit entries, kept '
+                || ${describeKeep(retention.audit)} || ' after the run ended (retention.audit in the config). The run and its plan are kept.'
+              from marked m)
+            select (select count(*)::int from marked) as runs, (select count(*)::int from removed) as entries`,
+          ),
+        );
+        audit.runs += row?.runs ?? 0;
+        audit.entries += row?.entries ?? 0;
+      });
+    }
   } catch (error) {
     if (!(error instanceof LockBusy)) throw error;
     stoppedEarly = 'a lock was busy: the next pass goes on';
@@ -233,6 +327,8 @@ export async function pruneHistory(
     const totals: [string, number][] = [
       ['run_log_lines', runLogs.lines],
       ['plan_artifact_files', planArtifacts.files],
+      ['runs', removedRuns.runs],
+      ['audit_entries', audit.entries],
     ];
     for (const [what, n] of totals) {
       if (n === 0) continue;
@@ -248,8 +344,12 @@ export async function pruneHistory(
     dryRun,
     logsBefore: logsBefore?.toISOString() ?? null,
     artifactsBefore: artifactsBefore?.toISOString() ?? null,
+    runsBefore: runsBefore?.toISOString() ?? null,
+    auditBefore: auditBefore?.toISOString() ?? null,
     runLogs,
     planArtifacts,
+    runs: removedRuns,
+    audit,
     protectedRuns: protectedIds.size,
     stoppedEarly,
   };
@@ -268,6 +368,16 @@ export function describePrune(report: PruneReport): string {
     report.artifactsBefore === null
       ? 'plan artifacts: kept (retention.planArtifacts: keep)'
       : `plan artifacts of runs ended before ${report.artifactsBefore}: ${verb} ${report.planArtifacts.files} file(s), ${report.planArtifacts.bytes.toLocaleString('en-US')} bytes, of ${report.planArtifacts.runs} run(s)`,
+  );
+  parts.push(
+    report.runsBefore === null
+      ? 'runs: kept (retention.runs: keep)'
+      : `runs ended before ${report.runsBefore}: ${verb} ${report.runs.runs} run(s) with their plan, approvals, audit trail and ${report.runs.lines.toLocaleString('en-US')} log line(s)`,
+  );
+  parts.push(
+    report.auditBefore === null
+      ? 'audit trails: kept as long as their run (retention.audit: keep)'
+      : `audit trails of runs ended before ${report.auditBefore}: ${verb} ${report.audit.entries.toLocaleString('en-US')} entr${report.audit.entries === 1 ? 'y' : 'ies'} of ${report.audit.runs} run(s)`,
   );
   if (report.protectedRuns > 0)
     parts.push(

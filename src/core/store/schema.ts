@@ -79,6 +79,8 @@ export const runs = pgTable(
     logsPrunedAt: tz('logs_pruned_at'),
     /** When retention removed the run's plan artifacts (null: kept). */
     artifactsPrunedAt: tz('artifacts_pruned_at'),
+    /** When retention removed the run's audit trail (null: whole). */
+    auditPrunedAt: tz('audit_pruned_at'),
     /** Bumped on every change: front ends render a run when their copy is older. */
     version: integer('version').notNull().default(1),
   },
@@ -115,6 +117,11 @@ export const runs = pgTable(
     index('runs_artifacts_prunable')
       .on(t.finishedAt)
       .where(sql`${t.finishedAt} is not null and ${t.artifactsPrunedAt} is null`),
+    index('runs_audit_prunable')
+      .on(t.finishedAt)
+      .where(sql`${t.finishedAt} is not null and ${t.auditPrunedAt} is null`),
+    // retention.runs: finished runs by their end, oldest first.
+    index('runs_finished').on(t.finishedAt).where(sql`${t.finishedAt} is not null`),
     index('runs_last_completed')
       .on(t.deployment, t.finishedAt)
       .where(sql`${t.status} = 'completed'`),
