@@ -85,6 +85,16 @@ async function candidates(
     limit ${limit}`;
 }
 
+/**
+ * The finished runs among `ids` that nobody holds (SKIP LOCKED: a run someone
+ * holds is left for the next pass) and whose `marker` is not yet set, locked
+ * for this statement: `update runs set <marker> = now() where id in (…)`.
+ */
+const freeFinished = (tx: Sql, ids: string[], marker: Marker) => tx`
+  select id from runs
+  where id = any(${ids}) and finished_at is not null ${marker ? tx`and ${tx(marker)} is null` : tx``}
+  for update skip locked`;
+
 class LockBusy extends Error {}
 
 async function guarded<T>(sql: Sql, body: (tx: Sql) => Promise<T>): Promise<T> {
@@ -151,6 +161,14 @@ export async function pruneHistory(
     }
   };
 
+  /** A dry run: the runs and their log lines, counted into `into`. */
+  const countLines = async (ids: string[], into: { runs: number; lines: number }) => {
+    const [row] = await sql<{ n: number }[]>`
+      select count(*)::int as n from run_logs where run_id = any(${ids})`;
+    into.runs += ids.length;
+    into.lines += row?.n ?? 0;
+  };
+
   /**
    * The log lines of finished runs, counted into `into` (runs marked, lines
    * removed): each run is marked,
@@ -164,10 +182,7 @@ export async function pruneHistory(
         (tx) => tx<{ id: string }[]>`
         with marked as (
           update runs set logs_pruned_at = now()
-          where id in (
-            select id from runs
-            where id = any(${ids}) and finished_at is not null and logs_pruned_at is null
-            for update skip locked)
+          where id in (${freeFinished(tx, ids, 'logs_pruned_at')})
           returning id, logs_pruned_at),
         notice as (
           insert into run_logs (run_id, phase, stream, line)
@@ -203,10 +218,7 @@ export async function pruneHistory(
       await pass(null, runsBefore, async (ids) => {
         if (dryRun) {
           for (const id of ids) goingWhole.add(id);
-          removedRuns.runs += ids.length;
-          const [row] = await sql<{ n: number }[]>`
-            select count(*)::int as n from run_logs where run_id = any(${ids})`;
-          removedRuns.lines += row?.n ?? 0;
+          await countLines(ids, removedRuns);
           return;
         }
         // The log first, in batches (a run kept for years may have a long one);
@@ -218,10 +230,7 @@ export async function pruneHistory(
         const gone = await paced(() =>
           guarded(sql, async (tx) => {
             const deleted = await tx<{ id: string }[]>`
-              delete from runs where id in (
-                select id from runs
-                where id = any(${ids}) and finished_at is not null
-                for update skip locked)
+              delete from runs where id in (${freeFinished(tx, ids, null)})
               returning id`;
             const goneIds = deleted.map((r) => r.id);
             if (goneIds.length > 0) await tx`delete from run_logs where run_id = any(${goneIds})`;
@@ -234,10 +243,7 @@ export async function pruneHistory(
     if (logsBefore !== null) {
       await pass('logs_pruned_at', logsBefore, async (ids) => {
         if (dryRun) {
-          const [row] = await sql<{ n: number }[]>`
-            select count(*)::int as n from run_logs where run_id = any(${ids})`;
-          runLogs.runs += ids.length;
-          runLogs.lines += row?.n ?? 0;
+          await countLines(ids, runLogs);
           return;
         }
         await removeLogs(ids, runLogs);
@@ -260,10 +266,7 @@ export async function pruneHistory(
           guarded(sql, async (tx) => {
             const marked = await tx<{ id: string }[]>`
             update runs set artifacts_pruned_at = now()
-            where id in (
-              select id from runs
-              where id = any(${ids}) and finished_at is not null and artifacts_pruned_at is null
-              for update skip locked)
+            where id in (${freeFinished(tx, ids, 'artifacts_pruned_at')})
             returning id`;
             const markedIds = marked.map((m) => m.id);
             if (markedIds.length === 0) return [];
@@ -296,10 +299,7 @@ export async function pruneHistory(
             (tx) => tx<{ runs: number; entries: number }[]>`
             with marked as (
               update runs set audit_pruned_at = now()
-              where id in (
-                select id from runs
-                where id = any(${ids}) and finished_at is not null and audit_pruned_at is null
-                for update skip locked)
+              where id in (${freeFinished(tx, ids, 'audit_pruned_at')})
               returning id, status, audit_pruned_at),
             removed as (
               delete from run_transitions t using marked m where t.run_id = m.id
