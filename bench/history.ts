@@ -82,7 +82,9 @@ type Pair = { readonly small: Side; readonly full: Side };
 type Compared = { readonly small: Measure; readonly full: Measure };
 
 /** Blocks per measure: the two databases take turns, so that the machine's other work weighs on both alike. */
-const BLOCKS = 4;
+const BLOCKS = 10;
+/** Pickups per block beside retention: the pass starts and stops every 20 pickups. */
+const PRUNE_BLOCK = 20;
 
 /**
  * `fn` n times on each database, in alternating blocks, after a warm-up on
@@ -351,7 +353,7 @@ type PruneBeside = {
  * stopped) and stops it after the block.
  */
 async function pickupsBesidePrune(side: Side): Promise<PruneBeside> {
-  const per = Math.ceil(PRUNE_PICKUPS / BLOCKS);
+  const per = PRUNE_BLOCK;
   const without: number[] = [];
   const beside: number[] = [];
   let lines = 0;
@@ -479,7 +481,7 @@ export async function benchHistory(report: Report) {
     `Both databases are live at once (a serve each); every measure alternates between them in ${BLOCKS} blocks, so that the machine's other work weighs on both alike. Load average (1 min) at the start, after seeding, after the reads, and at the end: ${load.map((l) => l.toFixed(2)).join(', ')}.`,
     'Each database gets a live `deploy-bot serve` (its in-process workers run the pickups; its METRICS_PORT answers the scrapes); the benchmark process reads through the core API (`DeployCore`), as the CLI, the Slack listeners (`/deploy list`: listDeployments; `/deploy status`: listDeployments + the active runs) and deploy-tui (start: listDeployments + the 1,000 newest runs; a filtered frame: status group failed and one deployment) do; rendering is the same work on both databases.',
     'Pickup: from confirmApply() in the benchmark process to the first instruction of the apply step in the serve process. `status RUN` and `logs RUN -n 100` read a run made during the benchmark (150 log lines) on both databases.',
-    `Pickup beside retention: on the full database after its reads, ${pruneBeside.with.n} pickups with the pass running and ${pruneBeside.without.n} without, in ${BLOCKS} alternating blocks (each block with the pass starts one; it goes on where the last stopped); the pass with the default settings (${describePace(DEFAULT_RETENTION)}).`,
+    `Pickup beside retention: on the full database after its reads, ${pruneBeside.with.n} pickups with the pass running and ${pruneBeside.without.n} without, in alternating blocks of ${PRUNE_BLOCK} (each block with the pass starts one; it goes on where the last stopped; what the pass leaves behind, autovacuum of run_logs and dirty pages to write, falls partly in the blocks without); the pass with the default settings (${describePace(DEFAULT_RETENTION)}).`,
     'Indexes (drizzle/0011_retention_history_indexes.sql, 0012_runs_failed_group_indexes.sql): runs (seq), (deployment, seq), (status, seq), (requested_by, seq), (deployment, status, seq); the failed group (seq) and (deployment, seq); retention: runs (finished_at) where logs/artifacts not pruned, (deployment, finished_at) where completed.',
     ...explained,
   );
