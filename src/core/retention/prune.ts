@@ -97,11 +97,18 @@ const freeFinished = (tx: Sql, ids: string[], marker: Marker) => tx`
 
 class LockBusy extends Error {}
 
+/**
+ * One short transaction of the pass: it gives up a busy lock, and its commit
+ * does not wait for the disk (synchronous_commit off: no fsync of its own that
+ * live runs' commits queue behind; a crash may lose its last removals, which
+ * the next pass simply does again).
+ */
 async function guarded<T>(sql: Sql, body: (tx: Sql) => Promise<T>): Promise<T> {
   try {
     return (await sql.begin(async (tx) => {
-      await tx`set local lock_timeout = '500ms'`;
-      await tx`set local statement_timeout = '30s'`;
+      await tx`
+        select set_config('lock_timeout', '500ms', true), set_config('statement_timeout', '30s', true),
+          set_config('synchronous_commit', 'off', true)`;
       return body(tx as unknown as Sql);
     })) as T;
   } catch (error) {
