@@ -12,7 +12,6 @@ import {
   type ApprovalRefusal,
   groupsNamed,
   judgeApproval,
-  type MissingEntry,
   type StageName,
   type StoredApproval,
   stageEntries,
@@ -52,14 +51,6 @@ async function membershipsOf(
 
 const mentionId = (id: string) => (id.startsWith('S') ? `members of ${id}` : id);
 
-/** "1 from U0LEAD, members of S0SRE and 2 from members of S0SEC", with the front end's mentions. */
-export function describeNeeds(
-  missing: readonly MissingEntry[],
-  mention: (id: string) => string = mentionId,
-): string {
-  return missing.map((m) => `${m.missing} from ${m.from.map(mention).join(', ')}`).join(' and ');
-}
-
 /** What the decision is called in sentences. */
 export function decisionWords(stage: StageName, destroy: boolean): string {
   if (stage === 'plan') return 'approve its plan';
@@ -75,12 +66,10 @@ function refusalSentence(
   allFrom: readonly string[],
 ): string {
   const name = subject.deployment.name;
-  const needs = describeNeeds(refusal.details.missing);
-  const still = needs === '' ? '' : `; it still needs ${needs}`;
   const approvers = allFrom.map(mentionId).join(', ');
   switch (refusal.code) {
     case 'already_approved':
-      return `you have already approved this, so you cannot ${what} again: one person counts once${still}`;
+      return `you have already approved this, so you cannot ${what} again: one person counts once`;
     case 'self_approval':
       return `you requested this run, so you cannot ${what} yourself: ask another approver of ${name} (${approvers})`;
     case 'plan_approver':
@@ -88,7 +77,7 @@ function refusalSentence(
     case 'not_approver':
       return `you are not an approver of ${name}, so you cannot ${what}: approvers are ${approvers}${groupNote}`;
     case 'approval_not_needed':
-      return `your approval is not needed: the requirements you can count for already have enough people${still}`;
+      return 'your approval is not needed: the requirements you can count for already have enough people';
     case 'rule_denied':
       return `rule ${refusal.details.rule} denies this, so you cannot ${what}: ${refusal.details.message}`;
     case 'rule_failed':
