@@ -154,7 +154,7 @@ describe('requirements per decision', () => {
       missing: [{ entry: 0, from: ['S0ONCALL'], missing: 1 }],
     });
     expect(notNeeded.message).toBe(
-      'your approval is not needed: the requirements you can count for already have enough people; it still needs 1 from members of S0ONCALL',
+      'your approval is not needed: the requirements you can count for already have enough people',
     );
     const oncall = await h.core.confirmApply(run.id, slack('U0ONCALL'));
     expect(oncall.status).toBe('applying');
