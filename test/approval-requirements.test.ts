@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor, RunView } from '../src/core/api/types.ts';
 import { parseConfig } from '../src/core/config/load.ts';
 import { ConfigError, isRefusal, type Refusal } from '../src/core/errors.ts';
+import { openApiDocument } from '../src/server/api/openapi.ts';
+import { approvalViewSchema, policyViewSchema } from '../src/server/api/schemas.ts';
 import { type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
 const RACERS = Array.from({ length: 50 }, (_, i) => `U0RACE${String(i).padStart(2, '0')}`);
@@ -97,6 +99,9 @@ describe('requirements per decision', () => {
         },
       ],
     });
+    // The view's policy is what the API documents.
+    expect(policyViewSchema.parse(first.policy)).toEqual(first.policy);
+    expect(approvalViewSchema.parse(first.approvals[0])).toEqual(first.approvals[0]);
     // What the approver may do now is what the core would accept.
     expect((await h.core.getRunFor(run.id, slack('U0SRE1'))).allowed).toEqual(['cancel']);
     expect((await h.core.getRunFor(run.id, slack('U0LEAD'))).allowed).toContain('approve_plan');
@@ -202,6 +207,14 @@ describe('requirements per decision', () => {
 });
 
 const REQUESTER_IN_SLACK: Actor = { id: REQUESTER.id, via: 'slack' };
+
+it('the OpenAPI document describes the policy field of a run', () => {
+  const run = (
+    openApiDocument().components as { schemas: { Run: { properties: Record<string, unknown> } } }
+  ).schemas.Run;
+  expect(JSON.stringify(run.properties.policy)).toContain('satisfiedBy');
+  expect(JSON.stringify(run.properties.approvals)).toContain('entry');
+});
 
 describe('approvals config', () => {
   const load = (approvals: string, extra = '') =>
