@@ -30,7 +30,6 @@ import {
   STATUS_TABLE,
 } from '../lifecycle/statuses.ts';
 import { processLog } from '../logs/logger.ts';
-import { LOG_CHANNEL } from '../logs/writer.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
@@ -43,28 +42,27 @@ import {
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
+import {
+  LOG_CHANNEL,
+  loggedRunId,
+  parseRunChanged,
+  RUN_CHANNEL,
+} from '../store/run-notifications.ts';
 import { lastCompletedExecute, readStoredSecretVariables } from '../store/run-variables.ts';
 import {
   deploymentActivity,
-  insertRun,
   listRunRows,
-  listTransitions,
-  loadRunView,
-  loadRunViews,
-  lockDeployment,
   lockRunRow,
-  RUN_CHANNEL,
   type RunRow,
   requireRunRow,
   runsChangedSince,
-  slotHolder,
-  toRunView,
-  transition,
 } from '../store/runs.ts';
-import type { runs as runsTable } from '../store/schema.ts';
 import { configureSecrets } from '../store/secrets.ts';
+import { lockDeployment, slotHolder } from '../store/slots.ts';
+import { insertRun, type TransitionInput, transition } from '../store/transition.ts';
 import { type PreviousRun, resolveVariables } from '../variables/sources.ts';
 import { closestName, usageOf } from '../variables/validate.ts';
+import { listTransitions, loadRunView, loadRunViews, toRunView } from '../views/runs.ts';
 import type {
   Actor,
   DeploymentView,
@@ -139,7 +137,7 @@ function decisionSubject(row: RunRow): DecisionSubject {
   return {
     deployment: row.config as Deployment,
     requestedBy: row.requestedBy,
-    kind: row.kind as RunKind,
+    kind: row.kind,
   };
 }
 
@@ -412,7 +410,7 @@ export class DeployCore {
       throw new Refusal('unknown_run', `there is no run ${runId}: check the id`, { runId });
     }
     if (row.status !== status) {
-      const now = STATUS_TABLE[row.status as RunStatus].label.toLowerCase();
+      const now = STATUS_TABLE[row.status].label.toLowerCase();
       throw new Refusal('wrong_status', `this run is now ${now}`, { status: row.status, runId });
     }
     if (options.planId !== undefined && options.planId !== row.planId) {
@@ -495,13 +493,13 @@ export class DeployCore {
         if (holder) {
           throw new Refusal(
             'deployment_busy',
-            `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status as RunStatus].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
+            `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
             { behind: holder.id },
           );
         }
         const note = cleanNote(options.note);
         const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor, note);
-        const to = changeStatusFor(row.kind as RunKind);
+        const to = changeStatusFor(row.kind);
         const moved = await this.move(
           tx,
           row,
@@ -519,7 +517,7 @@ export class DeployCore {
       this.db.transaction(async (tx) => {
         const row = await lockRunRow(tx, runId);
         if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
-        const status = row.status as RunStatus;
+        const status = row.status;
         if (!STATUS_TABLE[status].cancellable) {
           const label = STATUS_TABLE[status].label.toLowerCase();
           throw new Refusal(
@@ -591,12 +589,12 @@ export class DeployCore {
     to: RunStatus,
     actor: Actor,
     reason: string,
-    patch: Partial<typeof runsTable.$inferInsert> = {},
+    patch: TransitionInput['patch'] = {},
   ) {
     const outcome = await transition(tx, this.queue, {
       runId: row.id,
-      kind: row.kind as RunKind,
-      from: row.status as RunStatus,
+      kind: row.kind,
+      from: row.status,
       to,
       actor,
       reason,
@@ -648,7 +646,7 @@ export class DeployCore {
   /** The decisions `actor` may take on a run now. */
   async decisionsFor(runId: string, actor: Actor): Promise<Decision[]> {
     const row = await requireRunRow(this.db, runId);
-    return this.allowedFor(row.status as RunStatus, row, actor);
+    return this.allowedFor(row.status, row, actor);
   }
 
   /** The decisions `actor` may take on a run in `status`: the check each decision runs. */
@@ -797,7 +795,7 @@ export class DeployCore {
     const listener = await this.connection.sql.listen(
       LOG_CHANNEL,
       (payload) => {
-        if (payload === runId) pumpReporting();
+        if (loggedRunId(payload) === runId) pumpReporting();
       },
       // Runs on every (re)connect: catch up on what was written meanwhile.
       pumpReporting,
@@ -842,14 +840,8 @@ export class DeployCore {
     const listener = await this.connection.sql.listen(
       RUN_CHANNEL,
       (payload) => {
-        const [runId, version, status, ...deployment] = payload.split(':');
-        if (!runId || !version || !status) return;
-        onChange({
-          runId,
-          version: Number(version),
-          status: status as RunStatus,
-          deployment: deployment.join(':'),
-        });
+        const change = parseRunChanged(payload);
+        if (change) onChange(change);
       },
       () => {
         if (!first) onResync?.();
