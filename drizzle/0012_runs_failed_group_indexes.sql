@@ -1,2 +1,0 @@
-CREATE INDEX "runs_failed_seq" ON "runs" USING btree ("seq") WHERE "runs"."status" in ('failed', 'rolled_back', 'rollback_failed');--> statement-breakpoint
-CREATE INDEX "runs_failed_deployment_seq" ON "runs" USING btree ("deployment","seq") WHERE "runs"."status" in ('failed', 'rolled_back', 'rollback_failed');
