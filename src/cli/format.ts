@@ -1,10 +1,11 @@
 // Plain-text rendering of runs for the terminal.
 
-import type { DeploymentView, LogLine, RunView } from '../core/api/types.ts';
-import { formatDuration } from '../core/config/duration.ts';
+import type { DeploymentView, LogLine, RecoveryStep, RunView } from '../core/api/types.ts';
 import { type Decision, decisionsAt } from '../core/lifecycle/decisions.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
+import { formatDuration } from '../core/text/duration.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
+import { fit } from '../core/text/width.ts';
 import { variablesWithSources } from '../core/variables/sources.ts';
 
 export function planLine(run: RunView): string {
@@ -26,6 +27,18 @@ const DECISION_COMMAND: Record<Decision, string> = {
   cancel: 'cancel',
 };
 
+/** The command that does a recovery step (the core says what; the CLI how). */
+export function recoveryCommand(step: RecoveryStep): string {
+  switch (step.kind) {
+    case 'see_logs':
+      return `deploy-bot logs ${step.runId}`;
+    case 'save_logs':
+      return `deploy-bot logs ${step.runId} > ${step.runId}.log`;
+    case 'run_again':
+      return `deploy-bot ${step.runKind === 'destroy' ? 'destroy' : 'execute'} ${step.deployment}`;
+  }
+}
+
 /**
  * What the person can do next, as commands: the decisions the core says they
  * may take (`allowed`), or, read without an identity, those the status offers.
@@ -34,6 +47,8 @@ export function nextSteps(run: RunView): string[] {
   const decisions = run.allowed ?? decisionsAt(run.status);
   const steps = decisions.map((d) => `deploy-bot ${DECISION_COMMAND[d]} ${run.id}`);
   if (steps.length > 0 && decisions.some((d) => d !== 'cancel')) return steps;
+  const recovery = run.recoveryHint?.steps ?? [];
+  if (recovery.length > 0) return [...steps, ...recovery.map(recoveryCommand)];
   if (['failed', 'rolled_back', 'rollback_failed'].includes(run.status))
     return [...steps, `deploy-bot logs ${run.id}`];
   if (STATUS_TABLE[run.status].next.length > 0)
@@ -77,7 +92,7 @@ export function formatRun(run: RunView): string {
   if (run.failedPhase) lines.push(`  failed in: ${run.failedPhase}`);
   // A step's own error output spans lines: each under the first.
   if (run.error) lines.push(`  error:     ${run.error.replaceAll('\n', '\n             ')}`);
-  if (run.recoveryHint) lines.push(`  hint:      ${run.recoveryHint}`);
+  if (run.recoveryHint) lines.push(`  hint:      ${run.recoveryHint.text}`);
   if (run.cancel) lines.push(`  cancelled: by ${run.cancel.by}: ${run.cancel.reason}`);
   lines.push(`  duration:  ${formatDuration(run.durationSeconds * 1000)}`);
   const next = nextSteps(run);
@@ -92,12 +107,12 @@ function symbolOf(action: string) {
 export function formatRunRow(run: RunView): string {
   const info = STATUS_TABLE[run.status];
   return [
-    run.id.padEnd(13),
-    run.deployment.padEnd(16).slice(0, 16),
-    run.environment.padEnd(12).slice(0, 12),
-    run.kind.padEnd(8),
-    `${info.symbol} ${run.status}`.padEnd(26),
-    run.requestedBy.padEnd(12),
+    fit(run.id, 13),
+    fit(run.deployment, 16),
+    fit(run.environment, 12),
+    fit(run.kind, 8),
+    fit(`${info.symbol} ${run.status}`, 26),
+    fit(run.requestedBy, 12),
     formatDuration(run.durationSeconds * 1000),
   ].join(' ');
 }

@@ -4,11 +4,13 @@
 
 import type { DeploymentView, RunView } from '../../core/api/types.ts';
 import { STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { formatDuration } from '../../core/text/duration.ts';
 import { planCounts } from '../../core/text/plan.ts';
 import { type Block, mrkdwn, plainText, type RenderedMessage } from './blocks.ts';
-import { codeText, fitEncoded, formatDuration, mention, slackDate } from './format.ts';
+import { codeText, fitEncoded, mention, slackDate } from './format.ts';
 import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 import { renderLogChunks } from './plan-thread.ts';
+import { type RefusalLike, refusalMrkdwn } from './refusal.ts';
 import { renderRunMessage, runTitle } from './run-message.ts';
 
 const SECTION = LIMITS.sectionText;
@@ -61,9 +63,17 @@ export type ProblemOptions = {
   readonly hint?: string;
 };
 
+/** A problem's sentence as mrkdwn: a refusal in the bot's words, or text escaped. */
+function problemMrkdwn(problem: string | RefusalLike, max: number): string {
+  return typeof problem === 'string' ? esc(problem, max) : refusalMrkdwn(problem, max);
+}
+
 /** "✗ <what was wrong>", the details, the right usage. */
-export function renderProblem(message: string, opts: ProblemOptions = {}): RenderedMessage {
-  const blocks: Block[] = [section(`✗ ${esc(message, 1500)}`)];
+export function renderProblem(
+  problem: string | RefusalLike,
+  opts: ProblemOptions = {},
+): RenderedMessage {
+  const blocks: Block[] = [section(`✗ ${problemMrkdwn(problem, 1500)}`)];
   const details = opts.details ?? [];
   if (details.length > 1) {
     blocks.push(section(fitLines(details.map((d) => `• ${esc(d, 400)}`))));
@@ -79,7 +89,7 @@ export function renderProblem(message: string, opts: ProblemOptions = {}): Rende
     );
   }
   if (opts.hint) blocks.push(context(opts.hint));
-  return { text: fallback(`✗ ${message}`), blocks };
+  return { text: `✗ ${problemMrkdwn(problem, 298)}`, blocks };
 }
 
 export function renderErrorReply(what: string, error: string): RenderedMessage {
@@ -172,7 +182,7 @@ function deploymentLine(d: DeploymentView): string {
   const active = d.state.active;
   const state =
     active !== null
-      ? `*running* ${code(active.id, 60)} (${esc(STATUS_TABLE[active.status].label.toLowerCase(), 40)}, ${formatDuration(active.durationSeconds)})`
+      ? `*running* ${code(active.id, 60)} (${esc(STATUS_TABLE[active.status].label.toLowerCase(), 40)}, ${formatDuration(active.durationSeconds * 1000)})`
       : 'idle';
   const extra = [
     d.state.queued > 0 ? `${d.state.queued} queued` : null,
@@ -242,14 +252,17 @@ export function renderCancelled(run: RunView): RenderedMessage {
 }
 
 /** A refused click: the reason, and what the run is doing now. */
-export function renderClickRefused(message: string, run: RunView | null): RenderedMessage {
+export function renderClickRefused(
+  problem: string | RefusalLike,
+  run: RunView | null,
+): RenderedMessage {
   const now =
     run !== null
       ? `Run ${code(run.id, 80)} is *${esc(STATUS_TABLE[run.status].label.toLowerCase(), 60)}*; its message now shows that.`
       : null;
   return {
-    text: fallback(`✗ ${message}`),
-    blocks: [section(`✗ ${esc(message, 1500)}`), ...(now ? [context(now)] : [])],
+    text: `✗ ${problemMrkdwn(problem, 298)}`,
+    blocks: [section(`✗ ${problemMrkdwn(problem, 1500)}`), ...(now ? [context(now)] : [])],
   };
 }
 

@@ -8,6 +8,7 @@ import type {
   ApprovalView,
   ChangeAction,
   PlanView,
+  RecoveryStep,
   RunView,
 } from '../../core/api/types.ts';
 import { type Decision, decisionsAt } from '../../core/lifecycle/decisions.ts';
@@ -17,6 +18,7 @@ import {
   type RunStatus,
   STATUS_TABLE,
 } from '../../core/lifecycle/statuses.ts';
+import { formatDuration } from '../../core/text/duration.ts';
 import { planCounts } from '../../core/text/plan.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
 import {
@@ -40,7 +42,6 @@ import {
   codeExcerpt,
   codeText,
   fitEncoded,
-  formatDuration,
   inlineValue,
   logTailBlock,
   mention,
@@ -373,6 +374,20 @@ function decisionButtons(run: RunView): ButtonElement[] {
   return decisions.map((d) => DECISION_BUTTON[d](run));
 }
 
+/** The bot's words for a recovery step: where it is in Slack (the thread, a button). */
+function recoveryStepText(step: RecoveryStep): string {
+  switch (step.kind) {
+    case 'see_logs':
+      return 'The whole log is in this message’s thread.';
+    case 'save_logs':
+      return 'Save the whole log (in this message’s thread) before anything else.';
+    case 'run_again':
+      return step.runKind === 'execute'
+        ? '*Run again* starts a new run with the same variables.'
+        : 'Request the destroy again to start over.';
+  }
+}
+
 function failureSections(
   run: RunView,
   opts: RunMessageOptions,
@@ -384,10 +399,11 @@ function failureSections(
   if (run.error !== null && run.error.length > 0) {
     sections.push(['error', `*Error*\n${codeExcerpt(run.error, RUN_MESSAGE_BUDGET.error - 8)}`]);
   }
-  const hint = run.recoveryHint ?? STATUS_TABLE[run.status].action;
+  const hint = run.recoveryHint?.text ?? STATUS_TABLE[run.status].action;
+  const steps = (run.recoveryHint?.steps ?? []).map(recoveryStepText);
   sections.push([
     'hint',
-    `*What to do:* ${fitEncoded(hint, RUN_MESSAGE_BUDGET.hint - 16, escapeMrkdwn)}`,
+    `*What to do:* ${fitEncoded(hint, RUN_MESSAGE_BUDGET.hint - 16, escapeMrkdwn)}${steps.length > 0 ? `\n${steps.join(' ')}` : ''}`,
   ]);
   const log = opts.logTail ?? [];
   if (log.length > 0) {
@@ -607,7 +623,7 @@ function noteMenu(run: RunView): OverflowElement | null {
 export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): RenderedMessage {
   const info = STATUS_TABLE[run.status];
   const title = runTitle(run);
-  const duration = formatDuration(durationOf(run, opts.now));
+  const duration = formatDuration(durationOf(run, opts.now) * 1000);
   const fieldMax = RUN_MESSAGE_BUDGET.field;
 
   const blocks: Block[] = [

@@ -93,6 +93,13 @@ export type RequestRunInput = {
 
 export type { ActOptions } from './decide.ts';
 
+function noConfigYet(): Refusal {
+  return new Refusal(
+    'no_config',
+    'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
+  );
+}
+
 export class DeployCore {
   private groups: GroupMembership | undefined;
   private workers: Worker[] = [];
@@ -207,20 +214,14 @@ export class DeployCore {
     const current = await currentConfigVersion(this.db);
     if (current) this.version = current;
     if (!this.version) {
-      throw new Refusal(
-        'no_config',
-        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
-      );
+      throw noConfigYet();
     }
     return this.version;
   }
 
   private get deployments(): ReadonlyMap<string, Deployment> {
     if (!this.version) {
-      throw new Refusal(
-        'no_config',
-        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
-      );
+      throw noConfigYet();
     }
     return this.version.deployments;
   }

@@ -13,7 +13,7 @@ import type { Queue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
 import type { Db, Tx } from '../store/database.ts';
 import { insertApproval, planApprovalOf, planById } from '../store/plans.ts';
-import { lockRunRow, type RunRow } from '../store/runs.ts';
+import { lockRunRow, noSuchRun, type RunRow } from '../store/runs.ts';
 import { lockDeployment, slotHolder } from '../store/slots.ts';
 import { type TransitionInput, transition } from '../store/transition.ts';
 import { loadRunViews, toRunView } from '../views/runs.ts';
@@ -59,7 +59,7 @@ async function lockForDecision(
 ): Promise<RunRow> {
   const row = await lockRunRow(tx, runId);
   if (!row) {
-    throw new Refusal('unknown_run', `there is no run ${runId}: check the id`, { runId });
+    throw noSuchRun(runId);
   }
   if (row.status !== status) {
     const now = STATUS_TABLE[row.status].label.toLowerCase();
@@ -186,7 +186,7 @@ export async function cancelRun(
   return counted(ctx, 'cancel', runId, actor, () =>
     ctx.db.transaction(async (tx) => {
       const row = await lockRunRow(tx, runId);
-      if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
+      if (!row) throw noSuchRun(runId);
       const status = row.status;
       if (!STATUS_TABLE[status].cancellable) {
         const label = STATUS_TABLE[status].label.toLowerCase();

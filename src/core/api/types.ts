@@ -68,6 +68,26 @@ export type VariableSource =
   | { readonly from: 'default' }
   | { readonly from: 'last_execute'; readonly runId: string };
 
+/**
+ * One thing a person can do about a failed run, as data: each front end says
+ * it in its own words (the CLI a command, Slack a button or `/deploy logs`,
+ * deploy-tui a key).
+ */
+export type RecoveryStep =
+  /** Read the run's log: the step's own output says more than the error. */
+  | { readonly kind: 'see_logs'; readonly runId: string }
+  /** Keep the whole log before anything else (a person will restore by hand). */
+  | { readonly kind: 'save_logs'; readonly runId: string }
+  /** Request the deployment again (a new run, its own plan and both approvals). */
+  | { readonly kind: 'run_again'; readonly deployment: string; readonly runKind: RunKind };
+
+/** What to do about a failed run: a sentence no front end owns, and its steps as data. */
+export type RecoveryHint = {
+  /** Made concrete by the cause ("plan step ./plan.sh exited with code 3: read its log, then …"). */
+  readonly text: string;
+  readonly steps: readonly RecoveryStep[];
+};
+
 export type RunView = {
   readonly id: string;
   readonly deployment: string;
@@ -86,7 +106,7 @@ export type RunView = {
   readonly approvals: readonly ApprovalView[];
   readonly outputs: Readonly<Record<string, unknown>> | null;
   readonly error: string | null;
-  readonly recoveryHint: string | null;
+  readonly recoveryHint: RecoveryHint | null;
   readonly cancel: { readonly by: string; readonly reason: string } | null;
   readonly requestedBy: string;
   readonly requestedVia: Via;

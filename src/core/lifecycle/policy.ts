@@ -4,6 +4,7 @@
 import type { Actor, GroupMembership } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { isRefusal, Refusal } from '../errors.ts';
+import { isSystemActor } from '../text/plan.ts';
 import { type Decision, decisionsAt } from './decisions.ts';
 import type { RunKind, RunStatus } from './statuses.ts';
 
@@ -14,7 +15,7 @@ export function describeApprovers(deployment: Deployment): string {
 }
 
 export function checkIdentity(actor: Actor): void {
-  if (!actor.id || actor.id === 'system') {
+  if (!actor.id || isSystemActor(actor.id)) {
     throw new Refusal('no_identity', 'who are you? No Slack user id was given');
   }
 }
@@ -23,11 +24,10 @@ export function checkIdentity(actor: Actor): void {
 export function checkChannel(deployment: Deployment, actor: Actor): void {
   if (actor.via !== 'slack' || !deployment.channels) return;
   if (!actor.channel || !deployment.channels.includes(actor.channel)) {
-    throw new Refusal(
-      'channel_not_allowed',
-      `${deployment.name} cannot be run from this channel: use ${deployment.channels.map((c) => `<#${c}>`).join(' or ')}`,
-      { channels: deployment.channels },
-    );
+    // The channels as data: the bot shows them as links (the core writes no Slack markup).
+    throw new Refusal('channel_not_allowed', `${deployment.name} cannot be run from this channel`, {
+      channels: deployment.channels,
+    });
   }
 }
 
@@ -86,7 +86,7 @@ export async function checkCanCancel(
   actor: Actor,
   groups: GroupMembership | undefined,
 ): Promise<void> {
-  if (actor.id === 'system') return;
+  if (isSystemActor(actor.id)) return;
   checkIdentity(actor);
   if (actor.id === requestedBy) return;
   if (await isApprover(deployment, actor.id, groups)) return;

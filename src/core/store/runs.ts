@@ -56,13 +56,14 @@ export async function deploymentActivity(
   return { counts, active };
 }
 
+/** The refusal for a run id that names no run (each front end adds where to find one). */
+export function noSuchRun(runId: string): Refusal {
+  return new Refusal('unknown_run', `there is no run ${runId}: check the id`, { runId });
+}
+
 export async function requireRunRow(db: Db | Tx, runId: string): Promise<RunRow> {
   const row = await getRunRow(db, runId);
-  if (!row) {
-    throw new Refusal('unknown_run', `there is no run ${runId}: check the id`, {
-      runId,
-    });
-  }
+  if (!row) throw noSuchRun(runId);
   return row;
 }
 

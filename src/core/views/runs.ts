@@ -4,6 +4,7 @@
 
 import type { ApprovalView, PlanView, RunView, TransitionView } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
+import { recoveryStepsOf } from '../lifecycle/recovery.ts';
 import { phaseOf, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
@@ -87,7 +88,8 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     approvals: approvalViews,
     outputs: row.outputs ?? null,
     error: row.error,
-    recoveryHint: row.recoveryHint,
+    recoveryHint:
+      row.recoveryHint !== null ? { text: row.recoveryHint, steps: recoveryStepsOf(row) } : null,
     cancel: row.cancelledBy ? { by: row.cancelledBy, reason: row.cancelReason ?? '' } : null,
     requestedBy: row.requestedBy,
     requestedVia: row.requestedVia,

@@ -4,7 +4,7 @@
 
 import { Box } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
-import type { RunView, TransitionView } from '../../core/api/types.ts';
+import type { RecoveryStep, RunView, TransitionView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../../core/text/plan.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
@@ -187,10 +187,15 @@ export function detailRows(
       rows.push(section('Error', theme, run.failedPhase ? `failed in ${run.failedPhase}` : ''));
       if (run.error) rows.push(...wrapped(run.error, width, '  ', { color: theme.c('danger') }));
       if (run.recoveryHint) {
-        const hint = wrapped(`Hint: ${run.recoveryHint}`, width, '  ', {
+        const hint = wrapped(`Hint: ${run.recoveryHint.text}`, width, '  ', {
           color: theme.c('warning'),
         });
         rows.push(...hint);
+        for (const step of run.recoveryHint.steps) {
+          rows.push(
+            ...wrapped(`→ ${recoveryStepText(step)}`, width, '  ', { color: theme.c('warning') }),
+          );
+        }
       }
     }
     if (run.cancel) {
@@ -347,4 +352,16 @@ export function DetailPane(props: DetailPaneProps): ReactElement {
     { flexDirection: 'column', width: props.width, height: props.height, overflow: 'hidden' },
     ...children,
   );
+}
+
+/** deploy-tui's words for a recovery step: where it is on this screen, or elsewhere. */
+function recoveryStepText(step: RecoveryStep): string {
+  switch (step.kind) {
+    case 'see_logs':
+      return 'The log pane has the whole log (tab, z to zoom)';
+    case 'save_logs':
+      return `Save the whole log before anything else: deploy-bot logs ${step.runId} > ${step.runId}.log`;
+    case 'run_again':
+      return `Request ${step.deployment} again from Slack or the CLI (a new plan, both approvals)`;
+  }
 }

@@ -171,7 +171,7 @@ function refusalReply(ctx: BotContext, refusal: Refusal, request: DeployRequest)
               : usageOf('status', command),
       });
     default:
-      return renderProblem(refusal.message);
+      return renderProblem(refusal);
   }
 }
 
