@@ -2,11 +2,15 @@
 // what a person typed) and what only Slack can show, from the refusal's
 // details: the channels a deployment may be run from, as real channel links.
 
-import type { Refusal } from '../../core/errors.ts';
 import { fitEncoded } from './format.ts';
 import { escapeMrkdwn } from './limits.ts';
 
-export type RefusalLike = Pick<Refusal, 'code' | 'message' | 'details'>;
+/** A refusal as a front end sees it: the core's sentence, its code and details. */
+export type RefusalLike = {
+  readonly code: string;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+};
 
 /** Slack channel ids: C…, G… (private), D… (a DM). Anything else is left out. */
 const CHANNEL_ID = /^[CGD][A-Z0-9]{2,}$/;

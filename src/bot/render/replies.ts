@@ -6,8 +6,9 @@ import type { DeploymentView, RunView } from '../../core/api/types.ts';
 import { STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { formatDuration } from '../../core/text/duration.ts';
 import { planCounts } from '../../core/text/plan.ts';
+import { stillNeeds } from '../../core/text/policy.ts';
 import { type Block, mrkdwn, plainText, type RenderedMessage } from './blocks.ts';
-import { codeText, fitEncoded, mention, slackDate } from './format.ts';
+import { codeText, fitEncoded, mention, mentionOf, slackDate } from './format.ts';
 import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 import { renderLogChunks } from './plan-thread.ts';
 import { type RefusalLike, refusalMrkdwn } from './refusal.ts';
@@ -260,9 +261,16 @@ export function renderClickRefused(
     run !== null
       ? `Run ${code(run.id, 80)} is *${esc(STATUS_TABLE[run.status].label.toLowerCase(), 60)}*; its message now shows that.`
       : null;
+  // What the decision still needs, with the people and groups mentioned.
+  const refusal = typeof problem === 'string' ? null : problem;
+  const needs = refusal ? stillNeeds(refusal.code, refusal.details, mentionOf) : '';
+  const needsText = refusal ? stillNeeds(refusal.code, refusal.details) : '';
   return {
-    text: `✗ ${problemMrkdwn(problem, 298)}`,
-    blocks: [section(`✗ ${problemMrkdwn(problem, 1500)}`), ...(now ? [context(now)] : [])],
+    text:
+      refusal !== null && needsText !== ''
+        ? fallback(`✗ ${refusal.message}${needsText}`)
+        : `✗ ${problemMrkdwn(problem, 298)}`,
+    blocks: [section(`✗ ${problemMrkdwn(problem, 1500)}${needs}`), ...(now ? [context(now)] : [])],
   };
 }
 

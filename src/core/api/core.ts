@@ -24,7 +24,7 @@ import {
   type Tx,
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
-import { planTextOf } from '../store/plans.ts';
+import { approvalsOfRun, planTextOf } from '../store/plans.ts';
 import { listRunRows, type RunRow, requireRunRow, runsChangedSince } from '../store/runs.ts';
 import { configureSecrets } from '../store/secrets.ts';
 import { insertRun } from '../store/transition.ts';
@@ -33,6 +33,7 @@ import { deploymentViews } from '../views/deployments.ts';
 import { listTransitions, loadRunView, loadRunViews, toRunView } from '../views/runs.ts';
 import {
   type ActOptions,
+  type ApprovalFacts,
   approvePlan,
   cancelRun,
   confirmApply,
@@ -358,18 +359,32 @@ export class DeployCore {
       loadRunView(this.db, runId),
       requireRunRow(this.db, runId),
     ]);
-    return async (actor) => ({ ...view, allowed: await this.allowedFor(view.status, row, actor) });
+    const approvals = view.approvals.map((a) => ({
+      stage: a.stage,
+      actor: a.by,
+      entry: a.entry ?? null,
+    }));
+    return async (actor) => ({
+      ...view,
+      allowed: await this.allowedFor(view.status, row, approvals, actor),
+    });
   }
 
   /** The decisions `actor` may take on a run now. */
   async decisionsFor(runId: string, actor: Actor): Promise<Decision[]> {
     const row = await requireRunRow(this.db, runId);
-    return this.allowedFor(row.status, row, actor);
+    const approvals = (await approvalsOfRun(this.db, runId)).filter((a) => a.planId === row.planId);
+    return this.allowedFor(row.status, row, approvals, actor);
   }
 
   /** The decisions `actor` may take on a run in `status`: the check each decision runs. */
-  allowedFor(status: RunStatus, row: RunRow, actor: Actor): Promise<Decision[]> {
-    return allowedDecisions(status, decisionSubject(row), actor, this.groups);
+  private allowedFor(
+    status: RunStatus,
+    row: RunRow,
+    approvals: readonly ApprovalFacts[],
+    actor: Actor,
+  ): Promise<Decision[]> {
+    return allowedDecisions(status, decisionSubject(row, approvals), actor, this.groups);
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunView[]> {

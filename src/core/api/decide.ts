@@ -5,15 +5,22 @@
 import type { Deployment } from '../config/load.ts';
 import { approvalTimeoutText, expireApproval } from '../engine/approval-expiry.ts';
 import { errorMessage, isRefusal, Refusal } from '../errors.ts';
-import { checkDecision, type DecisionSubject } from '../lifecycle/policy.ts';
+import { DECISION_STATUS } from '../lifecycle/decisions.ts';
+import {
+  type ApprovalDecision,
+  checkApprovalDecision,
+  checkDecision,
+  type DecisionSubject,
+} from '../lifecycle/policy.ts';
 import { changeStatusFor, type RunStatus, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { processLog } from '../logs/logger.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
+import { NO_RULES } from '../policy/rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
 import type { Db, Tx } from '../store/database.ts';
-import { insertApproval, planApprovalOf, planById } from '../store/plans.ts';
-import { lockRunRow, noSuchRun, type RunRow } from '../store/runs.ts';
+import { approvalsOfRun, insertApproval, planById, reassignApprovals } from '../store/plans.ts';
+import { lockRunRow, noSuchRun, type RunRow, touchRun } from '../store/runs.ts';
 import { lockDeployment, slotHolder } from '../store/slots.ts';
 import { type TransitionInput, transition } from '../store/transition.ts';
 import { loadRunViews, toRunView } from '../views/runs.ts';
@@ -41,13 +48,45 @@ function cleanNote(text: string | undefined): string | null {
   return clean === '' ? null : clean;
 }
 
-/** What the policy checks a decision against: the run's own config snapshot. */
-export function decisionSubject(row: RunRow): DecisionSubject {
+/** An approval as the policy reads it. */
+export type ApprovalFacts = {
+  readonly stage: string;
+  readonly actor: string;
+  readonly entry: number | null;
+};
+
+/**
+ * What the policy checks a decision against: the run's own config snapshot,
+ * requester and approvals of its current plan (in approval order).
+ */
+export function decisionSubject(row: RunRow, approvals: readonly ApprovalFacts[]): DecisionSubject {
+  const of = (stage: string) =>
+    approvals.filter((a) => a.stage === stage).map((a) => ({ actor: a.actor, entry: a.entry }));
   return {
     deployment: row.config as Deployment,
     requestedBy: row.requestedBy,
     kind: row.kind,
+    approvals: { plan: of('plan'), apply: of('apply') },
+    // ↓ Rules on the run and its plan: their extra requirements and denials come in here.
+    rules: NO_RULES,
   };
+}
+
+/** The apply is of the plan that was approved: every plan approval is of this plan and its artifacts. */
+function checkPlanApprovals(
+  approvals: readonly { stage: string; planId: string; artifactHash: string }[],
+  plan: { id: string; artifactHash: string },
+): void {
+  const ofPlan = approvals.filter((a) => a.stage === 'plan');
+  if (
+    ofPlan.length === 0 ||
+    ofPlan.some((a) => a.planId !== plan.id || a.artifactHash !== plan.artifactHash)
+  ) {
+    throw new Refusal(
+      'plan_changed',
+      'the plan changed after it was approved: nothing was applied; run the deployment again',
+    );
+  }
 }
 
 /** Locks the run row and checks it is in `status` and on the plan the person saw. */
@@ -106,75 +145,96 @@ async function decide(
   return outcome.view;
 }
 
-export async function approvePlan(
+export function approvePlan(
   ctx: DecisionContext,
   runId: string,
   actor: Actor,
   options: ActOptions = {},
 ): Promise<RunView> {
-  return counted(ctx, 'approve_plan', runId, actor, () =>
-    decide(ctx, runId, 'awaiting_plan_approval', options, async (tx, row) => {
-      await checkDecision('approve_plan', decisionSubject(row), actor, ctx.groups);
+  return approve(ctx, 'approve_plan', runId, actor, options);
+}
+
+export function confirmApply(
+  ctx: DecisionContext,
+  runId: string,
+  actor: Actor,
+  options: ActOptions = {},
+): Promise<RunView> {
+  return approve(ctx, 'confirm_apply', runId, actor, options);
+}
+
+/**
+ * An approval of the plan or of the apply, with the run row locked: checked
+ * against the stage's requirements and the approvals so far, stored with the
+ * entry it counts for; the run moves once, when the requirements hold.
+ */
+function approve(
+  ctx: DecisionContext,
+  decision: ApprovalDecision,
+  runId: string,
+  actor: Actor,
+  options: ActOptions,
+): Promise<RunView> {
+  const stage = decision === 'approve_plan' ? 'plan' : 'apply';
+  return counted(ctx, decision, runId, actor, () =>
+    decide(ctx, runId, DECISION_STATUS[decision], options, async (tx, row) => {
       const plan = await requirePlan(tx, row);
+      const all = await approvalsOfRun(tx, runId);
+      const current = all.filter((a) => a.planId === plan.id);
+      const counts = await checkApprovalDecision(
+        decision,
+        decisionSubject(row, current),
+        actor,
+        ctx.groups,
+      );
+      if (stage === 'apply') checkPlanApprovals(all, plan);
+      if (stage === 'apply' && counts.satisfied) await checkSlotFree(tx, row);
       const note = cleanNote(options.note);
-      const approval = await insertApproval(tx, runId, 'plan', plan, actor, note);
+      const inserted = await insertApproval(tx, runId, stage, plan, actor, note, counts.entry);
+      const moves = current
+        .filter((a) => a.stage === stage && counts.assignment.get(a.actor) !== a.entry)
+        .map((a) => ({ actor: a.actor, entry: counts.assignment.get(a.actor) ?? null }));
+      await reassignApprovals(tx, runId, stage, moves);
+      const approvals = [
+        ...current.map((a) =>
+          a.stage === stage ? { ...a, entry: counts.assignment.get(a.actor) ?? null } : a,
+        ),
+        inserted,
+      ];
+      if (!counts.satisfied) {
+        // Stored and shown ("1 of 2"); the run waits for the rest.
+        const touched = await touchRun(tx, runId);
+        return toRunView(touched, { plan, approvals, queue: null });
+      }
+      const by = approvals.filter((a) => a.stage === stage).map((a) => a.actor);
+      const what =
+        stage === 'plan'
+          ? 'plan approved'
+          : `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed`;
       const moved = await move(
         ctx,
         tx,
         row,
-        'awaiting_apply_approval',
+        stage === 'plan' ? 'awaiting_apply_approval' : changeStatusFor(row.kind),
         actor,
-        `plan approved by ${actor.id}${note !== null ? `: ${note}` : ''}`,
+        `${what} by ${by.join(', ')}${note !== null ? `: ${note}` : ''}`,
       );
-      return toRunView(moved, { plan, approvals: [approval], queue: null });
+      return toRunView(moved, { plan, approvals, queue: null });
     }),
   );
 }
 
-export async function confirmApply(
-  ctx: DecisionContext,
-  runId: string,
-  actor: Actor,
-  options: ActOptions = {},
-): Promise<RunView> {
-  return counted(ctx, 'confirm_apply', runId, actor, () =>
-    decide(ctx, runId, 'awaiting_apply_approval', options, async (tx, row) => {
-      await checkDecision('confirm_apply', decisionSubject(row), actor, ctx.groups);
-      const plan = await requirePlan(tx, row);
-      const planApproval = await planApprovalOf(tx, runId);
-      if (
-        !planApproval ||
-        planApproval.planId !== plan.id ||
-        planApproval.artifactHash !== plan.artifactHash
-      ) {
-        throw new Refusal(
-          'plan_changed',
-          'the plan changed after it was approved: nothing was applied; run the deployment again',
-        );
-      }
-      await lockDeployment(tx, row.deployment);
-      const holder = await slotHolder(tx, row.deployment);
-      if (holder) {
-        throw new Refusal(
-          'deployment_busy',
-          `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
-          { behind: holder.id },
-        );
-      }
-      const note = cleanNote(options.note);
-      const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor, note);
-      const to = changeStatusFor(row.kind);
-      const moved = await move(
-        ctx,
-        tx,
-        row,
-        to,
-        actor,
-        `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}${note !== null ? `: ${note}` : ''}`,
-      );
-      return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
-    }),
-  );
+/** The apply takes the deployment's slot: refused while another run of it holds the slot. */
+async function checkSlotFree(tx: Tx, row: RunRow): Promise<void> {
+  await lockDeployment(tx, row.deployment);
+  const holder = await slotHolder(tx, row.deployment);
+  if (holder) {
+    throw new Refusal(
+      'deployment_busy',
+      `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
+      { behind: holder.id },
+    );
+  }
 }
 
 export async function cancelRun(
@@ -198,7 +258,7 @@ export async function cancelRun(
           { status },
         );
       }
-      await checkDecision('cancel', decisionSubject(row), actor, ctx.groups);
+      await checkDecision('cancel', decisionSubject(row, []), actor, ctx.groups);
       const reason =
         options.reason?.replaceAll('\0', '').toWellFormed().trim().slice(0, 2000) ||
         'cancelled by request';

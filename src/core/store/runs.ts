@@ -8,7 +8,8 @@ import { AWAITING_APPROVAL_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses
 import type { Db, Tx } from './database.ts';
 import { and, asc, eq, gt, inArray, sql } from './orm.ts';
 import type { ApprovalRow, PlanRow } from './plans.ts';
-import { rowMapper, selectRows } from './rows.ts';
+import { returningRows, rowMapper, selectRows } from './rows.ts';
+import { notifyRunChanged } from './run-notifications.ts';
 import { approvals, plans, runs, runTransitions } from './schema.ts';
 
 export type RunRow = typeof runs.$inferSelect;
@@ -59,6 +60,24 @@ export async function deploymentActivity(
 /** The refusal for a run id that names no run (each front end adds where to find one). */
 export function noSuchRun(runId: string): Refusal {
   return new Refusal('unknown_run', `there is no run ${runId}: check the id`, { runId });
+}
+
+/**
+ * A change of the run that is no move (an approval that does not complete its
+ * stage yet): a new version and the NOTIFY, so every front end shows it.
+ */
+export async function touchRun(tx: Tx, runId: string): Promise<RunRow> {
+  const [row] = await returningRows(
+    tx,
+    runs,
+    tx
+      .update(runs)
+      .set({ version: sql`${runs.version} + 1`, updatedAt: sql`now()` })
+      .where(eq(runs.id, runId)),
+  );
+  if (!row) throw new Error(`run ${runId} vanished while it was locked`);
+  await notifyRunChanged(tx, row);
+  return row;
 }
 
 export async function requireRunRow(db: Db | Tx, runId: string): Promise<RunRow> {

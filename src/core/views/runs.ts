@@ -2,12 +2,14 @@
 // mapped to views, sensitive values masked. Reads through the store's modules;
 // moves nothing.
 
-import type { ApprovalView, PlanView, RunView, TransitionView } from '../api/types.ts';
+import type { ApprovalView, PlanView, PolicyView, RunView, TransitionView } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { recoveryStepsOf } from '../lifecycle/recovery.ts';
 import { phaseOf, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
+import { policyStages } from '../policy/evaluate.ts';
+import { NO_RULES } from '../policy/rules.ts';
 import type { Db, Tx } from '../store/database.ts';
 import type { ApprovalRow, PlanRow } from '../store/plans.ts';
 import {
@@ -58,12 +60,37 @@ type Extras = {
   queue: RunView['queue'];
 };
 
+/** The policy's state from the run's config snapshot and its stored approvals. */
+function runPolicyView(row: RunRow, approvalViews: readonly ApprovalView[]): PolicyView | null {
+  const deployment = row.config as Deployment | null;
+  if (!deployment || !Array.isArray(deployment.approvers)) return null;
+  const stored = approvalViews.map((a) => ({
+    stage: a.stage,
+    actor: a.by,
+    entry: a.entry ?? null,
+  }));
+  // The rules' outcome for the view: none until rules are evaluated here.
+  const rules = NO_RULES;
+  return {
+    ...policyStages(deployment, stored, rules),
+    rules: rules.results,
+    freeze: null,
+    locks: [],
+  };
+}
+
 export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunView {
   const status = row.status;
   noteRun(row);
   const end = row.finishedAt ?? now;
+  const stageOrder = (stage: string) => (stage === 'plan' ? 0 : 1);
   const approvalViews: ApprovalView[] = extras.approvals
-    .sort((a, b) => (a.stage === 'plan' ? -1 : b.stage === 'plan' ? 1 : 0))
+    .sort(
+      (a, b) =>
+        stageOrder(a.stage) - stageOrder(b.stage) ||
+        a.createdAt.getTime() - b.createdAt.getTime() ||
+        a.actor.localeCompare(b.actor),
+    )
     .map((a) => ({
       stage: a.stage,
       by: a.actor,
@@ -71,6 +98,8 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
       at: a.createdAt.toISOString(),
       planId: a.planId,
       note: a.note,
+      entry: a.entry,
+      overrideReason: a.overrideReason,
     }));
   return {
     id: row.id,
@@ -86,6 +115,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
+    policy: runPolicyView(row, approvalViews),
     outputs: row.outputs ?? null,
     error: row.error,
     recoveryHint:
