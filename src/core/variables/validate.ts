@@ -1,6 +1,7 @@
 import type { Deployment } from '../config/load.ts';
 import type { VariableSpec } from '../config/schema.ts';
 import { Refusal } from '../errors.ts';
+import { truncate } from '../text/width.ts';
 
 export type VariableValue = string | number | boolean;
 export type Variables = Record<string, VariableValue>;
@@ -50,9 +51,7 @@ function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | 
     return [`${name} contains a NUL character (\\0), which cannot be stored: remove it`];
   if (!raw.isWellFormed())
     return [`${name} contains broken Unicode (a lone surrogate): retype the value`];
-  const shown = spec.sensitive
-    ? '(hidden)'
-    : JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
+  const shown = spec.sensitive ? '(hidden)' : JSON.stringify(truncate(raw, 61));
   switch (spec.type) {
     case 'string': {
       if (raw.length > spec.maxLength)
