@@ -95,6 +95,7 @@ export function makeRun(overrides: Partial<RunView> = {}): RunView {
     durationSeconds: 300,
     version: 7,
     configVersion: 'c0ffee'.repeat(10).slice(0, 64),
+    policy: { freeze: null, locks: [] },
   };
   const approvals: ApprovalView[] = [];
   const afterPlanApproval: RunStatus[] = [

@@ -32,6 +32,17 @@ import {
 import { processLog } from '../logs/logger.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
+import {
+  checkHolds,
+  type LockContext,
+  liftLockOn,
+  listLocks,
+  mayOverride,
+  overrideAudit,
+  recordOverride,
+  takeLock,
+  withoutHeld,
+} from '../policy/holds.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
 import {
@@ -69,6 +80,8 @@ import type {
   Actor,
   DeploymentView,
   GroupMembership,
+  LockTarget,
+  LockView,
   LogLine,
   RunFilter,
   RunView,
@@ -126,6 +139,12 @@ export type ActOptions = {
   readonly reason?: string | undefined;
   /** A note stored with an approval ("Approve with a note"): shown with it everywhere. */
   readonly note?: string | undefined;
+  /**
+   * Confirming an apply during a freeze: why (required of someone in the
+   * deployment's `override.from`; stored, shown and audited). Ignored when no
+   * freeze is in force.
+   */
+  readonly overrideReason?: string | undefined;
 };
 
 /** A person's note or reason as stored: no NUL, well-formed, trimmed, at most 500 characters; null when empty. */
@@ -499,17 +518,20 @@ export class DeployCore {
             { behind: holder.id },
           );
         }
+        const override = await checkHolds(tx, row, actor, this.groups, options.overrideReason);
         const note = cleanNote(options.note);
         const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor, note);
+        await recordOverride(tx, runId, actor, override);
         const to = changeStatusFor(row.kind as RunKind);
         const moved = await this.move(
           tx,
           row,
           to,
           actor,
-          `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}${note !== null ? `: ${note}` : ''}`,
+          `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}${overrideAudit(override)}${note !== null ? `: ${note}` : ''}`,
         );
-        return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
+        const stored = { ...applyApproval, overrideReason: override?.reason ?? null };
+        return toRunView(moved, { plan, approvals: [planApproval, stored], queue: null });
       }),
     );
   }
@@ -642,7 +664,13 @@ export class DeployCore {
       loadRunView(this.db, runId),
       requireRunRow(this.db, runId),
     ]);
-    return async (actor) => ({ ...view, allowed: await this.allowedFor(view.status, row, actor) });
+    return async (actor) => {
+      const allowed = await this.allowedFor(view.status, row, actor);
+      const freeze = view.policy?.freeze;
+      if (!view.policy || !freeze || freeze.overridden) return { ...view, allowed };
+      const canOverride = await mayOverride(row, actor, this.groups);
+      return { ...view, allowed, policy: { ...view.policy, freeze: { ...freeze, canOverride } } };
+    };
   }
 
   /** The decisions `actor` may take on a run now. */
@@ -652,8 +680,34 @@ export class DeployCore {
   }
 
   /** The decisions `actor` may take on a run in `status`: the check each decision runs. */
-  allowedFor(status: RunStatus, row: RunRow, actor: Actor): Promise<Decision[]> {
-    return allowedDecisions(status, decisionSubject(row), actor, this.groups);
+  async allowedFor(status: RunStatus, row: RunRow, actor: Actor): Promise<Decision[]> {
+    const allowed = await allowedDecisions(status, decisionSubject(row), actor, this.groups);
+    return withoutHeld(this.db, row, actor, this.groups, allowed);
+  }
+
+  // ---- locks -----------------------------------------------------------------
+
+  private async lockContext(): Promise<LockContext> {
+    const version = await this.refreshConfig();
+    return {
+      deployments: version.deployments,
+      deployment: (name) => this.deployment(name, version.deployments),
+      groups: this.groups,
+    };
+  }
+
+  /** Locks a deployment, an environment or all: no apply or destroy is confirmed until unlocked. */
+  async lock(target: LockTarget, actor: Actor, reason: string | undefined): Promise<LockView> {
+    return takeLock(this.db, target, reason, actor, await this.lockContext());
+  }
+
+  async unlock(target: LockTarget, actor: Actor): Promise<LockView> {
+    return liftLockOn(this.db, target, actor, await this.lockContext());
+  }
+
+  /** The locks in force, oldest first. */
+  listLocks(): Promise<LockView[]> {
+    return listLocks(this.db);
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunView[]> {

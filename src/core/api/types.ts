@@ -46,6 +46,53 @@ export type ApprovalView = {
   readonly planId: string;
   /** What the approver wrote with the approval, or null. */
   readonly note?: string | null;
+  /** An apply confirmed during a freeze: the reason given for overriding it, or null. */
+  readonly overrideReason?: string | null;
+};
+
+/** What an ad hoc lock holds: one deployment, one environment, or all. */
+export type LockScope = 'deployment' | 'environment' | 'all';
+/** `NAME`, `env:ENV` or `all` as typed; target null for all. */
+export type LockTarget = { readonly scope: LockScope; readonly target: string | null };
+
+export type LockView = {
+  readonly id: string;
+  readonly scope: LockScope;
+  /** The deployment or environment; null for all. */
+  readonly target: string | null;
+  readonly reason: string;
+  readonly by: string;
+  readonly via: Via;
+  readonly at: string;
+};
+
+/** A freeze window in force for a run (or one its apply overrode). */
+export type FreezeView = {
+  readonly reason: string;
+  /** When deploys are possible again (ISO). */
+  readonly endsAt: string;
+  /** Who may confirm the apply anyway, with a written reason (empty: nobody). */
+  readonly overrideFrom: readonly string[];
+  /** The apply was confirmed during the freeze: by whom, why, when. */
+  readonly overridden: {
+    readonly by: string;
+    readonly reason: string;
+    readonly at: string;
+  } | null;
+  /**
+   * Whether the person the run was read for may override it (then
+   * `confirm_apply` stays in `allowed`, and a reason is required). Absent when
+   * the run was read for nobody.
+   */
+  readonly canOverride?: boolean;
+};
+
+/** What holds a run's apply back: a freeze window and ad hoc locks. */
+export type HoldsView = {
+  /** The freeze in force for the run (or overridden by its apply), else null. */
+  readonly freeze: FreezeView | null;
+  /** The locks holding the run (empty once it applied or finished). */
+  readonly locks: readonly LockView[];
 };
 
 export type SourceSummary = {
@@ -106,6 +153,12 @@ export type RunView = {
    * runs older than config versions.
    */
   readonly configVersion: string | null;
+  /**
+   * The policy's state for the run. Holds: `freeze` and `locks` (while either
+   * holds the run, `confirm_apply` is not in `allowed`, except for someone who
+   * may override the freeze: `freeze.canOverride`).
+   */
+  readonly policy: HoldsView | null;
   /**
    * The decisions the person who asked may take now (approve_plan,
    * confirm_apply, cancel): the status table and the policy, checked as the

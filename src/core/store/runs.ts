@@ -25,16 +25,19 @@ import {
   type RunStatus,
   SLOT_STATUSES,
   STATUS_TABLE,
+  TERMINAL_STATUSES,
 } from '../lifecycle/statuses.ts';
 import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { outcomeOf, recordTransition } from '../metrics/instruments.ts';
 import { finishedTotalSql } from '../metrics/totals.ts';
+import { holdsView } from '../policy/holds-view.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db, Tx } from './database.ts';
+import { type LockRow, locksInForce } from './locks.ts';
 import { and, asc, eq, gt, inArray, isNull, sql } from './orm.ts';
 import { returningRows, rowMapper, selectRows } from './rows.ts';
-import { approvals, plans, runs, runTransitions } from './schema.ts';
+import { approvals, locks, plans, runs, runTransitions } from './schema.ts';
 import { encryptSecretVariables, sealConfig } from './secrets.ts';
 
 export type RunRow = typeof runs.$inferSelect;
@@ -432,6 +435,8 @@ type Extras = {
   plan: PlanRow | null;
   approvals: (typeof approvals.$inferSelect)[];
   queue: RunView['queue'];
+  /** Locks in force (those holding this run are shown); none when not read. */
+  locks?: readonly LockRow[];
 };
 
 export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunView {
@@ -447,6 +452,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
       at: a.createdAt.toISOString(),
       planId: a.planId,
       note: a.note,
+      overrideReason: a.overrideReason ?? null,
     }));
   return {
     id: row.id,
@@ -476,6 +482,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     durationSeconds: Math.max(0, Math.round((end.getTime() - row.createdAt.getTime()) / 1000)),
     version: row.version,
     configVersion: row.configVersion,
+    policy: holdsView(row, approvalViews, extras.locks ?? [], now),
   };
 }
 
@@ -499,9 +506,10 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
   if (rows.length === 0) return [];
   const planIds = rows.map((r) => r.planId).filter((p): p is string => p !== null);
   const ids = rows.map((r) => r.id);
-  const [planRows, approvalRows] = await Promise.all([
+  const [planRows, approvalRows, lockRows] = await Promise.all([
     planIds.length ? selectRows(db, plans, inArray(plans.id, planIds)) : Promise.resolve([]),
     selectRows(db, approvals, inArray(approvals.runId, ids)),
+    locksInForce(db),
   ]);
   const planById = new Map(planRows.map((p) => [p.id, p]));
   const now = new Date();
@@ -513,6 +521,7 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
           plan: row.planId ? (planById.get(row.planId) ?? null) : null,
           approvals: approvalRows.filter((a) => a.runId === row.id && a.planId === row.planId),
           queue: await queueInfo(db, row),
+          locks: lockRows,
         },
         now,
       ),
@@ -530,7 +539,10 @@ export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> 
     select r.*,
       (select row_to_json(p) from plans p where p.id = r.plan_id) as "__plan",
       (select coalesce(json_agg(a), '[]'::json) from approvals a
-        where a.run_id = r.id and a.plan_id = r.plan_id) as "__approvals"
+        where a.run_id = r.id and a.plan_id = r.plan_id) as "__approvals",
+      (select coalesce(json_agg(l), '[]'::json) from locks l where l.unlocked_at is null
+        and (l.scope = 'all' or (l.scope = 'deployment' and l.target = r.deployment)
+          or (l.scope = 'environment' and l.target = r.environment))) as "__locks"
     from runs r where r.id = ${runId}`);
   if (!raw)
     return requireRunRow(db, runId).then((row) => loadRunViews(db, [row]).then((v) => v[0]!));
@@ -538,12 +550,14 @@ export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> 
   const row = rowMapper(runs)(raw);
   const plan = json(raw.__plan) as Record<string, unknown> | null;
   const approvalRows = json(raw.__approvals) as Record<string, unknown>[];
+  const lockRows = json(raw.__locks) as Record<string, unknown>[];
   return toRunView(
     row,
     {
       plan: plan ? rowMapper(plans)(plan) : null,
       approvals: approvalRows.map(rowMapper(approvals)),
       queue: await queueInfo(db, row),
+      locks: lockRows.map(rowMapper(locks)),
     },
     new Date(),
   );
@@ -564,6 +578,32 @@ export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> 
     conditions.length ? and(...conditions) : undefined,
     sql`order by ${runs.seq} desc limit ${Math.min(Math.max(filter.limit ?? 50, 1), 5000)}`,
   );
+}
+
+const FINISHED = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
+
+/**
+ * Bumps the unfinished runs of a deployment, of an environment, or all (what a
+ * lock taken or lifted holds), with NOTIFY: every front end redraws them.
+ */
+export async function touchUnfinishedRuns(
+  tx: Tx,
+  which: { readonly scope: 'deployment' | 'environment' | 'all'; readonly target: string | null },
+): Promise<void> {
+  const where =
+    which.scope === 'all'
+      ? sql`true`
+      : which.scope === 'deployment'
+        ? eq(runs.deployment, which.target ?? '')
+        : eq(runs.environment, which.target ?? '');
+  await tx.execute(sql`
+    with touched as (
+      update runs set version = version + 1, updated_at = now()
+      where ${where} and status not in (${FINISHED})
+      returning id, version, status, deployment
+    )
+    select pg_notify(${RUN_CHANNEL}, id || ':' || version || ':' || status || ':' || deployment)
+    from touched`);
 }
 
 export async function listTransitions(db: Db, runId: string): Promise<TransitionView[]> {

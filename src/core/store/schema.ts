@@ -161,6 +161,8 @@ export const approvals = pgTable(
     via: text('via').notNull(),
     /** What the approver wrote with the approval ("Approve with a note"), if anything. */
     note: text('note'),
+    /** An apply confirmed during a freeze: the reason its confirmer gave for overriding it. */
+    overrideReason: text('override_reason'),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   // One approval per stage: two people clicking at once give one approval.
@@ -291,4 +293,31 @@ export const loginRequests = pgTable(
     tokenId: text('token_id'),
   },
   (t) => [uniqueIndex('login_requests_code').on(t.codeHash)],
+);
+
+/**
+ * Ad hoc locks (`/deploy lock`): while one holds a deployment (by its name, its
+ * environment, or all), its runs may plan but no apply or destroy is confirmed.
+ * An unlock keeps the row (who locked, who unlocked: the audit); the unique
+ * index keeps one lock in force per target.
+ */
+export const locks = pgTable(
+  'locks',
+  {
+    id: text('id').primaryKey(),
+    scope: text('scope').notNull(),
+    /** The deployment or environment name; '*' for all. */
+    target: text('target').notNull(),
+    reason: text('reason').notNull(),
+    lockedBy: text('locked_by').notNull(),
+    lockedVia: text('locked_via').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    unlockedBy: text('unlocked_by'),
+    unlockedVia: text('unlocked_via'),
+    unlockedAt: tz('unlocked_at'),
+  },
+  (t) => [
+    check('locks_scope_valid', sql`${t.scope} in ('deployment', 'environment', 'all')`),
+    uniqueIndex('locks_one_per_target').on(t.scope, t.target).where(sql`${t.unlockedAt} is null`),
+  ],
 );

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { statusFilter } from '../../core/lifecycle/status-filter.ts';
 import { RUN_KINDS, STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
+import { parseLockTarget } from '../../core/policy/lock-target.ts';
 
 export const runIdSchema = z
   .string()
@@ -31,6 +32,34 @@ export const decisionSchema = z
     }),
   })
   .strict();
+
+export const applySchema = decisionSchema
+  .extend({
+    overrideReason: z.string().max(2000).optional().meta({
+      description:
+        "During a freeze: why the apply goes ahead anyway (required of someone in the deployment's override.from; stored, shown and audited). Without it, a freeze refuses (409 frozen)",
+    }),
+  })
+  .strict();
+
+const lockTargetSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((t) => parseLockTarget(t) !== null, 'expected a deployment name, env:ENVIRONMENT or all')
+  .meta({ description: 'What to lock: a deployment name, env:ENVIRONMENT, or all' });
+
+export const lockSchema = z
+  .object({
+    target: lockTargetSchema,
+    reason: z
+      .string()
+      .max(2000)
+      .meta({ description: 'Why (required): shown on every run it holds' }),
+  })
+  .strict();
+
+export const unlockSchema = z.object({ target: lockTargetSchema }).strict();
 
 export const cancelSchema = z
   .object({
