@@ -1,9 +1,10 @@
 // Plain-text rendering of runs for the terminal.
 
-import type { DeploymentView, LogLine, RunView } from '../core/api/types.ts';
+import type { DeploymentView, LockView, LogLine, RunView } from '../core/api/types.ts';
 import { formatDuration } from '../core/config/duration.ts';
 import { type Decision, decisionsAt } from '../core/lifecycle/decisions.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
+import { describeLockTarget, formatInstant, lockTargetText } from '../core/policy/lock-target.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
 import { variablesWithSources } from '../core/variables/sources.ts';
 
@@ -32,7 +33,14 @@ const DECISION_COMMAND: Record<Decision, string> = {
  */
 export function nextSteps(run: RunView): string[] {
   const decisions = run.allowed ?? decisionsAt(run.status);
-  const steps = decisions.map((d) => `deploy-bot ${DECISION_COMMAND[d]} ${run.id}`);
+  // During a freeze, someone who may override it confirms with a reason.
+  const override =
+    run.policy?.freeze?.canOverride === true && run.policy.freeze.overridden === null
+      ? ' --override-reason "why"'
+      : '';
+  const steps = decisions.map(
+    (d) => `deploy-bot ${DECISION_COMMAND[d]} ${run.id}${d === 'confirm_apply' ? override : ''}`,
+  );
   if (steps.length > 0 && decisions.some((d) => d !== 'cancel')) return steps;
   if (['failed', 'rolled_back', 'rollback_failed'].includes(run.status))
     return [...steps, `deploy-bot logs ${run.id}`];
@@ -73,6 +81,7 @@ export function formatRun(run: RunView): string {
       `  approved:  ${a.stage === 'plan' ? 'plan' : 'apply'} by ${a.by} via ${a.via} at ${a.at}${a.note ? `: “${a.note}”` : ''}`,
     );
   }
+  lines.push(...holdLines(run));
   if (run.outputs) lines.push(`  outputs:   ${JSON.stringify(run.outputs)}`);
   if (run.failedPhase) lines.push(`  failed in: ${run.failedPhase}`);
   // A step's own error output spans lines: each under the first.
@@ -83,6 +92,34 @@ export function formatRun(run: RunView): string {
   const next = nextSteps(run);
   if (next.length > 0) lines.push(`  next:      ${next.join('   or   ')}`);
   return lines.join('\n');
+}
+
+/** The freeze and the locks holding the run (or the freeze its apply overrode). */
+export function holdLines(run: RunView): string[] {
+  const lines: string[] = [];
+  const freeze = run.policy?.freeze;
+  if (freeze?.overridden) {
+    lines.push(
+      `  freeze:    “${freeze.reason}”: overridden by ${freeze.overridden.by} at ${freeze.overridden.at}: “${freeze.overridden.reason}”`,
+    );
+  } else if (freeze) {
+    const who =
+      freeze.overrideFrom.length > 0
+        ? `override: ${freeze.overrideFrom.join(', ')}, with --override-reason${freeze.canOverride === true ? ' (you may)' : ''}`
+        : 'nobody may override it';
+    lines.push(`  freeze:    “${freeze.reason}” until ${formatInstant(freeze.endsAt)}; ${who}`);
+  }
+  for (const lock of run.policy?.locks ?? []) {
+    lines.push(
+      `  locked:    ${describeLockTarget(lock)} by ${lock.by} since ${formatInstant(lock.at)}: “${lock.reason}” (deploy-bot unlock ${lockTargetText(lock)})`,
+    );
+  }
+  return lines;
+}
+
+/** A lock as a line of `deploy-bot locks`. */
+export function formatLock(lock: LockView): string {
+  return `${lockTargetText(lock).padEnd(24)} by ${lock.by} via ${lock.via} since ${formatInstant(lock.at)}: “${lock.reason}”`;
 }
 
 function symbolOf(action: string) {

@@ -53,11 +53,6 @@ export function activeFreeze(deployment: Deployment, at: Date): ActiveFreeze | n
   return latest;
 }
 
-/** `2026-12-07 06:00 UTC`: how the end of a freeze and the time of a lock are said. */
-export function formatInstant(at: Date | string): string {
-  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
-}
-
 /**
  * The run view's holds: the freeze in force (before the apply), or the one
  * its apply overrode; the locks in force that hold it (before the apply).

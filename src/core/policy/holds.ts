@@ -25,8 +25,8 @@ import { and, eq } from '../store/orm.ts';
 import { touchUnfinishedRuns } from '../store/runs.ts';
 import { approvals } from '../store/schema.ts';
 import type { ActiveFreeze } from './freeze.ts';
-import { activeFreeze, formatInstant, type Holdable } from './holds-view.ts';
-import { describeLockTarget } from './lock-target.ts';
+import { activeFreeze, type Holdable } from './holds-view.ts';
+import { describeLockTarget, formatInstant } from './lock-target.ts';
 
 /** A person's reason as stored: no NUL, well-formed, trimmed, at most 500 characters; null when empty. */
 export function cleanReason(text: string | undefined): string | null {

@@ -27,3 +27,8 @@ export function parseLockTarget(text: string): LockTarget | null {
   }
   return /^[^\s:]+$/.test(trimmed) ? { scope: 'deployment', target: trimmed } : null;
 }
+
+/** `2026-12-07 06:00 UTC`: how the end of a freeze and the time of a lock are said. */
+export function formatInstant(at: Date | string): string {
+  return `${new Date(at).toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+}
