@@ -9,7 +9,7 @@ import { renderLockChanged, renderLockList } from '../src/bot/render/holds.ts';
 import { validateBlocks } from '../src/bot/render/limits.ts';
 import { renderRunMessage } from '../src/bot/render/run-message.ts';
 import { formatRun, nextSteps } from '../src/cli/format.ts';
-import type { Actor, FreezeView, LockView, RunView } from '../src/core/api/types.ts';
+import type { Actor, FreezeView, HoldsView, LockView, RunView } from '../src/core/api/types.ts';
 import { performAction } from '../src/tui/actions.ts';
 import { detailRows } from '../src/tui/components/run-detail.ts';
 import type { RunsSnapshot } from '../src/tui/data/runs-store.ts';
@@ -42,11 +42,13 @@ const FREEZE: FreezeView = {
   overridden: null,
 };
 
-function held(policy: RunView['policy'], extra: Partial<RunView> = {}): RunView {
+const NO_STAGE = { satisfied: false, entries: [] };
+
+function held(holds: HoldsView, extra: Partial<RunView> = {}): RunView {
   return makeRun({
     status: 'awaiting_apply_approval',
     plan: makePlan(),
-    policy,
+    policy: { plan: NO_STAGE, apply: NO_STAGE, rules: [], ...holds },
     ...extra,
   });
 }

@@ -1,7 +1,13 @@
 // The CLI's sentence for a refusal: the core says what is wrong in words every
 // front end can show; the CLI adds the command that helps (the bot adds its own).
 
-export function refusalSentence(code: string, message: string): string {
+import { stillNeeds } from '../core/text/policy.ts';
+
+export function refusalSentence(
+  code: string,
+  message: string,
+  details: Readonly<Record<string, unknown>> = {},
+): string {
   switch (code) {
     case 'unknown_run':
       return `${message} (deploy-bot list shows recent runs)`;
@@ -13,6 +19,10 @@ export function refusalSentence(code: string, message: string): string {
         : message;
     case 'locked':
       return `${message} (deploy-bot locks lists the locks; deploy-bot unlock NAME|env:ENV|all lifts one)`;
+    case 'already_approved':
+    case 'approval_not_needed':
+    case 'plan_approver':
+      return `${message}${stillNeeds(code, details)} (deploy-bot status RUN shows who approved)`;
     default:
       return message;
   }

@@ -3,6 +3,8 @@
 
 import type { Decision } from '../lifecycle/decisions.ts';
 import type { Phase, RunKind, RunStatus } from '../lifecycle/statuses.ts';
+import type { StageView } from '../policy/evaluate.ts';
+import type { RuleResult } from '../policy/rules.ts';
 
 /** Where a person acted from. */
 export const VIAS = ['slack', 'cli', 'tui', 'api', 'system'] as const;
@@ -46,6 +48,8 @@ export type ApprovalView = {
   readonly planId: string;
   /** What the approver wrote with the approval, or null. */
   readonly note?: string | null;
+  /** The requirement entry of the stage it counted for (index into policy.plan/apply.entries), or null. */
+  readonly entry?: number | null;
   /** An apply confirmed during a freeze: the reason given for overriding it, or null. */
   readonly overrideReason?: string | null;
 };
@@ -95,6 +99,13 @@ export type HoldsView = {
   readonly locks: readonly LockView[];
 };
 
+/** The policy's state for a run: each decision's requirements, matched rules, freezes and locks. */
+export type PolicyView = HoldsView & {
+  readonly plan: StageView;
+  readonly apply: StageView;
+  readonly rules: readonly RuleResult[];
+};
+
 export type SourceSummary = {
   readonly kind: 'directory' | 'git-repository';
   /** The ref asked for (git), null for a directory. */
@@ -131,6 +142,14 @@ export type RunView = {
   readonly variableSources: Readonly<Record<string, VariableSource>>;
   readonly plan: PlanView | null;
   readonly approvals: readonly ApprovalView[];
+  /**
+   * The approval policy's state: for plan and apply, each requirement entry
+   * with who counted for it and how many are still missing; the rules; the
+   * holds, `freeze` and `locks` (while either holds the run, `confirm_apply`
+   * is not in `allowed`, except for someone who may override the freeze:
+   * `freeze.canOverride`). Null when the run's config snapshot cannot give it.
+   */
+  readonly policy: PolicyView | null;
   readonly outputs: Readonly<Record<string, unknown>> | null;
   readonly error: string | null;
   readonly recoveryHint: string | null;
@@ -153,12 +172,6 @@ export type RunView = {
    * runs older than config versions.
    */
   readonly configVersion: string | null;
-  /**
-   * The policy's state for the run. Holds: `freeze` and `locks` (while either
-   * holds the run, `confirm_apply` is not in `allowed`, except for someone who
-   * may override the freeze: `freeze.canOverride`).
-   */
-  readonly policy: HoldsView | null;
   /**
    * The decisions the person who asked may take now (approve_plan,
    * confirm_apply, cancel): the status table and the policy, checked as the

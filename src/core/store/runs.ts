@@ -8,6 +8,7 @@ import type {
   ApprovalView,
   PlannedChange,
   PlanView,
+  PolicyView,
   RunFilter,
   RunView,
   TransitionView,
@@ -31,7 +32,9 @@ import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { outcomeOf, recordTransition } from '../metrics/instruments.ts';
 import { finishedTotalSql } from '../metrics/totals.ts';
+import { policyStages } from '../policy/evaluate.ts';
 import { holdsView } from '../policy/holds-view.ts';
+import { NO_RULES } from '../policy/rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db, Tx } from './database.ts';
 import { type LockRow, locksInForce } from './locks.ts';
@@ -208,6 +211,24 @@ export function runChangedPayload(run: ChangedRun): string {
 const runChangedPayloadSql = sql.raw(
   `updated.id || ':' || updated.version || ':' || updated.status || ':' || updated.deployment`,
 );
+
+/**
+ * A change of the run that is no move (an approval that does not complete its
+ * stage yet): a new version and the NOTIFY, so every front end shows it.
+ */
+export async function touchRun(tx: Tx, runId: string): Promise<RunRow> {
+  const [row] = await returningRows(
+    tx,
+    runs,
+    tx
+      .update(runs)
+      .set({ version: sql`${runs.version} + 1`, updatedAt: sql`now()` })
+      .where(eq(runs.id, runId)),
+  );
+  if (!row) throw new Error(`run ${runId} vanished while it was locked`);
+  await notifyRunChanged(tx, row);
+  return row;
+}
 
 export async function notifyRunChanged(
   tx: Tx,
@@ -443,8 +464,14 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
   const status = row.status as RunStatus;
   noteRun(row);
   const end = row.finishedAt ?? now;
+  const stageOrder = (stage: string) => (stage === 'plan' ? 0 : 1);
   const approvalViews: ApprovalView[] = extras.approvals
-    .sort((a, b) => (a.stage === 'plan' ? -1 : b.stage === 'plan' ? 1 : 0))
+    .sort(
+      (a, b) =>
+        stageOrder(a.stage) - stageOrder(b.stage) ||
+        a.createdAt.getTime() - b.createdAt.getTime() ||
+        a.actor.localeCompare(b.actor),
+    )
     .map((a) => ({
       stage: a.stage as ApprovalView['stage'],
       by: a.actor,
@@ -452,7 +479,8 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
       at: a.createdAt.toISOString(),
       planId: a.planId,
       note: a.note,
-      overrideReason: a.overrideReason ?? null,
+      entry: a.entry,
+      overrideReason: a.overrideReason,
     }));
   return {
     id: row.id,
@@ -468,6 +496,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
+    policy: runPolicyView(row, approvalViews, extras.locks ?? [], now),
     outputs: row.outputs ?? null,
     error: row.error,
     recoveryHint: row.recoveryHint,
@@ -482,7 +511,29 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     durationSeconds: Math.max(0, Math.round((end.getTime() - row.createdAt.getTime()) / 1000)),
     version: row.version,
     configVersion: row.configVersion,
-    policy: holdsView(row, approvalViews, extras.locks ?? [], now),
+  };
+}
+
+/** The policy's state from the run's config snapshot and its stored approvals. */
+function runPolicyView(
+  row: RunRow,
+  approvalViews: readonly ApprovalView[],
+  lockRows: readonly LockRow[],
+  now: Date,
+): PolicyView | null {
+  const deployment = row.config as Deployment | null;
+  if (!deployment || !Array.isArray(deployment.approvers)) return null;
+  const stored = approvalViews.map((a) => ({
+    stage: a.stage,
+    actor: a.by,
+    entry: a.entry ?? null,
+  }));
+  // The rules' outcome for the view: none until rules are evaluated here.
+  const rules = NO_RULES;
+  return {
+    ...policyStages(deployment, stored, rules),
+    rules: rules.results,
+    ...holdsView(row, approvalViews, lockRows, now),
   };
 }
 

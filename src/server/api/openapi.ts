@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import {
   applySchema,
+  approvalViewSchema,
   cancelSchema,
   decisionSchema,
   followLogsQuery,
@@ -12,6 +13,7 @@ import {
   loginCollectSchema,
   loginStartSchema,
   logsQuery,
+  policyViewSchema,
   refusalSchema,
   runIdSchema,
   runRequestSchema,
@@ -95,6 +97,10 @@ export function openApiDocument(): JsonSchema {
           description:
             'A run as `deploy-bot status --json` prints it: id, deployment, environment, kind, status, plan, approvals, configVersion, version, … (README, "CLI")',
           required: ['id', 'deployment', 'status', 'version'],
+          properties: {
+            approvals: { type: 'array', items: json(approvalViewSchema) },
+            policy: json(policyViewSchema),
+          },
           additionalProperties: true,
         },
       },

@@ -12,5 +12,4 @@ CREATE TABLE "locks" (
 	CONSTRAINT "locks_scope_valid" CHECK ("locks"."scope" in ('deployment', 'environment', 'all'))
 );
 --> statement-breakpoint
-ALTER TABLE "approvals" ADD COLUMN "override_reason" text;--> statement-breakpoint
 CREATE UNIQUE INDEX "locks_one_per_target" ON "locks" USING btree ("scope","target") WHERE "locks"."unlocked_at" is null;
