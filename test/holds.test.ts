@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor } from '../src/core/api/types.ts';
 import { parseConfig } from '../src/core/config/load.ts';
 import { ConfigError, isRefusal, type Refusal } from '../src/core/errors.ts';
+import { activeFreeze } from '../src/core/policy/holds-view.ts';
 import { APPROVER, type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
 // The frozen deployment's window is always in force; `open` has none.
@@ -237,5 +238,40 @@ deployments:
       { cron: '0 15 * * 5', duration: '66h', reason: 'weekend', timezone: 'Europe/Berlin' },
       { start: '2026-12-24', end: '2026-12-27', reason: 'holidays', timezone: 'UTC' },
     ]);
+  });
+
+  it('the README example: recurring, one-off and per-deployment windows, in their time zones', () => {
+    const loaded = parseConfig(
+      `timezone: Europe/Berlin
+freeze:
+  - { cron: "0 15 * * 5", duration: 66h, reason: "weekend", environments: [production] }
+  - { start: 2026-12-24T00:00, end: 2026-12-27T00:00, reason: "holidays" }
+deployments:
+  - name: web-prod
+    environment: production
+    approvers: [U0ALICE, S0SRE]
+    freeze:
+      - { start: "0 22 * * *", end: "0 6 * * *", timezone: UTC, reason: "nightly batch" }
+    override: { from: [S0SRE] }
+    locks: { from: [S0SRE, U0LEAD] }
+    source: { kind: directory, path: ./app }
+    executor: { kind: script, plan: ./plan.sh, apply: ./apply.sh }
+`,
+      '/tmp/deploy.config.yaml',
+    );
+    const web = loaded.deployments.get('web-prod')!;
+    const at = (iso: string) => activeFreeze(web, new Date(iso));
+    // Friday 15:00 Berlin for 66 hours: until Monday 09:00 Berlin.
+    expect(at('2026-12-04T13:59:00Z')).toBeNull();
+    expect(at('2026-12-04T14:00:00Z')).toEqual({
+      reason: 'weekend',
+      endsAt: new Date('2026-12-07T08:00:00Z'),
+    });
+    expect(at('2026-12-07T08:00:00Z')).toBeNull();
+    expect(at('2026-12-08T23:00:00Z')).toEqual({
+      reason: 'nightly batch',
+      endsAt: new Date('2026-12-09T06:00:00Z'),
+    });
+    expect(at('2026-12-25T12:00:00Z')?.reason).toBe('holidays');
   });
 });
