@@ -225,7 +225,7 @@ deployments:
       'deploy.config.yaml: freeze[0].environments[0]: no deployment has the environment "prod" (environments: production)',
     ]);
     expect(problemsOf(`timezone: Mars/Base\n${base}`)).toEqual([
-      'deploy.config.yaml: timezone: unknown time zone "Mars/Base" (an IANA name such as Europe/Berlin or UTC)',
+      'deploy.config.yaml: timezone: expected an IANA time zone such as UTC, Europe/Berlin or America/New_York',
     ]);
   });
 

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { isValidTimeZone } from '../policy/freeze.ts';
 import { retentionSchema } from '../retention/settings.ts';
 import { tokenize } from '../variables/args.ts';
 import { approvalsProblems, approvalsSchema, slackId } from './approvals.ts';
@@ -223,8 +224,13 @@ export const configSchema = z
   .strictObject({
     deployments: z.array(deploymentSchema).min(1, 'define at least one deployment'),
     retention: retentionSchema,
-    /** IANA time zone of freeze windows without their own (default UTC). */
-    timezone: z.string().min(1).optional(),
+    /** The time zone of freeze windows without their own (and of `now` in rules); UTC when unset. */
+    timezone: z
+      .string()
+      .refine(isValidTimeZone, {
+        message: 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York',
+      })
+      .optional(),
     /** Freeze windows for all deployments, or those of `deployments:` / `environments:`. */
     freeze: z.array(scopedFreezeWindowSchema).default([]),
   })
