@@ -113,6 +113,21 @@ describe('locks', () => {
       /^web\s+by U0LEAD via slack since .*“db failover at 14:00”$/,
     );
 
+    // Locking from the CLI: an environment needs leave for every deployment in it.
+    const env = await cli('lock', 'env:production', '--reason', 'maintenance');
+    expect(env.code).toBe(1);
+    expect(env.err).toContain(
+      'you may not lock web (the environment production covers it): who may is U0LEAD (locks.from)',
+    );
+    const own = await cli('lock', 'frozen', 'maintenance', 'window');
+    expect(own).toMatchObject({ code: 0 });
+    expect(own.out).toBe(
+      'locked frozen: “maintenance window”. Runs may plan; no apply or destroy is confirmed until deploy-bot unlock frozen',
+    );
+    expect((await cli('unlock', 'frozen')).out).toMatch(
+      /^unlocked frozen \(locked by U0APPROVER since /,
+    );
+
     expect(await answer('unlock web', 'U0LEAD')).toContain('Unlocked *web*');
     expect((await cli('locks')).out).toBe('nothing is locked');
     const applied = await cli('apply', runId, '--wait');
