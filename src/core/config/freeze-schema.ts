@@ -7,7 +7,7 @@
 
 import { z } from 'zod';
 import { compileFreeze, type Freeze, isValidTimeZone } from '../policy/freeze.ts';
-import { closestName } from '../variables/validate.ts';
+import { closestName } from '../text/closest.ts';
 import { parseDuration } from './duration.ts';
 
 const windowFields = {
