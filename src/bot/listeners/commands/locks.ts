@@ -12,6 +12,7 @@ import { renderLockChanged, renderLockList } from '../../render/holds.ts';
 import { renderProblem } from '../../render/replies.ts';
 import type { SlashCommand } from '../../slack/payloads.ts';
 import type { Reply } from '../../slack/respond.ts';
+import { forgetRequest, recordRequest } from '../../store/messages.ts';
 import type { BotContext } from '../context.ts';
 
 export const LOCK_WORDS = ['lock', 'unlock', 'locks'] as const;
@@ -62,6 +63,12 @@ export async function handleLockCommand(
     return true;
   }
   const actor: Actor = { id: cmd.user_id, via: 'slack', channel: cmd.channel_id };
+  // Once per command: a retried delivery (same trigger_id) does not act again.
+  const key = `cmd:${cmd.trigger_id}`;
+  if (!(await recordRequest(ctx.core.db, key, word))) {
+    ctx.log.info('duplicate delivery of a command: not acted on again', { kind: word });
+    return true;
+  }
   try {
     const lock =
       word === 'lock'
@@ -75,6 +82,10 @@ export async function handleLockCommand(
     await reply(renderLockChanged(lock, word === 'lock' ? 'locked' : 'unlocked', command));
   } catch (error) {
     if (!isRefusal(error)) throw error;
+    // A refusal changed nothing: the same command may be answered again.
+    await forgetRequest(ctx.core.db, key).catch((forgetError: unknown) =>
+      ctx.log.warn('could not forget a refused command', { error: forgetError }),
+    );
     await reply(
       renderProblem(error.message, {
         usage: error.code === 'reason_required' ? [usage[0]!] : usage,
