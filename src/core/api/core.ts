@@ -84,6 +84,7 @@ import {
 } from '../store/runs.ts';
 import type { runs as runsTable } from '../store/schema.ts';
 import { configureSecrets } from '../store/secrets.ts';
+import { cleanPersonText } from '../text/person-text.ts';
 import { type PreviousRun, resolveVariables } from '../variables/sources.ts';
 import { closestName, usageOf } from '../variables/validate.ts';
 import type {
@@ -156,12 +157,6 @@ export type ActOptions = {
    */
   readonly overrideReason?: string | undefined;
 };
-
-/** A person's note or reason as stored: no NUL, well-formed, trimmed, at most 500 characters; null when empty. */
-function cleanNote(text: string | undefined): string | null {
-  const clean = text?.replaceAll('\0', '').toWellFormed().trim().slice(0, 500) ?? '';
-  return clean === '' ? null : clean;
-}
 
 /**
  * What the policy checks a decision against: the run's own config snapshot,
@@ -550,7 +545,7 @@ export class DeployCore {
           stage === 'apply'
             ? await checkHolds(tx, row, actor, this.groups, options.overrideReason)
             : null;
-        const note = cleanNote(options.note);
+        const note = cleanPersonText(options.note);
         const inserted = {
           ...(await insertApproval(tx, runId, stage, plan, actor, note, counts.entry)),
           overrideReason: override?.reason ?? null,

@@ -24,15 +24,10 @@ import {
 import { and, eq } from '../store/orm.ts';
 import { touchUnfinishedRuns } from '../store/runs.ts';
 import { approvals } from '../store/schema.ts';
+import { cleanPersonText } from '../text/person-text.ts';
 import type { ActiveFreeze } from './freeze.ts';
 import { activeFreeze, type Holdable } from './holds-view.ts';
 import { describeLockTarget, formatInstant } from './lock-target.ts';
-
-/** A person's reason as stored: no NUL, well-formed, trimmed, at most 500 characters; null when empty. */
-export function cleanReason(text: string | undefined): string | null {
-  const clean = text?.replaceAll('\0', '').toWellFormed().trim().slice(0, 500) ?? '';
-  return clean === '' ? null : clean;
-}
 
 function lockedRefusal(run: Holdable, lock: LockRow): Refusal {
   const view = lockView(lock);
@@ -99,7 +94,7 @@ export async function checkHolds(
   const freeze = activeFreeze(deployment, now);
   if (!freeze) return null;
   const may = await isListed(deployment.override?.from ?? [], actor.id, groups);
-  const reason = cleanReason(overrideReason);
+  const reason = cleanPersonText(overrideReason);
   if (!may || reason === null) throw frozenRefusal(deployment, freeze, may, reason === null);
   return { freeze, reason };
 }
@@ -228,7 +223,7 @@ export async function takeLock(
 ): Promise<LockView> {
   const covered = coveredDeployments(target, context);
   await checkMayLock(target, covered, actor, context.groups, 'lock');
-  const reason = cleanReason(reasonText);
+  const reason = cleanPersonText(reasonText);
   if (reason === null) {
     throw new Refusal(
       'reason_required',
