@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor, RunView } from '../src/core/api/types.ts';
 import { parseConfig } from '../src/core/config/load.ts';
-import { ConfigError, isRefusal, type Refusal } from '../src/core/errors.ts';
+import { ConfigError, isRefusal, Refusal } from '../src/core/errors.ts';
+import { deploymentRequirements } from '../src/core/policy/evaluate.ts';
 import { openApiDocument } from '../src/server/api/openapi.ts';
 import { approvalViewSchema, policyViewSchema } from '../src/server/api/schemas.ts';
 import { type Harness, REQUESTER, startHarness } from './support/harness.ts';
@@ -187,6 +188,29 @@ describe('requirements per decision', () => {
     await h.core.cancelRun(run.id, slack('U0SRE2'));
   });
 
+  it('a group Slack cannot confirm fails closed for that group only', async () => {
+    const run = await planned('two-groups');
+    h.core.setGroupMembership({
+      isMember: async (user, group) => {
+        if (group === 'S0SECURITY') throw new Refusal('membership_unconfirmed', 'Slack is down');
+        return GROUPS[group]?.includes(user) ?? false;
+      },
+    });
+    try {
+      const unsure = await refused(h.core.approvePlan(run.id, slack('U0SEC1')));
+      expect(unsure.code).toBe('membership_unconfirmed');
+      const sre = await h.core.approvePlan(run.id, slack('U0SRE1'));
+      expect(sre.approvals.map((a) => [a.by, a.entry])).toEqual([['U0SRE1', 0]]);
+    } finally {
+      h.core.setGroupMembership({
+        isMember: async (user, group) => GROUPS[group]?.includes(user) ?? false,
+      });
+    }
+    const security = await h.core.approvePlan(run.id, slack('U0SEC1'));
+    expect(security.status).toBe('awaiting_apply_approval');
+    await h.core.cancelRun(run.id, slack('U0SRE1'));
+  });
+
   it('50 distinct approvers at once on a run needing 3: exactly 3 approvals and one transition', async () => {
     const run = await planned('race');
     const clicks = await Promise.allSettled(
@@ -251,6 +275,24 @@ describe('approvals config', () => {
     expect(problems('{ apply: { cout: 2 } }')[0]).toMatch(/approvals\.apply\[0\].*cout/);
     expect(problems('{ apply: { count: 0 } }')[0]).toMatch(/count is at least 1/);
     expect(problems('{ merge: {} }')[0]).toMatch(/approvals.*merge/);
+  });
+
+  it('fills defaults from the deployment: from its approvers, notRequester from allowSelfApproval', () => {
+    const policy = { approvers: ['U0ONE', 'S0SRE'], allowSelfApproval: true };
+    expect(deploymentRequirements(policy, 'plan')).toEqual([
+      { count: 1, from: ['U0ONE', 'S0SRE'], notRequester: false, notPlanApprovers: false },
+    ]);
+    const configured = {
+      ...policy,
+      allowSelfApproval: false,
+      approvals: { apply: [{ count: 2, notPlanApprovers: true }] },
+    };
+    expect(deploymentRequirements(configured, 'apply')).toEqual([
+      { count: 2, from: ['U0ONE', 'S0SRE'], notRequester: true, notPlanApprovers: true },
+    ]);
+    expect(deploymentRequirements(configured, 'plan')).toEqual([
+      { count: 1, from: ['U0ONE', 'S0SRE'], notRequester: true, notPlanApprovers: false },
+    ]);
   });
 
   it('takes one entry or a list; a group may give any count', () => {

@@ -7,6 +7,7 @@ import { ACTION_IDS } from '../src/bot/render/actions.ts';
 import { validateBlocks } from '../src/bot/render/limits.ts';
 import {
   type BotHarness,
+  CHANNEL,
   messageText,
   shownStatus,
   startBotHarness,
@@ -86,6 +87,17 @@ describe('approval requirements from Slack', () => {
     expect(messageText(awaitingApply)).toContain(
       'Apply approvals 0 of 2: still needs 1 from <!subteam^S0ONCALL> and 1 from <!subteam^S0SECURITY>',
     );
+
+    // The thread tells who may decide the apply: its entries' groups, not the plan's.
+    const applyNotice = await b.slack.waitFor(() =>
+      b.slack
+        .thread(CHANNEL, planned.ts)
+        .find(
+          (r) => r.text.includes('waits for one of you') && r.text.includes('confirm the apply'),
+        ),
+    );
+    expect(applyNotice.text).toContain('<!subteam^S0ONCALL> <!subteam^S0SECURITY>');
+    expect(applyNotice.text).not.toContain('S0SRE');
 
     const fourEyes = await clickReply(awaitingApply, ACTION_IDS.confirmApply, 'U0SRE1');
     expect(fourEyes).toContain(

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Block } from '../src/bot/render/blocks.ts';
 import { blocksTextLength, LIMITS, validateBlocks } from '../src/bot/render/limits.ts';
+import { decidedText } from '../src/bot/render/notice.ts';
 import { renderClickRefused } from '../src/bot/render/replies.ts';
 import { renderRunMessage } from '../src/bot/render/run-message.ts';
 import { formatRun } from '../src/cli/format.ts';
@@ -110,6 +111,16 @@ describe('the policy in the Slack message', () => {
       const text = slackText(runWith(status, approvals, policy));
       expect(text).toContain('more approvals');
     }
+  });
+
+  it('a DM about a decided step names everyone who approved it', () => {
+    const run = runWith('awaiting_apply_approval', [
+      approval('plan', 'U0SRE1', 0, 1),
+      approval('plan', 'U0LEAD', 0, 2),
+    ]);
+    expect(decidedText(run, 'awaiting_plan_approval:plan-7f3a')).toBe(
+      'plan approved by <@U0SRE1>, <@U0LEAD>',
+    );
   });
 
   it('a refusal says what the decision still needs, mentioning who', () => {

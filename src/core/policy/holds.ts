@@ -20,9 +20,9 @@ import {
   locksHolding,
   locksInForce,
   lockView,
+  touchHeldRuns,
 } from '../store/locks.ts';
 import { and, eq } from '../store/orm.ts';
-import { touchUnfinishedRuns } from '../store/runs.ts';
 import { approvals } from '../store/schema.ts';
 import { cleanPersonText } from '../text/person-text.ts';
 import type { ActiveFreeze } from './freeze.ts';
@@ -240,7 +240,7 @@ export async function takeLock(
         existing ? { lock: lockView(existing) } : {},
       );
     }
-    await touchUnfinishedRuns(tx, target);
+    await touchHeldRuns(tx, target);
     return lockView(row);
   });
 }
@@ -263,7 +263,7 @@ export async function liftLockOn(
     if (!row) {
       throw new Refusal('not_locked', `${describeLockTarget(target)} is not locked`);
     }
-    await touchUnfinishedRuns(tx, target);
+    await touchHeldRuns(tx, target);
     return lockView(row);
   });
 }

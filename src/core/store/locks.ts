@@ -1,13 +1,15 @@
 // Ad hoc locks in PostgreSQL: one in force per target (a partial unique index),
 // an unlock keeps the row as the record of who locked and who unlocked. Taking
-// or lifting a lock bumps the runs it holds (runs.ts), so every front end redraws them.
+// or lifting a lock bumps the runs it holds, so every front end redraws them.
 
 import type { Actor, LockScope, LockTarget, LockView, Via } from '../api/types.ts';
 import { newId } from '../engine/ids.ts';
+import { TERMINAL_STATUSES } from '../lifecycle/statuses.ts';
 import type { Db, Tx } from './database.ts';
 import { and, eq, isNull, or, sql } from './orm.ts';
 import { returningRows, selectRows } from './rows.ts';
-import { locks } from './schema.ts';
+import { RUN_CHANNEL, runChangedPayloadSql } from './run-notifications.ts';
+import { locks, runs } from './schema.ts';
 
 export type LockRow = typeof locks.$inferSelect;
 
@@ -112,4 +114,26 @@ export function holds(
     (row.scope === 'deployment' && row.target === run.deployment) ||
     (row.scope === 'environment' && row.target === run.environment)
   );
+}
+
+const FINISHED = sql.raw(TERMINAL_STATUSES.map((s) => `'${s}'`).join(', '));
+
+/**
+ * Bumps the unfinished runs a lock taken or lifted covers (their views change),
+ * with NOTIFY: the Slack messages, deploy-tui and followers redraw them.
+ */
+export async function touchHeldRuns(tx: Tx, target: LockTarget): Promise<void> {
+  const which =
+    target.scope === 'all'
+      ? sql`true`
+      : target.scope === 'deployment'
+        ? eq(runs.deployment, target.target ?? '')
+        : eq(runs.environment, target.target ?? '');
+  await tx.execute(sql`
+    with updated as (
+      update runs set version = version + 1, updated_at = now()
+      where ${which} and status not in (${FINISHED})
+      returning id, version, status, deployment
+    )
+    select pg_notify(${RUN_CHANNEL}, ${runChangedPayloadSql}) from updated`);
 }
