@@ -91,6 +91,13 @@ describe('locks', () => {
       'Locked *web*: “db failover at 14:00”',
     );
     expect(await answer('locks', 'U0APPROVER')).toContain('db failover at 14:00');
+    // The deployment lists say so too; `frozen` is in its freeze window.
+    const list = await answer('list', 'U0APPROVER');
+    expect(list).toContain('🔒 locked by <@U0LEAD>');
+    expect(list).toContain('❄ frozen until <!date^4102444800');
+    expect((await cli('deployments')).out).toContain(
+      'locked (web) by U0LEAD: “db failover at 14:00”',
+    );
 
     // Shown on the run it holds, in Slack and in the CLI's status.
     await b.messageWhere(runId, (m) => messageText(m).includes('*Locked* (web) by <@U0LEAD>'));

@@ -149,6 +149,10 @@ export function formatDeployment(d: DeploymentView): string {
   const extra = [
     d.state.awaiting > 0 ? `${d.state.awaiting} awaiting approval` : '',
     d.state.queued > 0 ? `${d.state.queued} queued` : '',
+    d.state.freeze
+      ? `frozen until ${formatInstant(d.state.freeze.endsAt)} (“${d.state.freeze.reason}”)`
+      : '',
+    ...d.state.locks.map((l) => `locked (${lockTargetText(l)}) by ${l.by}: “${l.reason}”`),
   ].filter(Boolean);
   return `${d.name.padEnd(20)} ${d.environment.padEnd(12)} ${state}${extra.length ? `, ${extra.join(', ')}` : ''}\n    usage: ${d.usage}${d.description ? `\n    ${d.description}` : ''}`;
 }

@@ -159,7 +159,7 @@ Every status change of RUN: from, to, who, via (slack, cli, tui, system), when a
   deployments: `Usage: deploy-bot deployments [--json]
 
 The deployments in the config, their usage, and whether a run is active, queued
-or awaiting approval.`,
+or awaiting approval; a freeze window in force and the locks holding each.`,
   serve: `Usage: deploy-bot serve [--concurrency N] [--config FILE]
 
 Runs the workers and, when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or

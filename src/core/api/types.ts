@@ -239,6 +239,10 @@ export type DeploymentView = {
     readonly active: RunView | null;
     readonly queued: number;
     readonly awaiting: number;
+    /** The freeze window in force now (its runs may plan, not apply), or null. */
+    readonly freeze: { readonly reason: string; readonly endsAt: string } | null;
+    /** The locks in force that hold it. */
+    readonly locks: readonly LockView[];
   };
 };
 

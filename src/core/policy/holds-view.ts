@@ -2,7 +2,7 @@
 // the windows of its config, and the locks that hold it. The store builds run
 // views with it; src/core/policy/holds.ts checks decisions with the same.
 
-import type { ApprovalView, FreezeView, HoldsView } from '../api/types.ts';
+import type { ApprovalView, DeploymentView, FreezeView, HoldsView } from '../api/types.ts';
 import { compileWindow, isWindowProblem } from '../config/freeze-schema.ts';
 import type { Deployment } from '../config/load.ts';
 import type { RunStatus } from '../lifecycle/statuses.ts';
@@ -84,5 +84,20 @@ export function holdsView(
   return {
     freeze,
     locks: ahead ? lockRows.filter((l) => holds(l, run)).map(lockView) : [],
+  };
+}
+
+/** What holds a deployment now: the freeze in force and the locks on it. */
+export function deploymentHolds(
+  deployment: Deployment,
+  lockRows: readonly LockRow[],
+  now: Date,
+): Pick<DeploymentView['state'], 'freeze' | 'locks'> {
+  const active = activeFreeze(deployment, now);
+  return {
+    freeze: active ? { reason: active.reason, endsAt: active.endsAt.toISOString() } : null,
+    locks: lockRows
+      .filter((l) => holds(l, { deployment: deployment.name, environment: deployment.environment }))
+      .map(lockView),
   };
 }
