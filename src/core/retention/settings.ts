@@ -3,7 +3,7 @@
 // how gently the pass works beside live runs.
 
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../config/duration.ts';
+import { formatSettingDuration, parseDuration } from '../config/duration.ts';
 
 const DAY = 86_400_000;
 
@@ -94,7 +94,7 @@ export const DEFAULT_RETENTION: Retention = retentionSchema.parse(undefined);
 
 export function describeKeep(ms: number | null): string {
   if (ms === null) return 'kept';
-  return ms % DAY === 0 ? `${ms / DAY} days` : formatDuration(ms);
+  return ms % DAY === 0 ? `${ms / DAY} days` : formatSettingDuration(ms);
 }
 
 /** How the pass paces itself, as the README and `deploy-bot prune` say it. */
