@@ -6,7 +6,6 @@
 import { hostname } from 'node:os';
 import { App, type AuthorizeResult, SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
-import type { DeployCore } from '../core/api/core.ts';
 import { BotConfigError, type SlackMode } from './config.ts';
 import type { ApiProxy } from './http/front-protocol.ts';
 import { BotHttpServer, EVENTS_PATH } from './http/receiver.ts';
@@ -24,11 +23,12 @@ import { registerNoteForm } from './listeners/views/note-form.ts';
 import { boltLogger, createLog, type Log } from './log.ts';
 import { createHomePublisher, type HomePublisher, type HomeTuning } from './outbox/home.ts';
 import { createOutbox, type Outbox, type OutboxTuning } from './outbox/outbox.ts';
+import type { BotPort } from './port.ts';
 import { classifySlackError, createSlackClient, slackErrorText } from './slack/client.ts';
 import { createSlackGroups } from './slack/groups.ts';
 
 export type BotOptions = {
-  readonly core: DeployCore;
+  readonly core: BotPort;
   readonly botToken: string;
   readonly mode: SlackMode;
   /** HTTP port (0: any free port) and address. */

@@ -17,6 +17,12 @@ import type {
   Unsubscribe,
 } from './types.ts';
 
+export type { LoginApproval } from '../auth/login.ts';
+export type { TokenInfo } from '../auth/tokens.ts';
+// What front ends see of these, without importing the modules that make them.
+export type { Deployment } from '../config/load.ts';
+export type { LogRange } from '../store/logs.ts';
+export type { Accounts } from './accounts.ts';
 export type { ActOptions, RunChange } from './core.ts';
 
 export type Page<T> = {

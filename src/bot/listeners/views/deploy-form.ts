@@ -201,7 +201,7 @@ async function startFromForm(
   );
   // One run per form, however often Slack delivers its submission.
   const key = `view:${viewId}`;
-  if (!(await recordRequest(ctx.core.db, key, 'execute'))) {
+  if (!(await recordRequest(ctx.core.store, key, 'execute'))) {
     log.info('duplicate delivery of a form submission: not acted on again', { viewId });
     return;
   }
@@ -220,7 +220,7 @@ async function startFromForm(
           responseUrl: null,
         }),
     });
-    await setRequestRun(ctx.core.db, key, run.id).catch(() => {});
+    await setRequestRun(ctx.core.store, key, run.id).catch(() => {});
     await ctx.outbox.track(run.id);
     log.info('run requested from the form', {
       runId: run.id,
@@ -230,7 +230,7 @@ async function startFromForm(
     await reply(renderRunAccepted(run, ctx.command));
   } catch (error) {
     if (isRefusal(error)) {
-      await forgetRequest(ctx.core.db, key).catch(() => {});
+      await forgetRequest(ctx.core.store, key).catch(() => {});
       log.info('form refused', { code: error.code });
       await reply(renderProblem(error.message));
       return;
