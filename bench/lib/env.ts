@@ -10,7 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { startQueue } from '../../src/core/queue/boss.ts';
 import { migrateDatabase } from '../../src/core/store/database.ts';
-import { ensureEmbeddedPostgres } from '../../src/core/store/embedded.ts';
+import { ensureEmbeddedPostgres } from '../../src/server/embedded-postgres.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin', 'deploy-bot.js');

@@ -19,8 +19,7 @@ import {
   STATUS_GROUPS,
 } from '../core/lifecycle/statuses.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
-import { connect, migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
-import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
+import { connect, migrateDatabase } from '../core/store/database.ts';
 import {
   configureSecrets,
   currentKey,
@@ -30,6 +29,7 @@ import {
 } from '../core/store/secrets.ts';
 import { rotateSecrets } from '../core/store/secrets-rotate.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
+import { resolveDatabaseUrl, stopEmbeddedPostgres } from '../server/embedded-postgres.ts';
 import { login, logout, osUser, tokenCommand } from './account.ts';
 import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
@@ -133,7 +133,7 @@ function need(positionals: string[], index: number, what: string, command: strin
 /** A client of the server's config: runs use the version serve/worker published. */
 async function openCore(settings: Settings, migrate = true) {
   return DeployCore.open({
-    databaseUrl: settings.databaseUrl,
+    databaseUrl: await resolveDatabaseUrl(settings),
     dataDir: settings.dataDir,
     migrate,
     poolSize: 4,

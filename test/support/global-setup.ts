@@ -8,7 +8,10 @@ import type { TestProject } from 'vitest/node';
 import { migrateBotTables } from '../../src/bot/store/migrate.ts';
 import { startQueue } from '../../src/core/queue/boss.ts';
 import { migrateDatabase } from '../../src/core/store/database.ts';
-import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../../src/core/store/embedded.ts';
+import {
+  ensureEmbeddedPostgres,
+  stopEmbeddedPostgres,
+} from '../../src/server/embedded-postgres.ts';
 
 function withDatabase(url: string, database: string) {
   const u = new URL(url);

@@ -5,7 +5,6 @@ import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
 import { applyMigrations } from '../../db/migrate.ts';
 import { wrapError } from '../errors.ts';
-import { ensureEmbeddedPostgres } from './embedded.ts';
 import { postgresJs } from './orm.ts';
 import { preparingStatements } from './prepared.ts';
 import * as schema from './schema.ts';
@@ -20,19 +19,6 @@ export const MIGRATIONS_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../drizzle',
 );
-
-export type DatabaseSettings = {
-  /** An external PostgreSQL; when absent the embedded one under dataDir is used. */
-  readonly databaseUrl?: string | undefined;
-  readonly dataDir: string;
-};
-
-/** The URL every process of this installation uses. */
-export async function resolveDatabaseUrl(settings: DatabaseSettings): Promise<string> {
-  if (settings.databaseUrl) return settings.databaseUrl;
-  const server = await ensureEmbeddedPostgres(settings.dataDir);
-  return server.url;
-}
 
 export type Connection = {
   readonly url: string;
