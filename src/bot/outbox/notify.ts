@@ -7,8 +7,8 @@
 // say who decided, without buttons. `remind` tells them once more.
 
 import { z } from 'zod';
+import type { Deployment } from '../../core/api/port.ts';
 import type { RunView } from '../../core/api/types.ts';
-import type { Deployment } from '../../core/config/load.ts';
 import {
   renderDmDecided,
   renderDmNotice,

@@ -25,6 +25,28 @@ export type { LogRange } from '../store/logs.ts';
 export type { Accounts } from './accounts.ts';
 export type { ActOptions, RunChange } from './core.ts';
 
+/**
+ * The core in this process with the actor given per call, for a front end that
+ * acts for whoever is at the keyboard (deploy-tui in local mode). DeployCore is one.
+ */
+export type LocalCore = Pick<
+  DeployCore,
+  | 'listRuns'
+  | 'getRun'
+  | 'getRunFor'
+  | 'transitions'
+  | 'readLogs'
+  | 'countLogLines'
+  | 'followLogs'
+  | 'subscribeRuns'
+  | 'approvePlan'
+  | 'confirmApply'
+  | 'cancelRun'
+  | 'ping'
+  | 'listDeployments'
+  | 'close'
+>;
+
 export type Page<T> = {
   readonly items: readonly T[];
   /** Pass as `before` (runs) or `afterId` (logs) for the next page; null: no more. */

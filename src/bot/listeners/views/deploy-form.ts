@@ -7,8 +7,8 @@
 // Values are never logged (only the names of the fields that were wrong).
 
 import type { App } from '@slack/bolt';
+import type { Deployment } from '../../../core/api/port.ts';
 import type { Actor } from '../../../core/api/types.ts';
-import type { Deployment } from '../../../core/config/load.ts';
 import { isRefusal } from '../../../core/errors.ts';
 import { checkChannel } from '../../../core/lifecycle/policy.ts';
 import { validateVariables } from '../../../core/variables/validate.ts';
