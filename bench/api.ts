@@ -7,7 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { DeployCore } from '../src/core/api/core.ts';
 import { httpPort } from '../src/core/api/http-client.ts';
 import { issueToken } from '../src/core/auth/tokens.ts';
-import { freshDatabase, type Proc, sleep, startDeployBot, workspace } from './lib/env.ts';
+import {
+  freshDatabase,
+  type Proc,
+  sleep,
+  startDeployBot,
+  waitForHttp,
+  workspace,
+} from './lib/env.ts';
 import { type Report, row } from './lib/report.ts';
 import { ms, summarize } from './lib/stats.ts';
 
@@ -70,7 +77,7 @@ export async function benchApi(report: Report) {
   try {
     const port = await freePort();
     serve = await startDeployBot('serve', ws, db.url, { PORT: String(port), HOST: '127.0.0.1' });
-    await sleep(500);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     const { secret } = await issueToken(core.db, {
       userId: 'U0BENCH',
       name: 'bench',

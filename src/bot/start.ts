@@ -44,7 +44,7 @@ export async function startBotFromEnv(
       port: read.port,
       host: read.host,
       log,
-      apiProxy: api,
+      api: api.handle,
       routes: botRoutes({ core: port, apiToken: read.apiToken, log }),
     });
     let address: Awaited<ReturnType<BotHttpServer['start']>>;
@@ -85,7 +85,7 @@ export async function startBotFromEnv(
     botUserId: s.botUserId,
     workNice: s.workNice,
     log,
-    apiProxy: api,
+    api: api.handle,
   }).catch(async (error: unknown) => {
     await api.stop();
     throw error;

@@ -26,7 +26,7 @@ export async function startApiHarness(h: Harness): Promise<ApiHarness> {
     port: 0,
     host: '127.0.0.1',
     log,
-    apiProxy: api,
+    api: api.handle,
     routes: botRoutes({ core: localBotPort(h.core), apiToken: undefined, log }),
   });
   const address = await server.start();

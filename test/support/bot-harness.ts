@@ -106,7 +106,7 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const logs: LogRecord[] = [];
   const api = options.api ? await startApiServer({ core: h.core, log: () => {} }) : null;
   const bot = await startBot({
-    apiProxy: api,
+    api: api?.handle,
     core: localBotPort(h.core),
     botToken: FAKE_SLACK_TOKEN,
     mode: { kind: 'http', signingSecret: TEST_SIGNING_SECRET },
