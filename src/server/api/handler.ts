@@ -5,7 +5,6 @@
 // OpenAPI document needs `Authorization: Bearer <token>`: the token's user is
 // who acts, under the same policy (and user-group resolution) as a Slack click.
 
-import type { IncomingHttpHeaders } from 'node:http';
 import type { z } from 'zod';
 import { accountsOf } from '../../core/api/accounts.ts';
 import type { DeployCore, RunChange } from '../../core/api/core.ts';
@@ -20,6 +19,7 @@ import {
   type TokenInfo,
 } from '../../core/auth/tokens.ts';
 import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
+import type { ApiRequest, ApiResponse } from './exchange.ts';
 import { openApiDocument } from './openapi.ts';
 import {
   cancelSchema,
@@ -36,29 +36,6 @@ import {
 import { openEventStream } from './sse.ts';
 
 export const API_PREFIX = '/api/v1';
-
-/**
- * A request as serve's HTTP front thread hands it over (its body read whole,
- * at most 256 KiB; the client's address as its socket saw it).
- */
-export type ApiRequest = {
-  readonly method: string;
-  readonly url: string;
-  readonly headers: IncomingHttpHeaders;
-  readonly client: string;
-  readonly body: Uint8Array | null;
-};
-
-/** Where the answer goes (back to the front thread, which writes it to the client). */
-export interface ApiResponse {
-  readonly headersSent: boolean;
-  readonly finished: boolean;
-  writeHead(status: number, headers: Readonly<Record<string, string | number>>): void;
-  flushHeaders(): void;
-  write(text: string): void;
-  end(text?: string): void;
-  onClose(fn: () => void): void;
-}
 
 export type ApiDeps = {
   readonly core: DeployCore;

@@ -5,7 +5,8 @@
 
 import { TokenCache } from '../../core/auth/token-cache.ts';
 import { onTokensRevokedHere } from '../../core/auth/tokens.ts';
-import { type ApiDeps, type ApiRequest, type ApiResponse, createApiHandler } from './handler.ts';
+import type { ApiRequest, ApiResponse } from './exchange.ts';
+import { type ApiDeps, createApiHandler } from './handler.ts';
 
 export type ApiServer = {
   /** Answers one forwarded request (BotHttpServer's `api`). */

@@ -2,7 +2,7 @@
 // comment every 15 s so proxies keep the connection, and the client's
 // Last-Event-ID tells where to resume after a reconnect.
 
-import type { ApiResponse } from './handler.ts';
+import type { ApiResponse } from './exchange.ts';
 
 export type EventStream = {
   send(event: { readonly id?: string; readonly event: string; readonly data: unknown }): void;
