@@ -82,6 +82,8 @@ function forwardedResponse(
   let head: { status: number; headers: Readonly<Record<string, string | number>> } | null = null;
   let headSent = false;
   let finished = false;
+  /** Chunks written in this turn of the event loop: one message for all of them. */
+  let pending = '';
   const closers: (() => void)[] = [];
   const close = () => {
     if (closers.length === 0) return;
@@ -104,15 +106,24 @@ function forwardedResponse(
     },
     flushHeaders: sendHead,
     write(text) {
-      if (finished) return;
+      if (finished || text === '') return;
       sendHead();
-      post({ type: 'api-data', id, text });
+      if (pending === '')
+        queueMicrotask(() => {
+          if (pending === '') return;
+          const chunk = pending;
+          pending = '';
+          post({ type: 'api-data', id, text: chunk });
+        });
+      pending += text;
     },
     end(text = '') {
       if (finished) return;
       finished = true;
-      if (headSent || head === null) post({ type: 'api-end', id, text });
-      else post({ type: 'api-answer', id, status: head.status, headers: head.headers, text });
+      const rest = pending + text;
+      pending = '';
+      if (headSent || head === null) post({ type: 'api-end', id, text: rest });
+      else post({ type: 'api-answer', id, status: head.status, headers: head.headers, text: rest });
       close();
     },
     onClose(fn) {
