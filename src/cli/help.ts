@@ -22,7 +22,7 @@ Signing in (remote mode)
 Server
   serve                        workers + the Slack bot (when Slack is configured)
   worker                       workers only, to scale out on more machines
-  migrate                      apply database migrations (serve does this at start)
+  migrate                      apply database migrations, the core's and the bot's (serve does this at start)
   db-stop                      stop the embedded PostgreSQL of this data directory
   secrets rotate               re-encrypt every stored secret under a new key
   prune [--dry-run]            remove run logs and plan artifacts past retention (daily by itself)
@@ -166,7 +166,9 @@ sha256 is stored. It expires after --expires (default 30d; e.g. 12h, 90m),
 and acts only as its user, under the same policy as a Slack click.`,
   migrate: `Usage: deploy-bot migrate
 
-Applies the database migrations in drizzle/ (serve and worker do it at start).`,
+Applies the database migrations: the core's (drizzle/; serve and worker apply
+them at start) and the Slack bot's own tables' (drizzle/bot/; serve applies
+them at start).`,
   secrets: `Usage: deploy-bot secrets rotate
 
 Re-encrypts every secret stored in the database (sensitive variable values,

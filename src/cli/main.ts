@@ -5,6 +5,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { migrateBotTables } from '../bot/store/migrate.ts';
 import { AccountUsageError, remoteTarget } from '../client/remote.ts';
 import { DeployCore } from '../core/api/core.ts';
 import { ApiError, httpPort } from '../core/api/http-client.ts';
@@ -248,6 +249,7 @@ async function runCommand(
     case 'migrate': {
       const url = await resolveDatabaseUrl(settings);
       await migrateDatabase(url);
+      await migrateBotTables(url);
       io.out(
         `database migrated (${settings.databaseUrl ? 'DATABASE_URL' : `embedded, data in ${settings.dataDir}`})`,
       );
