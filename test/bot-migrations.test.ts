@@ -11,8 +11,8 @@ import { BOT_MIGRATIONS_TABLE, migrateBotTables } from '../src/bot/store/migrate
 import { MIGRATIONS_DIR, migrateDatabase } from '../src/core/store/database.ts';
 import { applyMigrations } from '../src/db/migrate.ts';
 
-/** The last of the core's migrations that made the bot's tables too (main's drizzle/). */
-const LAST_SHARED = '0011_retention_history_indexes';
+/** The core's migration from which the bot's tables are no longer the core's. */
+const HAND_OVER = /_bot_tables_handed_to_drizzle_bot$/;
 
 const adminUrl = inject('adminUrl');
 const made: string[] = [];
@@ -33,15 +33,15 @@ async function emptyDatabase(): Promise<string> {
   return u.toString();
 }
 
-/** drizzle/ as main had it: the journal up to LAST_SHARED. */
+/** drizzle/ as main had it: the journal before the hand-over. */
 function mainsMigrations(): string {
   const dir = path.join(scratch, 'drizzle-main');
   cpSync(MIGRATIONS_DIR, dir, { recursive: true });
   const journalFile = path.join(dir, 'meta', '_journal.json');
   const journal = JSON.parse(readFileSync(journalFile, 'utf8')) as { entries: { tag: string }[] };
-  const last = journal.entries.findIndex((e) => e.tag === LAST_SHARED);
-  expect(last).toBeGreaterThan(0);
-  journal.entries = journal.entries.slice(0, last + 1);
+  const handOver = journal.entries.findIndex((e) => HAND_OVER.test(e.tag));
+  expect(handOver).toBeGreaterThan(0);
+  journal.entries = journal.entries.slice(0, handOver);
   writeFileSync(journalFile, JSON.stringify(journal));
   return dir;
 }

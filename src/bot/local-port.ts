@@ -5,8 +5,8 @@
 
 import { accountsOf } from '../core/api/accounts.ts';
 import type { DeployCore } from '../core/api/core.ts';
-import { LOG_CHANNEL } from '../core/logs/writer.ts';
 import { metricsEndpoint } from '../core/metrics/endpoint.ts';
+import { LOG_CHANNEL, loggedRunId } from '../core/store/run-notifications.ts';
 import type { BotPort } from './port.ts';
 
 export function localBotPort(core: DeployCore): BotPort {
@@ -27,9 +27,8 @@ export function localBotPort(core: DeployCore): BotPort {
     decisionsFor: (runId, actor) => core.decisionsFor(runId, actor),
     subscribeRuns: (onChange, onResync) => core.subscribeRuns(onChange, onResync),
     async followLogActivity(onRun) {
-      // The log writer's NOTIFY carries the run's id first (`run-…[:…]`).
       const listener = await core.connection.sql.listen(LOG_CHANNEL, (payload) => {
-        const runId = payload.split(':')[0];
+        const runId = loggedRunId(payload);
         if (runId) onRun(runId);
       });
       return () => listener.unlisten();

@@ -5,7 +5,7 @@
 
 import type { RunView } from '../../core/api/types.ts';
 import { type Block, mrkdwn, type RenderedMessage } from './blocks.ts';
-import { codeText, fitEncoded, mention } from './format.ts';
+import { codeText, fitEncoded, mention, mentionOf } from './format.ts';
 import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 import { renderRunMessage, runTitle } from './run-message.ts';
 
@@ -24,11 +24,6 @@ function stepWhat(step: string, run: RunView): string {
 
 const runRef = (run: RunView) =>
   `\`${fitEncoded(run.id, 60, codeText)}\` (${escapeMrkdwn(truncate(runTitle(run), 150))})`;
-
-/** `<@U…>` for users, `<!subteam^S…>` for user groups. */
-export function mentionOf(id: string): string {
-  return id.startsWith('S') ? `<!subteam^${id}>` : mention(id);
-}
 
 export function renderThreadNotice(
   run: RunView,
@@ -70,11 +65,16 @@ export function renderDmNotice(run: RunView, step: string, channel: string): Ren
 export function decidedText(run: RunView, step: string): string {
   const planId = step.split(':')[1] ?? '';
   const stage = step.startsWith('awaiting_plan_approval') ? 'plan' : 'apply';
-  const approval = run.approvals.find((a) => a.stage === stage && a.planId === planId);
-  if (approval !== undefined) {
+  // A policy may need several people: all of them (a few; the rest counted).
+  const by = run.approvals
+    .filter((a) => a.stage === stage && a.planId === planId)
+    .map((a) => mention(a.by));
+  if (by.length > 0) {
+    const shown =
+      by.length > 10 ? `${by.slice(0, 10).join(', ')} and ${by.length - 10} more` : by.join(', ');
     return stage === 'plan'
-      ? `plan approved by ${mention(approval.by)}`
-      : `${run.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${mention(approval.by)}`;
+      ? `plan approved by ${shown}`
+      : `${run.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${shown}`;
   }
   if (run.cancel !== null) return `cancelled by ${mention(run.cancel.by)}`;
   return `no longer waiting: the run is ${escapeMrkdwn(run.statusLabel.toLowerCase())}`;

@@ -144,11 +144,11 @@ export async function handleRunButton(
         await ctx.outbox.redeliver(runId);
         now = await ctx.core.getRun(runId).catch(() => null);
       }
-      await reply(renderClickRefused(error.message, now));
+      await reply(renderClickRefused(error, now));
     }
   } catch (error) {
     if (isRefusal(error)) {
-      await reply(renderClickRefused(error.message, null));
+      await reply(renderClickRefused(error, null));
       return;
     }
     log.error('a click failed', { runId, error });

@@ -176,9 +176,7 @@ export function registerNoteForm(app: App, ctx: BotContext): void {
       }
       log.info('note form refused', { code: error.code });
       await ctx.outbox.redeliver(runId);
-      await reply(
-        renderClickRefused(error.message, await ctx.core.getRun(runId).catch(() => null)),
-      );
+      await reply(renderClickRefused(error, await ctx.core.getRun(runId).catch(() => null)));
     }
   });
 }
