@@ -267,6 +267,9 @@ export class BotHttpServer implements Receiver {
         this.log.error('the HTTP thread failed', { error });
       });
       worker.on('exit', (code) => {
+        // Its clients are gone with it: open streams stop following.
+        for (const open of [...this.apiOpen.values()]) open.close();
+        this.apiOpen.clear();
         if (!listening) {
           reject(failure ?? new Error(`the HTTP thread exited (${code}) before listening`));
           return;
