@@ -25,6 +25,9 @@ export function localBotPort(core: DeployCore): BotPort {
     readLogs: (runId, range) => core.readLogs(runId, range),
     planText: (runId) => core.planText(runId),
     decisionsFor: (runId, actor) => core.decisionsFor(runId, actor),
+    lock: (target, actor, reason) => core.lock(target, actor, reason),
+    unlock: (target, actor) => core.unlock(target, actor),
+    listLocks: () => core.listLocks(),
     subscribeRuns: (onChange, onResync) => core.subscribeRuns(onChange, onResync),
     async followLogActivity(onRun) {
       const listener = await core.connection.sql.listen(LOG_CHANNEL, (payload) => {

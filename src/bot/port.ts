@@ -15,6 +15,8 @@ import type {
   Actor,
   DeploymentView,
   GroupMembership,
+  LockTarget,
+  LockView,
   LogLine,
   RunFilter,
   RunView,
@@ -86,6 +88,10 @@ export interface BotPort {
   planText(runId: string): Promise<string | null>;
   /** The decisions `actor` may take on a run now. */
   decisionsFor(runId: string, actor: Actor): Promise<Decision[]>;
+  /** `/deploy lock`, `/deploy unlock`, `/deploy locks`. */
+  lock(target: LockTarget, actor: Actor, reason: string | undefined): Promise<LockView>;
+  unlock(target: LockTarget, actor: Actor): Promise<LockView>;
+  listLocks(): Promise<LockView[]>;
   /** Every change of every run, from any process; `onResync` after a reconnect. */
   subscribeRuns(onChange: (change: RunChange) => void, onResync?: () => void): Promise<Unsubscribe>;
   /** The id of each run that wrote log lines, from any process. */

@@ -1,4 +1,4 @@
-// The part of the core API the dashboard uses. the core in this process (LocalCore) satisfies it; tests
+// The part of the core API the dashboard uses. The core in this process (LocalCore) satisfies it; tests
 // may pass a fake for failure cases a real database cannot easily produce.
 
 import type { LocalCore } from '../../core/api/port.ts';
@@ -17,4 +17,6 @@ export type TuiCore = Pick<
   | 'cancelRun'
   | 'ping'
   | 'listDeployments'
+  | 'lock'
+  | 'unlock'
 >;
