@@ -6,6 +6,7 @@ import { benchAck } from './ack.ts';
 import { benchApi } from './api.ts';
 import { benchDecisions } from './decisions.ts';
 import { benchHistory } from './history.ts';
+import { benchHolds } from './holds.ts';
 import { machine, ROOT } from './lib/env.ts';
 import { Report, renderMarkdown } from './lib/report.ts';
 import { benchLifecycle } from './lifecycle.ts';
@@ -27,6 +28,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   'tui-api': benchTuiApi,
   views: benchViews,
   history: benchHistory,
+  holds: benchHolds,
   decisions: benchDecisions,
 };
 
