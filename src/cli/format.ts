@@ -1,8 +1,15 @@
 // Plain-text rendering of runs for the terminal.
 
-import type { DeploymentView, LogLine, RecoveryStep, RunView } from '../core/api/types.ts';
+import type {
+  DeploymentView,
+  LockView,
+  LogLine,
+  RecoveryStep,
+  RunView,
+} from '../core/api/types.ts';
 import { type Decision, decisionsAt } from '../core/lifecycle/decisions.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
+import { describeLockTarget, formatInstant, lockTargetText } from '../core/policy/lock-target.ts';
 import { formatDuration } from '../core/text/duration.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
 import { approvalEntryText, stageSummary, stagesToShow } from '../core/text/policy.ts';
@@ -46,7 +53,14 @@ export function recoveryCommand(step: RecoveryStep): string {
  */
 export function nextSteps(run: RunView): string[] {
   const decisions = run.allowed ?? decisionsAt(run.status);
-  const steps = decisions.map((d) => `deploy-bot ${DECISION_COMMAND[d]} ${run.id}`);
+  // During a freeze, someone who may override it confirms with a reason.
+  const override =
+    run.policy?.freeze?.canOverride === true && run.policy.freeze.overridden === null
+      ? ' --override-reason "why"'
+      : '';
+  const steps = decisions.map(
+    (d) => `deploy-bot ${DECISION_COMMAND[d]} ${run.id}${d === 'confirm_apply' ? override : ''}`,
+  );
   if (steps.length > 0 && decisions.some((d) => d !== 'cancel')) return steps;
   const recovery = run.recoveryHint?.steps ?? [];
   if (recovery.length > 0) return [...steps, ...recovery.map(recoveryCommand)];
@@ -93,6 +107,7 @@ export function formatRun(run: RunView): string {
       `  approved:  ${a.stage === 'plan' ? 'plan' : 'apply'} by ${a.by} via ${a.via} at ${a.at}${entry ? ` (${entry})` : ''}${a.note ? `: “${a.note}”` : ''}`,
     );
   }
+  lines.push(...holdLines(run));
   if (run.outputs) lines.push(`  outputs:   ${JSON.stringify(run.outputs)}`);
   if (run.failedPhase) lines.push(`  failed in: ${run.failedPhase}`);
   // A step's own error output spans lines: each under the first.
@@ -103,6 +118,34 @@ export function formatRun(run: RunView): string {
   const next = nextSteps(run);
   if (next.length > 0) lines.push(`  next:      ${next.join('   or   ')}`);
   return lines.join('\n');
+}
+
+/** The freeze and the locks holding the run (or the freeze its apply overrode). */
+export function holdLines(run: RunView): string[] {
+  const lines: string[] = [];
+  const freeze = run.policy?.freeze;
+  if (freeze?.overridden) {
+    lines.push(
+      `  freeze:    “${freeze.reason}”: overridden by ${freeze.overridden.by} at ${freeze.overridden.at}: “${freeze.overridden.reason}”`,
+    );
+  } else if (freeze) {
+    const who =
+      freeze.overrideFrom.length > 0
+        ? `override: ${freeze.overrideFrom.join(', ')}, with --override-reason${freeze.canOverride === true ? ' (you may)' : ''}`
+        : 'nobody may override it';
+    lines.push(`  freeze:    “${freeze.reason}” until ${formatInstant(freeze.endsAt)}; ${who}`);
+  }
+  for (const lock of run.policy?.locks ?? []) {
+    lines.push(
+      `  locked:    ${describeLockTarget(lock)} by ${lock.by} since ${formatInstant(lock.at)}: “${lock.reason}” (deploy-bot unlock ${lockTargetText(lock)})`,
+    );
+  }
+  return lines;
+}
+
+/** A lock as a line of `deploy-bot locks`. */
+export function formatLock(lock: LockView): string {
+  return `${lockTargetText(lock).padEnd(24)} by ${lock.by} via ${lock.via} since ${formatInstant(lock.at)}: “${lock.reason}”`;
 }
 
 function symbolOf(action: string) {
@@ -127,6 +170,10 @@ export function formatDeployment(d: DeploymentView): string {
   const extra = [
     d.state.awaiting > 0 ? `${d.state.awaiting} awaiting approval` : '',
     d.state.queued > 0 ? `${d.state.queued} queued` : '',
+    d.state.freeze
+      ? `frozen until ${formatInstant(d.state.freeze.endsAt)} (“${d.state.freeze.reason}”)`
+      : '',
+    ...d.state.locks.map((l) => `locked (${lockTargetText(l)}) by ${l.by}: “${l.reason}”`),
   ].filter(Boolean);
   return `${d.name.padEnd(20)} ${d.environment.padEnd(12)} ${state}${extra.length ? `, ${extra.join(', ')}` : ''}\n    usage: ${d.usage}${d.description ? `\n    ${d.description}` : ''}`;
 }

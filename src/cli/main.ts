@@ -5,6 +5,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { migrateBotTables } from '../bot/store/migrate.ts';
 import { AccountUsageError, remoteTarget } from '../client/remote.ts';
 import { DeployCore } from '../core/api/core.ts';
 import { ApiError, httpPort } from '../core/api/http-client.ts';
@@ -19,9 +20,14 @@ import {
   type RunStatus,
   STATUS_GROUPS,
 } from '../core/lifecycle/statuses.ts';
+import {
+  describeLockTarget,
+  formatInstant,
+  lockTargetText,
+  parseLockTarget,
+} from '../core/policy/lock-target.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
-import { connect, migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
-import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
+import { connect, migrateDatabase } from '../core/store/database.ts';
 import {
   configureSecrets,
   currentKey,
@@ -31,8 +37,9 @@ import {
 } from '../core/store/secrets.ts';
 import { rotateSecrets } from '../core/store/secrets-rotate.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
+import { resolveDatabaseUrl, stopEmbeddedPostgres } from '../server/embedded-postgres.ts';
 import { login, logout, osUser, tokenCommand } from './account.ts';
-import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
+import { formatDeployment, formatLock, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
 import { pruneCommand } from './prune.ts';
 import { refusalSentence } from './refusals.ts';
@@ -69,6 +76,7 @@ const FLAGS = {
   expires: { type: 'string' },
   'dry-run': { type: 'boolean' },
   requester: { type: 'string' },
+  'override-reason': { type: 'string' },
 } as const;
 
 const positiveInt = (flag: string) =>
@@ -135,7 +143,7 @@ function need(positionals: string[], index: number, what: string, command: strin
 /** A client of the server's config: runs use the version serve/worker published. */
 async function openCore(settings: Settings, migrate = true) {
   return DeployCore.open({
-    databaseUrl: settings.databaseUrl,
+    databaseUrl: await resolveDatabaseUrl(settings),
     dataDir: settings.dataDir,
     migrate,
     poolSize: 4,
@@ -251,6 +259,7 @@ async function runCommand(
     case 'migrate': {
       const url = await resolveDatabaseUrl(settings);
       await migrateDatabase(url);
+      await migrateBotTables(url);
       io.out(
         `database migrated (${settings.databaseUrl ? 'DATABASE_URL' : `embedded, data in ${settings.dataDir}`})`,
       );
@@ -349,7 +358,10 @@ async function runCommand(
         const runId = need(positionals, 0, 'a run id', command);
         // The apply may finish before we look: remember where its log starts.
         const before = (await core.readLogs(runId, { tail: 1 }))[0]?.id ?? 0;
-        let run = await core.confirmApply(runId, { planId: values.plan });
+        let run = await core.confirmApply(runId, {
+          planId: values.plan,
+          overrideReason: values['override-reason'],
+        });
         if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json), before);
         printRun(run, values.json, io);
         return 0;
@@ -425,6 +437,40 @@ async function runCommand(
             process.once('SIGINT', () => void finish());
           })();
         });
+        return 0;
+      }
+      case 'lock':
+      case 'unlock': {
+        const target = parseLockTarget(
+          need(positionals, 0, 'a deployment, env:ENV or all', command),
+        );
+        if (target === null)
+          throw new UsageError(
+            `${command} takes a deployment name, env:ENVIRONMENT or all\n\n${COMMAND_HELP[command]}`,
+          );
+        const words = positionals.slice(1).join(' ');
+        if (command === 'unlock' && (words !== '' || values.reason !== undefined))
+          throw new UsageError(`unlock takes no reason\n\n${COMMAND_HELP.unlock}`);
+        if (command === 'lock' && words !== '' && values.reason !== undefined)
+          throw new UsageError('give the reason once: after the target or with --reason');
+        const lock =
+          command === 'lock'
+            ? await core.lock(target, values.reason ?? words)
+            : await core.unlock(target);
+        if (values.json) io.out(JSON.stringify(lock, null, 2));
+        else
+          io.out(
+            command === 'lock'
+              ? `locked ${describeLockTarget(lock)}: “${lock.reason}”. Runs may plan; no apply or destroy is confirmed until deploy-bot unlock ${lockTargetText(lock)}`
+              : `unlocked ${describeLockTarget(lock)} (locked by ${lock.by} since ${formatInstant(lock.at)}: “${lock.reason}”)`,
+          );
+        return 0;
+      }
+      case 'locks': {
+        const locks = await core.listLocks();
+        if (values.json) io.out(JSON.stringify(locks, null, 2));
+        else if (locks.length === 0) io.out('nothing is locked');
+        else for (const l of locks) io.out(formatLock(l));
         return 0;
       }
       case 'audit': {

@@ -12,6 +12,22 @@ export type ActionOutcome = { readonly run: RunView | null; readonly message: Me
 
 const DONE = { approve: 'plan approved', apply: 'confirmed', cancel: 'cancelled' } as const;
 
+/** L: lock or unlock the run's deployment; the runs it holds are redrawn as they change. */
+async function lockAction(core: TuiCore, actor: Actor, dialog: Dialog): Promise<ActionOutcome> {
+  const target = { scope: 'deployment', target: dialog.run.deployment } as const;
+  const lock =
+    dialog.action === 'lock'
+      ? await core.lock(target, actor, dialog.reason.trim())
+      : await core.unlock(target, actor);
+  return {
+    run: null,
+    message: {
+      kind: 'success',
+      text: `${dialog.action === 'lock' ? 'locked' : 'unlocked'} ${lock.target}: “${lock.reason}”`,
+    },
+  };
+}
+
 export async function performAction(
   core: TuiCore,
   actor: Actor,
@@ -20,12 +36,15 @@ export async function performAction(
   const id = dialog.run.id;
   const planId = dialog.run.plan?.id;
   try {
+    if (dialog.action === 'lock' || dialog.action === 'unlock')
+      return await lockAction(core, actor, dialog);
+    const reason = dialog.reason.trim() || undefined;
     const run =
       dialog.action === 'approve'
         ? await core.approvePlan(id, actor, { planId })
         : dialog.action === 'apply'
-          ? await core.confirmApply(id, actor, { planId })
-          : await core.cancelRun(id, actor, { reason: dialog.reason.trim() || undefined });
+          ? await core.confirmApply(id, actor, { planId, overrideReason: reason })
+          : await core.cancelRun(id, actor, { reason });
     return {
       run,
       message: {

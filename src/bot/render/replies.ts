@@ -188,6 +188,8 @@ function deploymentLine(d: DeploymentView): string {
   const extra = [
     d.state.queued > 0 ? `${d.state.queued} queued` : null,
     d.state.awaiting > 0 ? `${d.state.awaiting} awaiting approval` : null,
+    d.state.freeze ? `❄ frozen until ${slackDate(d.state.freeze.endsAt)}` : null,
+    d.state.locks.length > 0 ? `🔒 locked by ${mention(d.state.locks[0]!.by)}` : null,
   ].filter((x): x is string => x !== null);
   const description = d.description ? ` — ${esc(d.description, 100)}` : '';
   return `• ${code(d.name, 64)} (${esc(d.environment, 40)}): ${state}${extra.length > 0 ? ` · ${extra.join(', ')}` : ''}${description}`;

@@ -50,6 +50,7 @@ import {
   slackDate,
   sourceText,
 } from './format.ts';
+import { holdsText } from './holds.ts';
 import { blocksTextLength, escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 
 export type RunMessageOptions = {
@@ -74,6 +75,8 @@ export const RUN_MESSAGE_BUDGET = {
   outputValue: 200,
   log: 1800,
   logLine: 300,
+  /** A freeze and the locks holding the run. */
+  holds: 900,
   context: 300,
   /** Each stage's approvals (and what its policy still needs). */
   approvals: 1500,
@@ -680,6 +683,8 @@ export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): Re
   const detail = detailFor(run, opts, duration);
   const buttons = decisionButtons(run);
   for (const [name, text] of detail.sections) blocks.push(section(run, name, text));
+  const holds = holdsText(run, RUN_MESSAGE_BUDGET.holds);
+  if (holds !== null) blocks.push(section(run, 'holds', holds));
   // A finished deployment can be run again with the same variables (a new run, both approvals).
   const again: ButtonElement[] =
     isTerminal(run.status) && run.kind === 'execute'

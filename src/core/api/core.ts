@@ -15,14 +15,16 @@ import { Refusal } from '../errors.ts';
 import type { Decision } from '../lifecycle/decisions.ts';
 import { allowedDecisions, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
-import { type Queue, startQueue } from '../queue/boss.ts';
 import {
-  type Connection,
-  connect,
-  migrateDatabase,
-  resolveDatabaseUrl,
-  type Tx,
-} from '../store/database.ts';
+  type LockContext,
+  liftLockOn,
+  listLocks,
+  mayOverride,
+  takeLock,
+  withoutHeld,
+} from '../policy/holds.ts';
+import { type Queue, startQueue } from '../queue/boss.ts';
+import { type Connection, connect, migrateDatabase, type Tx } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { approvalsOfRun, planTextOf } from '../store/plans.ts';
 import { listRunRows, type RunRow, requireRunRow, runsChangedSince } from '../store/runs.ts';
@@ -52,6 +54,8 @@ import type {
   Actor,
   DeploymentView,
   GroupMembership,
+  LockTarget,
+  LockView,
   LogLine,
   RunFilter,
   RunView,
@@ -60,7 +64,8 @@ import type {
 } from './types.ts';
 
 export type CoreOptions = {
-  readonly databaseUrl?: string | undefined;
+  /** DATABASE_URL, or the embedded PostgreSQL's (src/server/embedded-postgres.ts). */
+  readonly databaseUrl: string;
   readonly dataDir: string;
   /**
    * A config file to load, or an already loaded config: the process is a
@@ -145,10 +150,7 @@ export class DeployCore {
       typeof options.config === 'string' ? loadConfig(options.config) : (options.config ?? null);
     // The key of secrets at rest: DEPLOY_SECRET_KEY, else the data directory's key file.
     configureSecrets({ dataDir: options.dataDir });
-    const url = await resolveDatabaseUrl({
-      databaseUrl: options.databaseUrl,
-      dataDir: options.dataDir,
-    });
+    const url = options.databaseUrl;
     if (options.migrate !== false) await migrateDatabase(url);
     const instanceId = newInstanceId();
     // The instance id in every session's application_name tells other
@@ -364,10 +366,13 @@ export class DeployCore {
       actor: a.by,
       entry: a.entry ?? null,
     }));
-    return async (actor) => ({
-      ...view,
-      allowed: await this.allowedFor(view.status, row, approvals, actor),
-    });
+    return async (actor) => {
+      const allowed = await this.allowedFor(view.status, row, approvals, actor);
+      const freeze = view.policy?.freeze;
+      if (!view.policy || !freeze || freeze.overridden) return { ...view, allowed };
+      const canOverride = await mayOverride(row, actor, this.groups);
+      return { ...view, allowed, policy: { ...view.policy, freeze: { ...freeze, canOverride } } };
+    };
   }
 
   /** The decisions `actor` may take on a run now. */
@@ -378,13 +383,40 @@ export class DeployCore {
   }
 
   /** The decisions `actor` may take on a run in `status`: the check each decision runs. */
-  private allowedFor(
+  private async allowedFor(
     status: RunStatus,
     row: RunRow,
     approvals: readonly ApprovalFacts[],
     actor: Actor,
   ): Promise<Decision[]> {
-    return allowedDecisions(status, decisionSubject(row, approvals), actor, this.groups);
+    const subject = decisionSubject(row, approvals);
+    const allowed = await allowedDecisions(status, subject, actor, this.groups);
+    return withoutHeld(this.db, row, actor, this.groups, allowed);
+  }
+
+  // ---- locks -----------------------------------------------------------------
+
+  private async lockContext(): Promise<LockContext> {
+    const version = await this.refreshConfig();
+    return {
+      deployments: version.deployments,
+      deployment: (name) => this.deployment(name, version.deployments),
+      groups: this.groups,
+    };
+  }
+
+  /** Locks a deployment, an environment or all: no apply or destroy is confirmed until unlocked. */
+  async lock(target: LockTarget, actor: Actor, reason: string | undefined): Promise<LockView> {
+    return takeLock(this.db, target, reason, actor, await this.lockContext());
+  }
+
+  async unlock(target: LockTarget, actor: Actor): Promise<LockView> {
+    return liftLockOn(this.db, target, actor, await this.lockContext());
+  }
+
+  /** The locks in force, oldest first. */
+  listLocks(): Promise<LockView[]> {
+    return listLocks(this.db);
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunView[]> {

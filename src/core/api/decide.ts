@@ -15,6 +15,7 @@ import {
 import { changeStatusFor, type RunStatus, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { processLog } from '../logs/logger.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
+import { checkHolds, overrideAudit, recordOverride } from '../policy/holds.ts';
 import { NO_RULES } from '../policy/rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
@@ -23,6 +24,7 @@ import { approvalsOfRun, insertApproval, planById, reassignApprovals } from '../
 import { lockRunRow, noSuchRun, type RunRow, touchRun } from '../store/runs.ts';
 import { lockDeployment, slotHolder } from '../store/slots.ts';
 import { type TransitionInput, transition } from '../store/transition.ts';
+import { cleanPersonText } from '../text/person-text.ts';
 import { loadRunViews, toRunView } from '../views/runs.ts';
 import type { Actor, GroupMembership, RunView } from './types.ts';
 
@@ -40,13 +42,13 @@ export type ActOptions = {
   readonly reason?: string | undefined;
   /** A note stored with an approval ("Approve with a note"): shown with it everywhere. */
   readonly note?: string | undefined;
+  /**
+   * Confirming an apply during a freeze: why (required of someone in the
+   * deployment's `override.from`; stored, shown and audited). Ignored when no
+   * freeze is in force.
+   */
+  readonly overrideReason?: string | undefined;
 };
-
-/** A person's note or reason as stored: no NUL, well-formed, trimmed, at most 500 characters; null when empty. */
-function cleanNote(text: string | undefined): string | null {
-  const clean = text?.replaceAll('\0', '').toWellFormed().trim().slice(0, 500) ?? '';
-  return clean === '' ? null : clean;
-}
 
 /** An approval as the policy reads it. */
 export type ApprovalFacts = {
@@ -189,8 +191,17 @@ function approve(
       );
       if (stage === 'apply') checkPlanApprovals(all, plan);
       if (stage === 'apply' && counts.satisfied) await checkSlotFree(tx, row);
-      const note = cleanNote(options.note);
-      const inserted = await insertApproval(tx, runId, stage, plan, actor, note, counts.entry);
+      // Freezes and locks hold every apply approval (holds.ts).
+      const override =
+        stage === 'apply'
+          ? await checkHolds(tx, row, actor, ctx.groups, options.overrideReason)
+          : null;
+      const note = cleanPersonText(options.note);
+      const inserted = {
+        ...(await insertApproval(tx, runId, stage, plan, actor, note, counts.entry)),
+        overrideReason: override?.reason ?? null,
+      };
+      await recordOverride(tx, runId, actor, override);
       const moves = current
         .filter((a) => a.stage === stage && counts.assignment.get(a.actor) !== a.entry)
         .map((a) => ({ actor: a.actor, entry: counts.assignment.get(a.actor) ?? null }));
@@ -217,7 +228,7 @@ function approve(
         row,
         stage === 'plan' ? 'awaiting_apply_approval' : changeStatusFor(row.kind),
         actor,
-        `${what} by ${by.join(', ')}${note !== null ? `: ${note}` : ''}`,
+        `${what} by ${by.join(', ')}${overrideAudit(override)}${note !== null ? `: ${note}` : ''}`,
       );
       return toRunView(moved, { plan, approvals, queue: null });
     }),

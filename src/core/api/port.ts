@@ -10,6 +10,8 @@ import type { ActOptions, DeployCore, RunChange } from './core.ts';
 import type {
   Actor,
   DeploymentView,
+  LockTarget,
+  LockView,
   LogLine,
   RunFilter,
   RunView,
@@ -17,7 +19,38 @@ import type {
   Unsubscribe,
 } from './types.ts';
 
+export type { LoginApproval } from '../auth/login.ts';
+export type { TokenInfo } from '../auth/tokens.ts';
+// What front ends see of these, without importing the modules that make them.
+export type { Deployment } from '../config/load.ts';
+export type { LogRange } from '../store/logs.ts';
+export type { Accounts } from './accounts.ts';
 export type { ActOptions, RunChange } from './core.ts';
+
+/**
+ * The core in this process with the actor given per call, for a front end that
+ * acts for whoever is at the keyboard (deploy-tui in local mode). DeployCore is one.
+ */
+export type LocalCore = Pick<
+  DeployCore,
+  | 'listRuns'
+  | 'getRun'
+  | 'getRunFor'
+  | 'transitions'
+  | 'readLogs'
+  | 'countLogLines'
+  | 'followLogs'
+  | 'subscribeRuns'
+  | 'approvePlan'
+  | 'confirmApply'
+  | 'cancelRun'
+  | 'ping'
+  | 'listDeployments'
+  | 'lock'
+  | 'unlock'
+  | 'listLocks'
+  | 'close'
+>;
 
 export type Page<T> = {
   readonly items: readonly T[];
@@ -52,6 +85,12 @@ export interface DeployPort {
   ): Promise<Unsubscribe>;
   /** Every change of every run; `onResync` after a reconnect (changes may have been missed). */
   followRuns(onChange: (change: RunChange) => void, onResync?: () => void): Promise<Unsubscribe>;
+  /** Locks a deployment, an environment or all (a reason is required): no apply is confirmed until unlocked. */
+  lock(target: LockTarget, reason: string): Promise<LockView>;
+  /** Lifts the lock on a target; returns the lock as it was. */
+  unlock(target: LockTarget): Promise<LockView>;
+  /** The locks in force, oldest first. */
+  listLocks(): Promise<readonly LockView[]>;
   close(): Promise<void>;
 }
 
@@ -111,6 +150,9 @@ export function localPort(
     followLogs: (runId, onLines, o = {}) =>
       core.followLogs(runId, (lines) => onLines(lines), { afterId: o.afterId }),
     followRuns: (onChange, onResync) => core.subscribeRuns(onChange, onResync),
+    lock: (target, reason) => core.lock(target, actor(), reason),
+    unlock: (target) => core.unlock(target, actor()),
+    listLocks: () => core.listLocks(),
     close: async () => {
       if (options.closeCore) await core.close();
     },

@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import type { Retention } from '../retention/settings.ts';
+import { windowsOf } from './freeze-schema.ts';
 import { configSchema, type DeployConfig, type DeploymentConfig } from './schema.ts';
 
 export type Deployment = DeploymentConfig & {
@@ -65,7 +66,9 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 function fromValidated(config: DeployConfig, file: string): LoadedConfig {
   const baseDir = path.dirname(path.resolve(file));
   const deployments = new Map<string, Deployment>();
-  for (const d of config.deployments) deployments.set(d.name, { ...d, baseDir });
+  // Each deployment carries every freeze window that covers it (its version's policy).
+  for (const d of config.deployments)
+    deployments.set(d.name, { ...d, freeze: windowsOf(config, d), baseDir });
   return { file: path.resolve(file), deployments, retention: config.retention };
 }
 

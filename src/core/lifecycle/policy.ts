@@ -12,8 +12,13 @@ import type { RunKind, RunStatus } from './statuses.ts';
 
 const mention = (id: string) => (id.startsWith('S') ? `members of ${id}` : id);
 
+/** `U0ALICE, members of S0SRE`. */
+export function describeIds(ids: readonly string[]): string {
+  return ids.map(mention).join(', ');
+}
+
 export function describeApprovers(deployment: Deployment): string {
-  return deployment.approvers.map(mention).join(', ');
+  return describeIds(deployment.approvers);
 }
 
 export function checkIdentity(actor: Actor): void {
@@ -33,16 +38,25 @@ export function checkChannel(deployment: Deployment, actor: Actor): void {
   }
 }
 
-export async function isApprover(
+export function isApprover(
   deployment: Deployment,
   userId: string,
   groups: GroupMembership | undefined,
 ): Promise<boolean> {
-  if (deployment.approvers.includes(userId)) return true;
+  return isListed(deployment.approvers, userId, groups);
+}
+
+/** Whether a user is one of `ids` (users, or members of listed user groups). */
+export async function isListed(
+  ids: readonly string[],
+  userId: string,
+  groups: GroupMembership | undefined,
+): Promise<boolean> {
+  if (ids.includes(userId)) return true;
   // A group that cannot be asked does not count either way: another may confirm
   // the person; if none does, the first "could not confirm" is the answer.
   let unconfirmed: unknown = null;
-  for (const id of deployment.approvers) {
+  for (const id of ids) {
     if (!id.startsWith('S') || !groups) continue;
     try {
       if (await groups.isMember(userId, id)) return true;

@@ -9,8 +9,10 @@ import { phaseOf, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { policyStages } from '../policy/evaluate.ts';
+import { holdsView } from '../policy/holds-view.ts';
 import { NO_RULES } from '../policy/rules.ts';
 import type { Db, Tx } from '../store/database.ts';
+import { type LockRow, locksInForce } from '../store/locks.ts';
 import type { ApprovalRow, PlanRow } from '../store/plans.ts';
 import {
   plansAndApprovalsOf,
@@ -58,10 +60,17 @@ type Extras = {
   plan: PlanRow | null;
   approvals: ApprovalRow[];
   queue: RunView['queue'];
+  /** Locks in force (those holding this run are shown); none when not read. */
+  locks?: readonly LockRow[];
 };
 
-/** The policy's state from the run's config snapshot and its stored approvals. */
-function runPolicyView(row: RunRow, approvalViews: readonly ApprovalView[]): PolicyView | null {
+/** The policy's state from the run's config snapshot, its stored approvals and the locks in force. */
+function runPolicyView(
+  row: RunRow,
+  approvalViews: readonly ApprovalView[],
+  lockRows: readonly LockRow[],
+  now: Date,
+): PolicyView | null {
   const deployment = row.config as Deployment | null;
   if (!deployment || !Array.isArray(deployment.approvers)) return null;
   const stored = approvalViews.map((a) => ({
@@ -74,8 +83,7 @@ function runPolicyView(row: RunRow, approvalViews: readonly ApprovalView[]): Pol
   return {
     ...policyStages(deployment, stored, rules),
     rules: rules.results,
-    freeze: null,
-    locks: [],
+    ...holdsView(row, approvalViews, lockRows, now),
   };
 }
 
@@ -115,7 +123,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
-    policy: runPolicyView(row, approvalViews),
+    policy: runPolicyView(row, approvalViews, extras.locks ?? [], now),
     outputs: row.outputs ?? null,
     error: row.error,
     recoveryHint:
@@ -136,7 +144,10 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
 
 export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promise<RunView[]> {
   if (rows.length === 0) return [];
-  const { plans, approvals } = await plansAndApprovalsOf(db, rows);
+  const [{ plans, approvals }, locks] = await Promise.all([
+    plansAndApprovalsOf(db, rows),
+    locksInForce(db),
+  ]);
   const planById = new Map(plans.map((p) => [p.id, p]));
   const now = new Date();
   return Promise.all(
@@ -147,6 +158,7 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
           plan: row.planId ? (planById.get(row.planId) ?? null) : null,
           approvals: approvals.filter((a) => a.runId === row.id && a.planId === row.planId),
           queue: await queuePosition(db, row),
+          locks,
         },
         now,
       ),
@@ -161,7 +173,12 @@ export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> 
     return requireRunRow(db, runId).then((row) => loadRunViews(db, [row]).then((v) => v[0]!));
   return toRunView(
     found.row,
-    { plan: found.plan, approvals: found.approvals, queue: await queuePosition(db, found.row) },
+    {
+      plan: found.plan,
+      approvals: found.approvals,
+      queue: await queuePosition(db, found.row),
+      locks: found.locks,
+    },
     new Date(),
   );
 }

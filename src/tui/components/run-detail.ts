@@ -6,6 +6,7 @@ import { Box } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
 import type { RecoveryStep, RunView, TransitionView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { describeLockTarget, formatInstant } from '../../core/policy/lock-target.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../../core/text/plan.ts';
 import { approvalEntryText, stageSummary, stagesToShow } from '../../core/text/policy.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
@@ -96,6 +97,56 @@ export function timeline(run: RunView, transitions: readonly TransitionView[]): 
   });
 }
 
+/** The freeze (in force, or overridden by the apply) and the locks holding the run. */
+function holdRows(run: RunView, now: number, theme: Theme): Row[] {
+  const rows: Row[] = [];
+  const freeze = run.policy?.freeze;
+  if (freeze?.overridden) {
+    rows.push(
+      field(
+        'Freeze',
+        [
+          { text: `“${sanitize(freeze.reason)}” overridden`, color: theme.c('warning') },
+          {
+            text: ` by ${freeze.overridden.by}, ${clock(freeze.overridden.at, now)}: “${sanitize(freeze.overridden.reason)}”`,
+          },
+        ],
+        theme,
+      ),
+    );
+  } else if (freeze) {
+    const who =
+      freeze.canOverride === true
+        ? ' — you may override it (x asks why)'
+        : freeze.overrideFrom.length > 0
+          ? ` — override: ${freeze.overrideFrom.join(', ')}`
+          : ' — nobody may override it';
+    rows.push(
+      field(
+        'Frozen',
+        [
+          { text: `until ${formatInstant(freeze.endsAt)}`, color: theme.c('danger'), bold: true },
+          { text: `: “${sanitize(freeze.reason)}”${who}` },
+        ],
+        theme,
+      ),
+    );
+  }
+  for (const lock of run.policy?.locks ?? []) {
+    rows.push(
+      field(
+        'Locked',
+        [
+          { text: describeLockTarget(lock), color: theme.c('danger'), bold: true },
+          { text: ` by ${lock.by}, ${clock(lock.at, now)}: “${sanitize(lock.reason)}”` },
+        ],
+        theme,
+      ),
+    );
+  }
+  return rows;
+}
+
 export function detailRows(
   run: RunView,
   transitions: readonly TransitionView[],
@@ -149,6 +200,7 @@ export function detailRows(
       ),
     );
   }
+  rows.push(...holdRows(run, now, theme));
   // The plan's counts near the top: what an approver needs first.
   if (run.plan) rows.push(field('Plan', [{ text: planSummary(run), bold: true }], theme));
   rows.push(

@@ -31,6 +31,7 @@ import {
 import type { BotContext } from '../context.ts';
 import { openDeployForm } from '../views/deploy-form.ts';
 import { handleHistory, historyTarget } from './history.ts';
+import { handleLockCommand } from './locks.ts';
 import { handleAccountCommand } from './login.ts';
 import { closestSubcommand, type DeployRequest, parseDeployText, usageOf } from './parse.ts';
 
@@ -82,6 +83,8 @@ export async function handleDeployCommand(
   try {
     // `/deploy login|logout|tokens` (login.ts): signing in the CLI and deploy-tui.
     if (await handleAccountCommand(ctx, cmd, slackCommandText(cmd.text), reply)) return;
+    // `/deploy lock|unlock|locks` (locks.ts): ad hoc locks.
+    if (await handleLockCommand(ctx, cmd, slackCommandText(cmd.text), reply)) return;
   } catch (error) {
     log.error('command failed', { error });
     await reply(
@@ -296,7 +299,7 @@ async function once<T extends { id: string }>(
   act: () => Promise<T>,
 ): Promise<T | null> {
   const key = `cmd:${d.cmd.trigger_id}`;
-  if (!(await recordRequest(ctx.core.db, key, kind))) {
+  if (!(await recordRequest(ctx.core.store, key, kind))) {
     ctx.log.info('duplicate delivery of a command: not acted on again', {
       triggerId: d.cmd.trigger_id,
       retryNum: d.retryNum,
@@ -305,10 +308,10 @@ async function once<T extends { id: string }>(
   }
   try {
     const result = await act();
-    await setRequestRun(ctx.core.db, key, result.id).catch(() => {});
+    await setRequestRun(ctx.core.store, key, result.id).catch(() => {});
     return result;
   } catch (error) {
-    if (isRefusal(error)) await forgetRequest(ctx.core.db, key).catch(() => {});
+    if (isRefusal(error)) await forgetRequest(ctx.core.store, key).catch(() => {});
     throw error;
   }
 }
