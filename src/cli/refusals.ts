@@ -11,6 +11,10 @@ export function refusalSentence(
   switch (code) {
     case 'unknown_run':
       return `${message} (deploy-bot list shows recent runs)`;
+    case 'deployment_busy':
+      return typeof details.runId === 'string'
+        ? `${message} (deploy-bot apply ${details.runId})`
+        : message;
     case 'no_identity':
       return `${message}: pass --as U… (your Slack user id) or set DEPLOY_USER`;
     case 'frozen':

@@ -242,8 +242,8 @@ async function checkSlotFree(tx: Tx, row: RunRow): Promise<void> {
   if (holder) {
     throw new Refusal(
       'deployment_busy',
-      `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
-      { behind: holder.id },
+      `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status].label.toLowerCase()}. Confirm the apply again when it finishes; your plan stays valid unless that run applies`,
+      { behind: holder.id, runId: row.id },
     );
   }
 }

@@ -76,13 +76,13 @@ export function activeFreeze(deployment: Deployment, at: Date): ActiveFreeze | n
  * its apply overrode; the locks in force that hold it (before the apply).
  */
 export function holdsView(
-  run: Holdable & { readonly status: string },
+  run: Holdable & { readonly status: RunStatus },
   approvalViews: readonly ApprovalView[],
   lockRows: readonly LockRow[],
   now: Date,
 ): HoldsView {
   const deployment = run.config as Deployment;
-  const ahead = BEFORE_APPLY.includes(run.status as RunStatus);
+  const ahead = BEFORE_APPLY.includes(run.status);
   const overridden = approvalViews.find(
     (a) => a.stage === 'apply' && a.overrideReason != null && a.overrideReason !== '',
   );

@@ -1,5 +1,6 @@
 import type {
   ApprovalStage,
+  LockScope,
   PlannedChange,
   SourceSummary,
   VariableSource,
@@ -337,15 +338,15 @@ export const locks = pgTable(
   'locks',
   {
     id: text('id').primaryKey(),
-    scope: text('scope').notNull(),
+    scope: text('scope').$type<LockScope>().notNull(),
     /** The deployment or environment name; '*' for all. */
     target: text('target').notNull(),
     reason: text('reason').notNull(),
     lockedBy: text('locked_by').notNull(),
-    lockedVia: text('locked_via').notNull(),
+    lockedVia: text('locked_via').$type<Via>().notNull(),
     createdAt: tz('created_at').notNull().defaultNow(),
     unlockedBy: text('unlocked_by'),
-    unlockedVia: text('unlocked_via'),
+    unlockedVia: text('unlocked_via').$type<Via>(),
     unlockedAt: tz('unlocked_at'),
   },
   (t) => [
