@@ -30,7 +30,7 @@ Server
   migrate                      apply database migrations, the core's and the bot's (serve does this at start)
   db-stop                      stop the embedded PostgreSQL of this data directory
   secrets rotate               re-encrypt every stored secret under a new key
-  prune [--dry-run]            remove run logs and plan artifacts past retention (daily by itself)
+  prune [--dry-run]            remove what retention: says is past its time (daily by itself)
 
 Remote:   --server URL or DEPLOY_SERVER: every run command goes through the server's API as
           the user you signed in as (deploy-bot login), or DEPLOY_TOKEN; no database or config
@@ -221,10 +221,14 @@ transaction. Stop every serve and worker process first: they hold the old key.
 Removes what the config's retention: says is past its time, as the daily
 schedule of serve and worker does (03:17 UTC): the log lines of runs that ended
 more than retention.runLogs ago (default 90d), and the stored plan artifacts of
-runs that ended more than retention.planArtifacts ago (default 30d). Runs, their
-plans and audit trails are kept; so is everything of an unfinished run and of the
-last completed run of each deployment. A pruned log keeps one line saying when
-and why it was removed. It works in small batches beside live runs.
+runs that ended more than retention.planArtifacts ago (default 30d); with
+retention.audit, the audit trails of runs that ended longer ago than that, and
+with retention.runs, whole runs (plan, approvals, audit trail, log) that ended
+longer ago than that (both kept by default). Everything of an unfinished run and
+of the last completed run of each deployment is kept. A pruned log or audit
+trail keeps one entry saying when and why it was removed. It works in small batches beside live runs, resting
+after each statement so that it works at most retention.pace of the time
+(default 25%; retention.batchLines log lines per statement, default 1000).
 
   --dry-run     say what would be removed; change nothing
   --json        the report as JSON`,
