@@ -3,12 +3,20 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { type AppliedRule, appliedRules } from '../policy/rule-config.ts';
 import type { Retention } from '../retention/settings.ts';
 import { configSchema, type DeployConfig, type DeploymentConfig } from './schema.ts';
 
 export type Deployment = DeploymentConfig & {
   /** The directory relative paths in the deployment resolve against (the config file's). */
   readonly baseDir: string;
+  /**
+   * The rules that apply to it: the config's top-level ones, then its own.
+   * Absent in snapshots of runs older than rules.
+   */
+  readonly appliedRules?: readonly AppliedRule[];
+  /** The config's `timezone` (`now` in rules); absent in older snapshots (UTC). */
+  readonly timezone?: string;
 };
 
 export type LoadedConfig = {
@@ -65,7 +73,14 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 function fromValidated(config: DeployConfig, file: string): LoadedConfig {
   const baseDir = path.dirname(path.resolve(file));
   const deployments = new Map<string, Deployment>();
-  for (const d of config.deployments) deployments.set(d.name, { ...d, baseDir });
+  config.deployments.forEach((d, i) => {
+    deployments.set(d.name, {
+      ...d,
+      baseDir,
+      appliedRules: appliedRules(config.rules, d.rules, i, d),
+      timezone: config.timezone,
+    });
+  });
   return { file: path.resolve(file), deployments, retention: config.retention };
 }
 

@@ -1,5 +1,6 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
+import { ruleIssues, rulesSchema, timezoneSchema } from '../policy/rule-config.ts';
 import { retentionSchema } from '../retention/settings.ts';
 import { tokenize } from '../variables/args.ts';
 import { parseDuration } from './duration.ts';
@@ -183,6 +184,8 @@ export const deploymentSchema = z.strictObject({
   executor: executorSchema,
   verify: verifySchema.optional(),
   sandbox: sandboxSchema,
+  /** Rules on the run and its plan (CEL conditions), after the top-level ones. */
+  rules: rulesSchema,
 });
 export type DeploymentConfig = z.output<typeof deploymentSchema>;
 
@@ -212,8 +215,14 @@ export const configSchema = z
   .strictObject({
     deployments: z.array(deploymentSchema).min(1, 'define at least one deployment'),
     retention: retentionSchema,
+    /** The time zone of `now` in rules (and of freeze windows). */
+    timezone: timezoneSchema,
+    /** Rules every deployment gets, before its own. */
+    rules: rulesSchema,
   })
   .superRefine((config, ctx) => {
+    for (const issue of ruleIssues(config.rules, config.deployments))
+      ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Map<string, number>();
     config.deployments.forEach((d, i) => {
       const first = seen.get(d.name);

@@ -1,0 +1,214 @@
+// `rules:` and `timezone:` in the config: their schemas, the load-time checks
+// (every `when` parsed and type-checked, names unique per deployment) and the
+// rules as a deployment carries them once loaded (top-level ones first, their
+// requirement entries resolved against the deployment's approvers).
+
+import { z } from 'zod';
+import { compileCondition, isConditionProblem } from './condition.ts';
+import { isValidTimeZone } from './freeze.ts';
+import type { Requirement } from './requirements.ts';
+
+export const RULE_MODES = ['enforce', 'warn', 'dry-run'] as const;
+export type RuleMode = (typeof RULE_MODES)[number];
+
+const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+const SLACK_ID = /^[USW][A-Z0-9]{2,}$/;
+
+/**
+ * One requirement entry of a rule's `require` (the shape of `approvals:`
+ * entries). Kept in this one place until the requirements' own schema is
+ * shared; defaults are resolved per deployment (see resolveEntry).
+ */
+export const ruleEntrySchema = z.strictObject({
+  count: z.number().int().min(1, 'count is at least 1').max(50).default(1),
+  from: z
+    .array(z.string().regex(SLACK_ID, 'expected a Slack user id (U…/W…) or user-group id (S…)'))
+    .min(1, 'from needs at least one user or user group')
+    .optional(),
+  notRequester: z.boolean().optional(),
+  notPlanApprovers: z.boolean().optional(),
+});
+export type RuleEntryConfig = z.output<typeof ruleEntrySchema>;
+
+const entries = z
+  .union([ruleEntrySchema, z.array(ruleEntrySchema).min(1)], {
+    error: () =>
+      'expected a requirement entry ({count, from, notRequester, notPlanApprovers}) or a list of them',
+  })
+  .transform((e) => (Array.isArray(e) ? e : [e]));
+
+export const ruleSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(RULE_NAME, 'a rule name is letters, digits, ".", "_" and "-", at most 63'),
+    /** A CEL expression over deployment, run, approvals and now. */
+    when: z.string().min(1, 'when needs a condition, e.g. run.plan.destroy > 0'),
+    require: z
+      .strictObject({ plan: entries.optional(), apply: entries.optional() })
+      .refine((r) => r.plan !== undefined || r.apply !== undefined, {
+        message: 'require needs plan, apply, or both',
+      })
+      .optional(),
+    deny: z.string().trim().min(1, 'deny needs the sentence people see').max(500).optional(),
+    mode: z
+      .enum(RULE_MODES, { error: () => 'expected enforce, warn or dry-run' })
+      .default('enforce'),
+  })
+  .superRefine((rule, ctx) => {
+    if ((rule.require === undefined) === (rule.deny === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `rule "${rule.name}": give either require (more approvals) or deny (a refusal), not ${rule.require ? 'both' : 'neither'}`,
+      });
+    }
+    for (const [i, entry] of (rule.require?.plan ?? []).entries()) {
+      if (entry.notPlanApprovers !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['require', 'plan', i, 'notPlanApprovers'],
+          message: `rule "${rule.name}": notPlanApprovers is for apply entries only`,
+        });
+      }
+    }
+    const condition = compileCondition(rule.when);
+    if (isConditionProblem(condition)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['when'],
+        message: `rule "${rule.name}", column ${condition.column}: ${condition.message}\n      ${rule.when}\n      ${' '.repeat(condition.column - 1)}^`,
+      });
+    }
+  });
+export type RuleConfig = z.output<typeof ruleSchema>;
+
+export const rulesSchema = z.array(ruleSchema).default([]);
+
+export const timezoneSchema = z
+  .string()
+  .refine(isValidTimeZone, {
+    message: 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York',
+  })
+  .default('UTC');
+
+/** A requirement entry a rule adds, naming its rule. */
+export type RuleRequirement = Requirement & { readonly rule: string };
+
+/** A rule as a loaded deployment carries it: defaults resolved, where it was written. */
+export type AppliedRule = {
+  readonly name: string;
+  readonly when: string;
+  readonly mode: RuleMode;
+  readonly effect: 'require' | 'deny';
+  /** The deny sentence; null for a require rule. */
+  readonly message: string | null;
+  readonly require: {
+    readonly plan: readonly RuleRequirement[];
+    readonly apply: readonly RuleRequirement[];
+  };
+  /** Where it is written: `rules[0]` (every deployment) or `deployments[1].rules[0]`. */
+  readonly path: string;
+};
+
+type Approvers = { readonly approvers: readonly string[]; readonly allowSelfApproval: boolean };
+
+function resolveEntry(entry: RuleEntryConfig, rule: string, d: Approvers): RuleRequirement {
+  return {
+    count: entry.count,
+    from: entry.from ?? d.approvers,
+    notRequester: entry.notRequester ?? !d.allowSelfApproval,
+    notPlanApprovers: entry.notPlanApprovers ?? false,
+    rule,
+  };
+}
+
+function applied(rule: RuleConfig, path: string, d: Approvers): AppliedRule {
+  return {
+    name: rule.name,
+    when: rule.when,
+    mode: rule.mode,
+    effect: rule.deny !== undefined ? 'deny' : 'require',
+    message: rule.deny ?? null,
+    require: {
+      plan: (rule.require?.plan ?? []).map((e) => resolveEntry(e, rule.name, d)),
+      apply: (rule.require?.apply ?? []).map((e) => resolveEntry(e, rule.name, d)),
+    },
+    path,
+  };
+}
+
+/** The rules that apply to one deployment: the top-level ones, then its own. */
+export function appliedRules(
+  topLevel: readonly RuleConfig[],
+  own: readonly RuleConfig[],
+  index: number,
+  d: Approvers,
+): AppliedRule[] {
+  return [
+    ...topLevel.map((r, i) => applied(r, `rules[${i}]`, d)),
+    ...own.map((r, i) => applied(r, `deployments[${index}].rules[${i}]`, d)),
+  ];
+}
+
+export type RuleIssue = { readonly path: (string | number)[]; readonly message: string };
+
+/**
+ * Checks across rules (after each parsed): names unique among the rules a
+ * deployment gets, and no entry asking more people than its user ids can give.
+ */
+export function ruleIssues(
+  topLevel: readonly RuleConfig[],
+  deployments: readonly (Approvers & {
+    readonly name: string;
+    readonly rules: readonly RuleConfig[];
+  })[],
+): RuleIssue[] {
+  const issues = new Map<string, RuleIssue>();
+  const add = (issue: RuleIssue) => issues.set(`${issue.path.join('.')} ${issue.message}`, issue);
+  const top = { rules: topLevel, path: ['rules'] as (string | number)[], label: 'rules' };
+  const namesSeen = new Map<string, string>();
+  for (const [i, r] of topLevel.entries()) checkName(r, i, top, namesSeen, add);
+  deployments.forEach((d, index) => {
+    const own = {
+      rules: d.rules,
+      path: ['deployments', index, 'rules'],
+      label: `deployments[${index}].rules`,
+    };
+    const names = new Map(namesSeen);
+    for (const [i, r] of d.rules.entries()) checkName(r, i, own, names, add);
+    for (const group of [top, own]) {
+      group.rules.forEach((r, i) => {
+        for (const stage of ['plan', 'apply'] as const) {
+          (r.require?.[stage] ?? []).forEach((e, j) => {
+            const from = e.from ?? d.approvers;
+            if (from.some((id) => id.startsWith('S')) || e.count <= from.length) return;
+            const whose = e.from ? 'from' : `from (the approvers of ${d.name})`;
+            add({
+              path: [...group.path, i, 'require', stage, j, 'count'],
+              message: `rule "${r.name}": count ${e.count} needs ${e.count} distinct people, but ${whose} lists only ${from.length} (${from.join(', ')})`,
+            });
+          });
+        }
+      });
+    }
+  });
+  return [...issues.values()];
+}
+
+function checkName(
+  rule: RuleConfig,
+  i: number,
+  group: { readonly path: (string | number)[]; readonly label: string },
+  seen: Map<string, string>,
+  add: (issue: RuleIssue) => void,
+) {
+  const first = seen.get(rule.name);
+  if (first === undefined) {
+    seen.set(rule.name, `${group.label}[${i}]`);
+    return;
+  }
+  add({
+    path: [...group.path, i, 'name'],
+    message: `rule name "${rule.name}" is used twice (also ${first}): refusals name the rule, so each needs its own`,
+  });
+}
