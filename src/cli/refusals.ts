@@ -7,6 +7,10 @@ export function refusalSentence(code: string, message: string): string {
       return `${message} (deploy-bot list shows recent runs)`;
     case 'no_identity':
       return `${message}: pass --as U… (your Slack user id) or set DEPLOY_USER`;
+    case 'rule_denied':
+      return `${message} (deploy-bot audit RUN lists each evaluation of the run's rules)`;
+    case 'rule_failed':
+      return `${message} (deploy-bot policy test RUN shows each rule's result; deploy-bot policy check --config FILE checks a fix before it is published)`;
     default:
       return message;
   }

@@ -18,6 +18,8 @@ export const REFUSAL_CODES = [
   'approval_expired',
   'no_config',
   'membership_unconfirmed',
+  'rule_denied',
+  'rule_failed',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

@@ -32,6 +32,7 @@ import {
 import { processLog } from '../logs/logger.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
+import { enforceRules, recordRefusedEvaluation } from '../policy/run-rules.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
 import {
@@ -43,6 +44,7 @@ import {
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
+import { listEvaluations } from '../store/policy-evaluations.ts';
 import { lastCompletedExecute, readStoredSecretVariables } from '../store/run-variables.ts';
 import {
   deploymentActivity,
@@ -70,6 +72,7 @@ import type {
   DeploymentView,
   GroupMembership,
   LogLine,
+  PolicyEvaluationView,
   RunFilter,
   RunView,
   SourceSummary,
@@ -460,6 +463,7 @@ export class DeployCore {
       this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
         await checkDecision('approve_plan', decisionSubject(row), actor, this.groups);
         const plan = await this.requirePlan(tx, row);
+        await enforceRules(tx, row, plan, [], 'approve_plan', actor);
         const note = cleanNote(options.note);
         const approval = await insertApproval(tx, runId, 'plan', plan, actor, note);
         const moved = await this.move(
@@ -490,6 +494,7 @@ export class DeployCore {
             'the plan changed after it was approved: nothing was applied; run the deployment again',
           );
         }
+        await enforceRules(tx, row, plan, [planApproval], 'confirm_apply', actor);
         await lockDeployment(tx, row.deployment);
         const holder = await slotHolder(tx, row.deployment);
         if (holder) {
@@ -557,6 +562,7 @@ export class DeployCore {
       result = await act();
     } catch (error) {
       if (isRefusal(error)) {
+        await recordRefusedEvaluation(this.db, error);
         processLog().info('decision refused', { ...line, code: error.code, result: 'refused' });
         await this.countDecision(decision, 'refused', error.code);
       }
@@ -662,6 +668,11 @@ export class DeployCore {
 
   transitions(runId: string): Promise<TransitionView[]> {
     return requireRunRow(this.db, runId).then(() => listTransitions(this.db, runId));
+  }
+
+  /** Each evaluation of the run's rules (the audit's other half), oldest first. */
+  policyEvaluations(runId: string): Promise<PolicyEvaluationView[]> {
+    return requireRunRow(this.db, runId).then(() => listEvaluations(this.db, runId));
   }
 
   async planText(runId: string): Promise<string | null> {

@@ -12,6 +12,7 @@ import type { DeployPort, Page, RunChange } from './port.ts';
 import type {
   DeploymentView,
   LogLine,
+  PolicyEvaluationView,
   RunView,
   TransitionView,
   Unsubscribe,
@@ -243,6 +244,9 @@ export function httpPort(options: HttpPortOptions): DeployPort & { me(): Promise
       (await call<{ items: DeploymentView[] }>('GET', '/deployments')).items,
     audit: async (runId) =>
       (await call<{ items: TransitionView[] }>('GET', `${runPath(runId)}/audit`)).items,
+    policyAudit: async (runId) =>
+      (await call<{ evaluations?: PolicyEvaluationView[] }>('GET', `${runPath(runId)}/audit`))
+        .evaluations ?? [],
     readLogs: async (runId, range: LogRange = {}) => {
       const q = new URLSearchParams();
       if (range.tail !== undefined) q.set('tail', String(range.tail));

@@ -3,6 +3,7 @@
 
 import type { Decision } from '../lifecycle/decisions.ts';
 import type { Phase, RunKind, RunStatus } from '../lifecycle/statuses.ts';
+import type { RuleResult } from '../policy/rules.ts';
 
 /** Where a person acted from. */
 export const VIAS = ['slack', 'cli', 'tui', 'api', 'system'] as const;
@@ -123,6 +124,26 @@ export type TransitionView = {
   readonly reason: string | null;
   /** How the actor proved who they are (`token "NAME"`, `--as (OS user …)`); null from Slack and the system. */
   readonly credential: string | null;
+  readonly at: string;
+};
+
+/**
+ * One evaluation of a run's rules, as the audit keeps it: when the plan became
+ * ready and at each decision (refused or not), for deployments with rules.
+ */
+export type PolicyEvaluationView = {
+  readonly moment: 'plan_ready' | 'approve_plan' | 'confirm_apply';
+  /** Who decided; null when the plan became ready. */
+  readonly actor: string | null;
+  readonly via: Via | null;
+  /** The config version whose rules were evaluated (the run's). */
+  readonly configVersion: string | null;
+  /** allowed, denied (an enforce rule said no) or failed (an enforce rule's condition failed). */
+  readonly result: 'allowed' | 'denied' | 'failed';
+  /** How many rules were evaluated. */
+  readonly evaluated: number;
+  /** The rules that matched or failed, with their mode and effect. */
+  readonly rules: readonly RuleResult[];
   readonly at: string;
 };
 

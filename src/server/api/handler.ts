@@ -80,6 +80,9 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   // Slack could not confirm a user-group membership: try again shortly.
   membership_unconfirmed: 503,
   no_config: 503,
+  // A policy rule said no, or its condition failed (fail closed).
+  rule_denied: 403,
+  rule_failed: 403,
 };
 
 function sendJson(
@@ -350,8 +353,12 @@ export function createApiHandler(deps: ApiDeps) {
     {
       method: 'GET',
       pattern: /^\/runs\/([^/]+)\/audit$/,
-      run: async ({ res, params, actor }) =>
-        sendJson(res, 200, { items: await portOf(actor).audit(runId(params[0])) }),
+      run: async ({ res, params, actor }) => {
+        const port = portOf(actor);
+        const id = runId(params[0]);
+        const [items, evaluations] = await Promise.all([port.audit(id), port.policyAudit(id)]);
+        sendJson(res, 200, { items, evaluations });
+      },
     },
     {
       method: 'GET',
