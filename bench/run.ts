@@ -10,6 +10,7 @@ import { Report, renderMarkdown } from './lib/report.ts';
 import { benchLifecycle } from './lifecycle.ts';
 import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
+import { benchPolicy } from './policy.ts';
 import { benchSlackUpdates } from './slack-updates.ts';
 import { benchTui } from './tui.ts';
 import { benchTuiApi } from './tui-api.ts';
@@ -26,6 +27,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   'tui-api': benchTuiApi,
   views: benchViews,
   history: benchHistory,
+  policy: benchPolicy,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -220,7 +220,13 @@ async function policyTest(
       .where(eq(approvals.runId, runId));
     const facts = given.filter((a) => a.planId === row.planId);
     // The stored run's facts, the rules of the config under test.
-    const outcome = runRulesOutcome({ ...row, config: deployment }, plan, facts, at);
+    const outcome = runRulesOutcome(
+      row,
+      { rules: deployment.appliedRules ?? [], timezone: deployment.timezone },
+      plan,
+      facts,
+      at,
+    );
     const requirements = {
       plan: [...baseRequirements(deployment), ...outcome.require.plan],
       apply: [...baseRequirements(deployment), ...outcome.require.apply],

@@ -463,7 +463,7 @@ export class DeployCore {
       this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
         await checkDecision('approve_plan', decisionSubject(row), actor, this.groups);
         const plan = await this.requirePlan(tx, row);
-        await enforceRules(tx, row, plan, [], 'approve_plan', actor);
+        const rules = await enforceRules(tx, row, plan, [], 'approve_plan', actor);
         const note = cleanNote(options.note);
         const approval = await insertApproval(tx, runId, 'plan', plan, actor, note);
         const moved = await this.move(
@@ -473,6 +473,7 @@ export class DeployCore {
           actor,
           `plan approved by ${actor.id}${note !== null ? `: ${note}` : ''}`,
         );
+        await rules.recorded;
         return toRunView(moved, { plan, approvals: [approval], queue: null });
       }),
     );
@@ -494,7 +495,7 @@ export class DeployCore {
             'the plan changed after it was approved: nothing was applied; run the deployment again',
           );
         }
-        await enforceRules(tx, row, plan, [planApproval], 'confirm_apply', actor);
+        const rules = await enforceRules(tx, row, plan, [planApproval], 'confirm_apply', actor);
         await lockDeployment(tx, row.deployment);
         const holder = await slotHolder(tx, row.deployment);
         if (holder) {
@@ -514,6 +515,7 @@ export class DeployCore {
           actor,
           `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}${note !== null ? `: ${note}` : ''}`,
         );
+        await rules.recorded;
         return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
       }),
     );

@@ -7,7 +7,7 @@ import { type AppliedRule, appliedRules } from '../policy/rule-config.ts';
 import type { Retention } from '../retention/settings.ts';
 import { configSchema, type DeployConfig, type DeploymentConfig } from './schema.ts';
 
-export type Deployment = DeploymentConfig & {
+export type Deployment = Omit<DeploymentConfig, 'rules'> & {
   /** The directory relative paths in the deployment resolve against (the config file's). */
   readonly baseDir: string;
   /**
@@ -73,11 +73,12 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 function fromValidated(config: DeployConfig, file: string): LoadedConfig {
   const baseDir = path.dirname(path.resolve(file));
   const deployments = new Map<string, Deployment>();
-  config.deployments.forEach((d, i) => {
+  config.deployments.forEach(({ rules, ...d }, i) => {
+    // Its own rules are kept once, resolved, after the top-level ones.
     deployments.set(d.name, {
       ...d,
       baseDir,
-      appliedRules: appliedRules(config.rules, d.rules, i, d),
+      appliedRules: appliedRules(config.rules, rules, i, d),
       timezone: config.timezone,
     });
   });

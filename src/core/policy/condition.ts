@@ -143,10 +143,13 @@ function celInput(input: ConditionInput): Record<string, unknown> {
 
 const WEEKDAY = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-/** `now` for conditions: the instant in the given IANA time zone. */
-export function nowIn(instant: Date, timeZone: string): ConditionInput['now'] {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
+// One formatter per time zone: making one costs more than evaluating 50 rules.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
       timeZone,
       year: 'numeric',
       month: '2-digit',
@@ -155,7 +158,16 @@ export function nowIn(instant: Date, timeZone: string): ConditionInput['now'] {
       minute: '2-digit',
       weekday: 'long',
       hourCycle: 'h23',
-    })
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** `now` for conditions: the instant in the given IANA time zone. */
+export function nowIn(instant: Date, timeZone: string): ConditionInput['now'] {
+  const parts = Object.fromEntries(
+    formatterFor(timeZone)
       .formatToParts(instant)
       .map((p) => [p.type, p.value]),
   );

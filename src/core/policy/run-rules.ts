@@ -4,7 +4,7 @@
 // the core, from the RuleRefusal it carries).
 
 import type { Actor } from '../api/types.ts';
-import type { Deployment } from '../config/load.ts';
+import { deploymentsOfVersion } from '../config/versions.ts';
 import { Refusal } from '../errors.ts';
 import type { Db, Tx } from '../store/database.ts';
 import { planById } from '../store/plans.ts';
@@ -14,6 +14,7 @@ import {
   type NewEvaluation,
 } from '../store/policy-evaluations.ts';
 import type { PlanRow, RunRow } from '../store/runs.ts';
+import type { AppliedRule } from './rule-config.ts';
 import {
   compileRules,
   conditionInputOf,
@@ -26,15 +27,32 @@ import {
 
 export type ApprovalFact = { readonly stage: string; readonly actor: string };
 
-/** The run's rules (from its own config snapshot) evaluated at `now`. */
+/** The rules a run is bound to and the time zone of its `now`. */
+export type RunPolicy = {
+  readonly rules: readonly AppliedRule[];
+  readonly timezone: string | undefined;
+};
+
+/**
+ * The rules of the config version the run was requested under (kept there,
+ * not in the run's row; in memory after the first read). Runs older than
+ * config versions have none.
+ */
+export async function runPolicyOf(db: Db | Tx, row: RunRow): Promise<RunPolicy> {
+  if (row.configVersion === null) return { rules: [], timezone: undefined };
+  const deployment = (await deploymentsOfVersion(db, row.configVersion)).get(row.deployment);
+  return { rules: deployment?.appliedRules ?? [], timezone: deployment?.timezone };
+}
+
+/** The run's rules evaluated on its facts at `now`. */
 export function runRulesOutcome(
   row: RunRow,
+  policy: RunPolicy,
   plan: PlanRow | null,
   approvals: readonly ApprovalFact[],
   now = new Date(),
 ): RulesOutcome {
-  const deployment = row.config as Deployment;
-  const rules = compileRules(deployment.appliedRules);
+  const rules = compileRules(policy.rules);
   if (rules.length === 0) return NO_RULES;
   return evaluateRules(
     rules,
@@ -49,7 +67,7 @@ export function runRulesOutcome(
         variables: row.variables,
         plan,
         approvals,
-        timezone: deployment.timezone,
+        timezone: policy.timezone,
       },
       now,
     ),
@@ -96,6 +114,18 @@ function evaluationOf(
   };
 }
 
+/** The rules' outcome at a decision, and the audit row being written. */
+export type RulesCheck = {
+  readonly outcome: RulesOutcome;
+  /**
+   * The evaluation's audit row, sent at once and pipelined with the decision's
+   * next statements (one round trip less): await it before the decision ends.
+   */
+  readonly recorded: Promise<void>;
+};
+
+const RECORDED: Promise<void> = Promise.resolve();
+
 /**
  * The rules at a decision, in its transaction: a denial throws a RuleRefusal
  * (the transaction rolls back; the core records the evaluation after it),
@@ -110,21 +140,25 @@ export async function enforceRules(
   moment: Exclude<EvaluationMoment, 'plan_ready'>,
   actor: Actor,
   now = new Date(),
-): Promise<RulesOutcome> {
-  const outcome = runRulesOutcome(row, plan, approvals, now);
-  if (outcome.results.length === 0) return outcome;
+): Promise<RulesCheck> {
+  const outcome = runRulesOutcome(row, await runPolicyOf(tx, row), plan, approvals, now);
+  if (outcome.results.length === 0) return { outcome, recorded: RECORDED };
   const evaluation = evaluationOf(row, moment, actor, outcome);
   const [first, ...others] = outcome.denials;
   if (first) throw new RuleRefusal(first, others, evaluation);
-  await insertEvaluation(tx, evaluation);
-  return outcome;
+  const recorded = insertEvaluation(tx, evaluation);
+  // Awaited by the decision; until then a failure is not "unhandled" (the
+  // transaction fails with it either way).
+  recorded.catch(() => {});
+  return { outcome, recorded };
 }
 
 /** When the plan is ready: evaluated and recorded (nothing is decided yet). */
 export async function recordPlanReadyRules(tx: Tx, row: RunRow, now = new Date()): Promise<void> {
-  if (((row.config as Deployment).appliedRules ?? []).length === 0 || !row.planId) return;
+  const policy = await runPolicyOf(tx, row);
+  if (policy.rules.length === 0 || !row.planId) return;
   const plan = await planById(tx, row.planId);
-  const outcome = runRulesOutcome(row, plan, [], now);
+  const outcome = runRulesOutcome(row, policy, plan, [], now);
   await insertEvaluation(tx, evaluationOf(row, 'plan_ready', null, outcome));
 }
 
