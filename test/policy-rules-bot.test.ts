@@ -4,7 +4,13 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ACTION_IDS } from '../src/bot/render/actions.ts';
-import { type BotHarness, shownStatus, startBotHarness } from './support/bot-harness.ts';
+import { validateBlocks } from '../src/bot/render/limits.ts';
+import {
+  type BotHarness,
+  messageText,
+  shownStatus,
+  startBotHarness,
+} from './support/bot-harness.ts';
 import type { FakeMessage } from './support/fake-slack.ts';
 
 const CONFIG = `
@@ -21,6 +27,10 @@ deployments:
       - name: frozen-image
         when: 'run.variables.image_tag == "frozen"'
         deny: "image frozen: pick another tag"
+      - name: release-candidates
+        when: 'run.variables.image_tag.startsWith("rc")'
+        deny: "release candidates should not reach production"
+        mode: warn
       - name: broken
         when: 'run.variables.image_tag == "broken" && run.variables.replicas > 3'
         deny: "too many replicas"
@@ -75,6 +85,24 @@ describe('rules from Slack', () => {
     );
     expect(reply).toContain('a rule that fails never lets a decision through');
     expect((await b.h.core.getRun(runId)).status).toBe('awaiting_plan_approval');
+  });
+
+  it('the run message shows the rules that matched, within Slack’s limits', async () => {
+    const { message } = await planned('frozen');
+    expect(validateBlocks(message.blocks)).toEqual([]);
+    expect(messageText(message)).toContain(
+      '⛔ rule frozen-image refuses approvals: image frozen: pick another tag',
+    );
+    const rc = await planned('rc1');
+    expect(messageText(rc.message)).toContain(
+      '⚠️ rule release-candidates (warn): release candidates should not reach production',
+    );
+    await b.click(rc.message, ACTION_IDS.approvePlan, { user: 'U0APPROVER' });
+    const awaiting = await b.messageWhere(rc.runId, (m) =>
+      shownStatus(m).startsWith('Awaiting apply'),
+    );
+    // Still shown at the apply decision.
+    expect(messageText(awaiting)).toContain('⚠️ rule release-candidates (warn)');
   });
 
   it('a run no rule stops is approved as before', async () => {

@@ -22,6 +22,9 @@ const DEPLOYMENT = `
 
 const RULES = `
     rules:
+      - name: destroys-need-security
+        when: 'run.plan.destroy > 0 || run.kind == "destroy"'
+        require: { plan: { count: 1, from: [U0SECURITY] } }
       - name: frozen-image
         when: 'run.variables.image_tag == "frozen"'
         deny: "image frozen: pick another tag"
@@ -42,7 +45,12 @@ deployments:${DEPLOYMENT}${RULES}
 `;
 
 const FILES = {
-  'app/plan.sh': `echo '{"changes":[{"address":"web.app","action":"create"}]}' > "$DEPLOY_PLAN_FILE"\n`,
+  'app/plan.sh': `if [ "$DEPLOY_VAR_image_tag" = drop ]; then
+  echo '{"changes":[{"address":"db.main","action":"delete"}]}' > "$DEPLOY_PLAN_FILE"
+else
+  echo '{"changes":[{"address":"web.app","action":"create"}]}' > "$DEPLOY_PLAN_FILE"
+fi
+`,
   'app/apply.sh': 'echo applied\n',
 };
 
@@ -105,7 +113,7 @@ describe('rules at decisions', () => {
         moment: 'plan_ready',
         actor: null,
         result: 'denied',
-        evaluated: 4,
+        evaluated: 5,
         configVersion: h.core.configVersion?.hash,
       }),
       expect.objectContaining({
@@ -113,7 +121,7 @@ describe('rules at decisions', () => {
         actor: 'U0APPROVER',
         via: 'cli',
         result: 'denied',
-        evaluated: 4,
+        evaluated: 5,
         configVersion: h.core.configVersion?.hash,
       }),
     ]);
@@ -174,7 +182,7 @@ describe('rules at decisions', () => {
     const lines = audit.out.split('\n');
     expect(
       lines.some((l) =>
-        /policy: plan ready: DENIED; 4 rule\(s\) of config [0-9a-f]{12}; frozen-image \[enforce deny\], creates-need-two \[dry-run require\]$/.test(
+        /policy: plan ready: DENIED; 5 rule\(s\) of config [0-9a-f]{12}; frozen-image \[enforce deny\], creates-need-two \[dry-run require\]$/.test(
           l,
         ),
       ),
@@ -192,17 +200,81 @@ describe('rules at decisions', () => {
   });
 });
 
+describe('rules adding approvals, and the run view', () => {
+  it('a destroy rule adds its entry: the plan waits for the security approval after the approver’s', async () => {
+    const run = await planned('drop');
+    expect(run.policy?.plan.entries).toEqual([
+      expect.objectContaining({ from: ['U0APPROVER', 'U0SECOND'], source: { kind: 'deployment' } }),
+      expect.objectContaining({
+        count: 1,
+        from: ['U0SECURITY'],
+        source: { kind: 'rule', rule: 'destroys-need-security' },
+        missing: 1,
+      }),
+    ]);
+    expect(run.policy?.rules.filter((r) => r.matched).map((r) => r.name)).toEqual([
+      'destroys-need-security',
+    ]);
+    const first = await h.core.approvePlan(run.id, APPROVER);
+    expect(first.status).toBe('awaiting_plan_approval');
+    expect(first.policy?.plan.satisfied).toBe(false);
+    const status = await cli('status', run.id);
+    expect(status.out).toContain(
+      'policy:    Plan approvals 1 of 2: still needs 1 from U0SECURITY (rule destroys-need-security)',
+    );
+    expect(status.out).toContain(
+      'rules:     rule destroys-need-security requires more approvals (listed with its name)',
+    );
+    const second = await h.core.approvePlan(run.id, { id: 'U0SECURITY', via: 'cli' });
+    expect(second.status).toBe('awaiting_apply_approval');
+    expect(second.approvals.map((a) => [a.by, a.entry])).toEqual([
+      ['U0APPROVER', 0],
+      ['U0SECURITY', 1],
+    ]);
+    const audit = await h.core.policyEvaluations(run.id);
+    expect(audit.map((e) => [e.moment, e.actor, e.result])).toEqual([
+      ['plan_ready', null, 'allowed'],
+      ['approve_plan', 'U0APPROVER', 'allowed'],
+      ['approve_plan', 'U0SECURITY', 'allowed'],
+    ]);
+    await h.core.cancelRun(run.id, REQUESTER);
+  });
+
+  it('a deny rule takes the decision out of allowed; the CLI and the view show why', async () => {
+    const run = await planned('frozen');
+    const read = await h.core.getRunFor(run.id, APPROVER);
+    expect(read.allowed).toEqual(['cancel']);
+    expect(await h.core.decisionsFor(run.id, APPROVER)).toEqual(['cancel']);
+    const status = await cli('status', run.id, '--as', 'U0APPROVER');
+    expect(status.out).toContain(
+      'rules:     rule frozen-image refuses approvals: image frozen: pick another tag',
+    );
+    expect(status.out).toContain(
+      'rules:     rule creates-need-two (dry-run, not enforced): would require more approvals',
+    );
+    await h.core.cancelRun(run.id, REQUESTER);
+  });
+
+  it('a run’s row does not carry the rules: they come from its config version', async () => {
+    const run = await planned('1.0.0');
+    const [row] = await h.core.connection.sql`select config from runs where id = ${run.id}`;
+    expect(JSON.stringify(row?.config)).not.toContain('frozen-image');
+    expect(run.policy?.rules.map((r) => r.name)).toContain('frozen-image');
+    await h.core.cancelRun(run.id, REQUESTER);
+  });
+});
+
 describe('deploy-bot policy', () => {
   it('check: valid config lists each deployment’s rules', async () => {
     const r = await cli('policy', 'check');
     expect(r.code).toBe(0);
     expect(r.out).toContain('policies valid (time zone Europe/Berlin)');
-    expect(r.out).toContain('web: 4 rule(s)');
+    expect(r.out).toContain('web: 5 rule(s)');
     expect(r.out).toContain(
-      'frozen-image (enforce, deployments[0].rules[0]): when run.variables.image_tag == "frozen" → deny "image frozen: pick another tag"',
+      'frozen-image (enforce, deployments[0].rules[1]): when run.variables.image_tag == "frozen" → deny "image frozen: pick another tag"',
     );
     expect(r.out).toContain(
-      'creates-need-two (dry-run, deployments[0].rules[2]): when run.plan.add > 0 → require apply: 2 from U0APPROVER, U0SECOND, not the requester',
+      'creates-need-two (dry-run, deployments[0].rules[3]): when run.plan.add > 0 → require apply: 2 from U0APPROVER, U0SECOND, not the requester',
     );
   });
 

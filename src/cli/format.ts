@@ -5,6 +5,8 @@ import { formatDuration } from '../core/config/duration.ts';
 import { type Decision, decisionsAt } from '../core/lifecycle/decisions.ts';
 import { STATUS_TABLE } from '../core/lifecycle/statuses.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
+import { approvalEntryText, stageSummary, stagesToShow } from '../core/text/policy.ts';
+import { ruleLines } from '../core/text/rules.ts';
 import { variablesWithSources } from '../core/variables/sources.ts';
 
 export function planLine(run: RunView): string {
@@ -68,9 +70,14 @@ export function formatRun(run: RunView): string {
     if (run.plan.changes.length > shown.length)
       lines.push(`             …and ${run.plan.changes.length - shown.length} more`);
   }
+  for (const [stage, view] of stagesToShow(run.policy)) {
+    lines.push(`  policy:    ${stageSummary(stage, view)}`);
+  }
+  for (const rule of ruleLines(run.policy?.rules)) lines.push(`  rules:     ${rule.text}`);
   for (const a of run.approvals) {
+    const entry = approvalEntryText(run.policy, a);
     lines.push(
-      `  approved:  ${a.stage === 'plan' ? 'plan' : 'apply'} by ${a.by} via ${a.via} at ${a.at}${a.note ? `: “${a.note}”` : ''}`,
+      `  approved:  ${a.stage === 'plan' ? 'plan' : 'apply'} by ${a.by} via ${a.via} at ${a.at}${entry ? ` (${entry})` : ''}${a.note ? `: “${a.note}”` : ''}`,
     );
   }
   if (run.outputs) lines.push(`  outputs:   ${JSON.stringify(run.outputs)}`);

@@ -104,7 +104,9 @@ ${identity}
 ${json}`,
   status: `Usage: deploy-bot status RUN [--json] [--wait]
 
-Shows RUN: status, phase, plan, approvals, outputs, error and recovery hint.
+Shows RUN: status, phase, plan, approvals (each with the requirement it counted for, and
+what each decision still needs when its policy asks for more than one), outputs, error
+and recovery hint.
 
 ${json}
   --wait, -w    wait until the run needs an approval or finishes`,

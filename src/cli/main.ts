@@ -226,7 +226,8 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       return 2;
     }
     if (isRefusal(error) || error instanceof ApiError) {
-      io.err(`deploy-bot: ${refusalSentence(error.code, error.message)}`);
+      const details = isRefusal(error) ? error.details : {};
+      io.err(`deploy-bot: ${refusalSentence(error.code, error.message, details)}`);
       return 1;
     }
     if (error instanceof ConfigError) {

@@ -12,7 +12,7 @@ import { nowIn } from '../core/policy/condition.ts';
 import { type Requirement, singleApproval } from '../core/policy/requirements.ts';
 import type { AppliedRule } from '../core/policy/rule-config.ts';
 import type { RuleResult, RulesOutcome } from '../core/policy/rules.ts';
-import { runRulesOutcome } from '../core/policy/run-rules.ts';
+import { runRulesOutcome } from '../core/policy/run-policy.ts';
 import type { Settings } from '../core/settings.ts';
 import { connect, resolveDatabaseUrl } from '../core/store/database.ts';
 import { eq } from '../core/store/orm.ts';

@@ -1,12 +1,22 @@
 // The CLI's sentence for a refusal: the core says what is wrong in words every
 // front end can show; the CLI adds the command that helps (the bot adds its own).
 
-export function refusalSentence(code: string, message: string): string {
+import { stillNeeds } from '../core/text/policy.ts';
+
+export function refusalSentence(
+  code: string,
+  message: string,
+  details: Readonly<Record<string, unknown>> = {},
+): string {
   switch (code) {
     case 'unknown_run':
       return `${message} (deploy-bot list shows recent runs)`;
     case 'no_identity':
       return `${message}: pass --as U… (your Slack user id) or set DEPLOY_USER`;
+    case 'already_approved':
+    case 'approval_not_needed':
+    case 'plan_approver':
+      return `${message}${stillNeeds(code, details)} (deploy-bot status RUN shows who approved)`;
     case 'rule_denied':
       return `${message} (deploy-bot audit RUN lists each evaluation of the run's rules)`;
     case 'rule_failed':

@@ -18,6 +18,10 @@ export const REFUSAL_CODES = [
   'approval_expired',
   'no_config',
   'membership_unconfirmed',
+  // Approval requirements (src/core/policy/evaluate.ts): details say which.
+  'already_approved',
+  'plan_approver',
+  'approval_not_needed',
   'rule_denied',
   'rule_failed',
 ] as const;

@@ -3,6 +3,7 @@
 
 import type { Actor, RunView } from '../core/api/types.ts';
 import { errorMessage, isRefusal } from '../core/errors.ts';
+import { stillNeeds } from '../core/text/policy.ts';
 import type { Message } from './components/chrome.ts';
 import type { Dialog } from './components/confirm.ts';
 import type { TuiCore } from './data/port.ts';
@@ -36,7 +37,10 @@ export async function performAction(
     return {
       run: null,
       message: isRefusal(error)
-        ? { kind: 'error', text: `refused: ${error.message}` }
+        ? {
+            kind: 'error',
+            text: `refused: ${error.message}${stillNeeds(error.code, error.details)}`,
+          }
         : { kind: 'error', text: `${dialog.action} failed: ${errorMessage(error)}` },
     };
   }

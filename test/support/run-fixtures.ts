@@ -1,7 +1,15 @@
 // RunView fixtures for rendering tests: complete, plausible runs in any status.
 
-import type { ApprovalView, PlannedChange, PlanView, RunView } from '../../src/core/api/types.ts';
+import type {
+  ApprovalView,
+  PlannedChange,
+  PlanView,
+  PolicyView,
+  RunView,
+} from '../../src/core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../src/core/lifecycle/statuses.ts';
+import { type ApprovalPolicy, policyStages } from '../../src/core/policy/evaluate.ts';
+import { NO_RULES } from '../../src/core/policy/rules.ts';
 
 export const MASK = '••••••';
 
@@ -42,6 +50,15 @@ export function makeBigPlan(n: number, addressLength = 60): PlanView {
   });
 }
 
+/** The one-approval default policy (approvers U0APPROVER, S0OPS) with these approvals. */
+export function fixturePolicy(
+  approvals: readonly ApprovalView[],
+  policy: ApprovalPolicy = { approvers: ['U0APPROVER', 'S0OPS'], allowSelfApproval: false },
+): PolicyView {
+  const stored = approvals.map((a) => ({ stage: a.stage, actor: a.by, entry: a.entry ?? null }));
+  return { ...policyStages(policy, stored, NO_RULES), rules: [], freeze: null, locks: [] };
+}
+
 const PHASE_OF_FAILURE: Partial<Record<RunStatus, RunView['failedPhase']>> = {
   failed: 'execute',
   rolled_back: 'verify',
@@ -78,6 +95,7 @@ export function makeRun(overrides: Partial<RunView> = {}): RunView {
     },
     plan: ['queued', 'pending', 'initializing', 'planning'].includes(status) ? null : makePlan(),
     approvals: [],
+    policy: null,
     outputs:
       status === 'completed'
         ? { url: 'https://web.example.com', instance_ids: ['i-1', 'i-2'] }
@@ -115,6 +133,7 @@ export function makeRun(overrides: Partial<RunView> = {}): RunView {
       via: 'slack',
       at: '2024-05-01T12:02:00.000Z',
       planId: 'plan-7f3a',
+      entry: 0,
     });
     if (status !== 'awaiting_apply_approval') {
       approvals.push({
@@ -123,12 +142,14 @@ export function makeRun(overrides: Partial<RunView> = {}): RunView {
         via: 'slack',
         at: '2024-05-01T12:03:00.000Z',
         planId: 'plan-7f3a',
+        entry: 0,
       });
     }
   }
   const failed = status === 'failed' || status === 'rolled_back' || status === 'rollback_failed';
   const extras: Partial<RunView> = {
     approvals,
+    policy: fixturePolicy(approvals),
     ...(failed
       ? {
           error:

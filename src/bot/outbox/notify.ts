@@ -35,9 +35,22 @@ const usersList = z.object({ ok: z.literal(true), users: z.array(z.string()) });
 const opened = z.object({ ok: z.literal(true), channel: z.object({ id: z.string().min(1) }) });
 const posted = z.object({ ok: z.literal(true), ts: z.string().min(1) });
 
-/** Who is mentioned in the thread: approver users and groups, less the requester who may not approve. */
-function threadMentions(deployment: Deployment, requestedBy: string): string[] {
-  return deployment.approvers.filter((id) => deployment.allowSelfApproval || id !== requestedBy);
+/**
+ * The users and groups who may decide the step: the `from` of its requirement
+ * entries still short of people (the run's policy), else the approvers.
+ */
+function stepDeciders(deployment: Deployment, run: RunView): string[] {
+  const stage = run.status === 'awaiting_apply_approval' ? 'apply' : 'plan';
+  const entries = run.policy?.[stage].entries;
+  if (!entries) return deployment.approvers;
+  return [...new Set(entries.filter((e) => e.missing > 0).flatMap((e) => e.from))];
+}
+
+/** Who is mentioned in the thread: the step's deciders, less the requester who may not approve. */
+function threadMentions(deployment: Deployment, run: RunView): string[] {
+  return stepDeciders(deployment, run).filter(
+    (id) => deployment.allowSelfApproval || id !== run.requestedBy,
+  );
 }
 
 /**
@@ -52,7 +65,7 @@ async function eligiblePeople(
   channel: string,
 ): Promise<string[]> {
   const people = new Set<string>();
-  for (const id of deployment.approvers) {
+  for (const id of stepDeciders(deployment, run)) {
     if (!id.startsWith('S')) {
       people.add(id);
       continue;
@@ -96,7 +109,7 @@ async function send(
         deps.client.chat.postMessage({
           channel: row.channel,
           thread_ts: row.ts!,
-          text: renderThreadNotice(run, notice.step, threadMentions(deployment, run.requestedBy)),
+          text: renderThreadNotice(run, notice.step, threadMentions(deployment, run)),
           unfurl_links: false,
         }),
       );
@@ -152,7 +165,7 @@ async function remind(
   if (!(await claimRemind(deps.core.db, key(notice)))) return;
   const text =
     notice.target === 'thread'
-      ? renderThreadNotice(run, notice.step, threadMentions(deployment, run.requestedBy), true)
+      ? renderThreadNotice(run, notice.step, threadMentions(deployment, run), true)
       : renderDmReminder(run, notice.step);
   const channel = notice.channel;
   const threadTs = notice.target === 'thread' ? row.ts! : notice.ts;

@@ -16,6 +16,11 @@ export function mention(id: string): string {
   return truncateMrkdwn(id, 80);
 }
 
+/** `<@U…>` for users, `<!subteam^S…>` for user groups. */
+export function mentionOf(id: string): string {
+  return id.startsWith('S') ? `<!subteam^${id}>` : mention(id);
+}
+
 /** An ISO time as a Slack date token (shown in the reader's time zone), with a UTC fallback. */
 export function slackDate(iso: string): string {
   const ms = Date.parse(iso);

@@ -5,7 +5,7 @@
 
 import type { RunView } from '../../core/api/types.ts';
 import { type Block, mrkdwn, type RenderedMessage } from './blocks.ts';
-import { codeText, fitEncoded, mention } from './format.ts';
+import { codeText, fitEncoded, mention, mentionOf } from './format.ts';
 import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 import { renderRunMessage, runTitle } from './run-message.ts';
 
@@ -24,11 +24,6 @@ function stepWhat(step: string, run: RunView): string {
 
 const runRef = (run: RunView) =>
   `\`${fitEncoded(run.id, 60, codeText)}\` (${escapeMrkdwn(truncate(runTitle(run), 150))})`;
-
-/** `<@U…>` for users, `<!subteam^S…>` for user groups. */
-export function mentionOf(id: string): string {
-  return id.startsWith('S') ? `<!subteam^${id}>` : mention(id);
-}
 
 export function renderThreadNotice(
   run: RunView,

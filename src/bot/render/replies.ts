@@ -5,10 +5,12 @@
 import type { DeploymentView, RunView } from '../../core/api/types.ts';
 import { STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { planCounts } from '../../core/text/plan.ts';
+import { stillNeeds } from '../../core/text/policy.ts';
 import { type Block, mrkdwn, plainText, type RenderedMessage } from './blocks.ts';
-import { codeText, fitEncoded, formatDuration, mention, slackDate } from './format.ts';
+import { codeText, fitEncoded, formatDuration, mention, mentionOf, slackDate } from './format.ts';
 import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 import { renderLogChunks } from './plan-thread.ts';
+import { ruleRefusalText } from './refusals.ts';
 import { renderRunMessage, runTitle } from './run-message.ts';
 
 const SECTION = LIMITS.sectionText;
@@ -242,14 +244,32 @@ export function renderCancelled(run: RunView): RenderedMessage {
 }
 
 /** A refused click: the reason, and what the run is doing now. */
-export function renderClickRefused(message: string, run: RunView | null): RenderedMessage {
+/** A refusal as a front end sees it: the core's sentence, its code and details. */
+export type RefusalLike = {
+  readonly code: string;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+};
+
+export function renderClickRefused(
+  refusal: string | RefusalLike,
+  run: RunView | null,
+): RenderedMessage {
+  const { code: refusalCode, details } =
+    typeof refusal === 'string' ? { code: '', details: {} } : refusal;
+  const message =
+    typeof refusal === 'string'
+      ? refusal
+      : (ruleRefusalText(refusal.code, refusal.details) ?? refusal.message);
   const now =
     run !== null
       ? `Run ${code(run.id, 80)} is *${esc(STATUS_TABLE[run.status].label.toLowerCase(), 60)}*; its message now shows that.`
       : null;
+  // What the decision still needs, with the people and groups mentioned.
+  const needs = stillNeeds(refusalCode, details, mentionOf);
   return {
-    text: fallback(`✗ ${message}`),
-    blocks: [section(`✗ ${esc(message, 1500)}`), ...(now ? [context(now)] : [])],
+    text: fallback(`✗ ${message}${stillNeeds(refusalCode, details)}`),
+    blocks: [section(`✗ ${esc(message, 1500)}${needs}`), ...(now ? [context(now)] : [])],
   };
 }
 

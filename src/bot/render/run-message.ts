@@ -18,6 +18,8 @@ import {
   STATUS_TABLE,
 } from '../../core/lifecycle/statuses.ts';
 import { planCounts } from '../../core/text/plan.ts';
+import { approvalEntryText, isSingleApproval, stageSummary } from '../../core/text/policy.ts';
+import { type RuleLine, ruleLines } from '../../core/text/rules.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
 import {
   ACTION_IDS,
@@ -44,6 +46,7 @@ import {
   inlineValue,
   logTailBlock,
   mention,
+  mentionOf,
   slackDate,
   sourceText,
 } from './format.ts';
@@ -72,6 +75,10 @@ export const RUN_MESSAGE_BUDGET = {
   log: 1800,
   logLine: 300,
   context: 300,
+  /** Each stage's approvals (and what its policy still needs). */
+  approvals: 1500,
+  /** The rules that matched on a run waiting for a decision. */
+  rules: 900,
   /** The whole message: a final guard shortens the longest section past this. */
   total: 11_500,
 } as const;
@@ -105,23 +112,55 @@ function statusText(status: RunStatus): string {
   return `${info.symbol} ${info.label}`;
 }
 
-function latestApproval(run: RunView, stage: ApprovalStage): ApprovalView | null {
+function stageApprovals(run: RunView, stage: ApprovalStage): ApprovalView[] {
   const planId = run.plan?.id ?? null;
-  let found: ApprovalView | null = null;
-  for (const approval of run.approvals) {
-    if (approval.stage !== stage) continue;
-    if (planId !== null && approval.planId !== planId) continue;
-    found = approval;
-  }
-  return found;
+  return run.approvals.filter((a) => a.stage === stage && (planId === null || a.planId === planId));
 }
 
-function approvalLine(approval: ApprovalView, what: string): string {
+function approvalLine(run: RunView, approval: ApprovalView, what: string): string {
   const note =
     approval.note !== null && approval.note !== undefined
       ? `: “${escapeMrkdwn(truncate(approval.note, 300))}”`
       : '';
-  return `${what} by ${mention(approval.by)} via ${approval.via}, ${slackDate(approval.at)}${note}`;
+  const entry = approvalEntryText(run.policy, approval, mentionOf);
+  return `${what} by ${mention(approval.by)} via ${approval.via}, ${slackDate(approval.at)}${entry ? ` (${entry})` : ''}${note}`;
+}
+
+const APPROVED: Record<ApprovalStage, (run: RunView) => string> = {
+  plan: () => 'Plan approved',
+  apply: (run) => (run.kind === 'destroy' ? 'Destroy confirmed' : 'Apply confirmed'),
+};
+
+/**
+ * A stage's lines: "Plan approvals 1 of 2: still needs 1 from @sre" when its
+ * policy is more than one approval, then each approval with the entry it
+ * counted for; fitted into the approvals budget.
+ */
+function approvalLines(run: RunView, stage: ApprovalStage, withSummary: boolean): string[] {
+  const view = run.policy?.[stage];
+  const summary =
+    withSummary && view && !isSingleApproval(view) ? [stageSummary(stage, view, mentionOf)] : [];
+  const lines = stageApprovals(run, stage).map((a) => approvalLine(run, a, APPROVED[stage](run)));
+  return fitLines(
+    [...summary, ...lines],
+    RUN_MESSAGE_BUDGET.approvals,
+    (n) => `…and ${n} more approvals`,
+  );
+}
+
+const RULE_MARK: Record<RuleLine['kind'], string> = {
+  refuses: '⛔',
+  requires: '➕',
+  warns: '⚠️',
+  'dry-run': '🧪',
+};
+
+/** The rules that matched (or failed) on a run waiting for a decision, fitted into their budget. */
+function ruleMessageLines(run: RunView): string[] {
+  const lines = ruleLines(run.policy?.rules).map(
+    (r) => `${RULE_MARK[r.kind]} ${escapeMrkdwn(truncate(r.text, 300))}`,
+  );
+  return fitLines(lines, RUN_MESSAGE_BUDGET.rules, (n) => `…and ${n} more rules`);
 }
 
 function durationOf(run: RunView, now: Date | undefined): number {
@@ -404,14 +443,11 @@ function progressSections(
   opts: RunMessageOptions,
   headline: string,
 ): [string, string][] {
-  const lines = [headline];
-  const planApproval = latestApproval(run, 'plan');
-  const applyApproval = latestApproval(run, 'apply');
-  if (planApproval !== null) lines.push(approvalLine(planApproval, 'Plan approved'));
-  if (applyApproval !== null)
-    lines.push(
-      approvalLine(applyApproval, run.kind === 'destroy' ? 'Destroy confirmed' : 'Apply confirmed'),
-    );
+  const lines = [
+    headline,
+    ...approvalLines(run, 'plan', false),
+    ...approvalLines(run, 'apply', false),
+  ];
   const sections: [string, string][] = [['status', lines.join('\n')]];
   const log = opts.logTail ?? [];
   if (log.length > 0) {
@@ -456,21 +492,27 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
         sections: [
           [
             'status',
-            `⏸ *Plan approval needed.* Review the plan (the complete plan is in the thread), then approve or cancel.`,
+            [
+              `⏸ *Plan approval needed.* Review the plan (the complete plan is in the thread), then approve or cancel.`,
+              ...approvalLines(run, 'plan', true),
+              ...ruleMessageLines(run),
+            ].join('\n'),
           ],
         ],
       };
     case 'awaiting_apply_approval': {
-      const approval = latestApproval(run, 'plan');
-      const approved =
-        approval !== null ? approvalLine(approval, 'Plan approved') : 'Plan approved.';
+      const approved = approvalLines(run, 'plan', false);
       const final =
         run.kind === 'destroy'
           ? `⏸ *Final confirmation:* destroying removes the resources of ${where}. This cannot be undone.`
           : `⏸ *Final confirmation before changes* to ${where}.`;
-      return {
-        sections: [['status', `${approved}\n${final}`]],
-      };
+      const lines = [
+        ...(approved.length > 0 ? approved : ['Plan approved.']),
+        final,
+        ...approvalLines(run, 'apply', true),
+        ...ruleMessageLines(run),
+      ];
+      return { sections: [['status', lines.join('\n')]] };
     }
     case 'applying':
       return {

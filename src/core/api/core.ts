@@ -15,9 +15,11 @@ import { approvalTimeoutText, expireApproval } from '../engine/approval-expiry.t
 import { newId } from '../engine/ids.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
 import { errorMessage, isRefusal, Refusal } from '../errors.ts';
-import type { Decision } from '../lifecycle/decisions.ts';
+import { DECISION_STATUS, type Decision, decisionsAt } from '../lifecycle/decisions.ts';
 import {
+  type ApprovalDecision,
   allowedDecisions,
+  checkApprovalDecision,
   checkChannel,
   checkDecision,
   checkIdentity,
@@ -32,6 +34,8 @@ import {
 import { processLog } from '../logs/logger.ts';
 import { LOG_CHANNEL } from '../logs/writer.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
+import { NO_RULES, type RulesOutcome } from '../policy/rules.ts';
+import { currentRulesOutcome, type PlanFacts } from '../policy/run-policy.ts';
 import { enforceRules, recordRefusedEvaluation } from '../policy/run-rules.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
@@ -43,7 +47,13 @@ import {
   type Tx,
 } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
-import { insertApproval, planApprovalOf, planById, planTextOf } from '../store/plans.ts';
+import {
+  approvalsOfRun,
+  insertApproval,
+  planById,
+  planTextOf,
+  reassignApprovals,
+} from '../store/plans.ts';
 import { listEvaluations } from '../store/policy-evaluations.ts';
 import { lastCompletedExecute, readStoredSecretVariables } from '../store/run-variables.ts';
 import {
@@ -61,6 +71,7 @@ import {
   runsChangedSince,
   slotHolder,
   toRunView,
+  touchRun,
   transition,
 } from '../store/runs.ts';
 import type { runs as runsTable } from '../store/schema.ts';
@@ -137,13 +148,42 @@ function cleanNote(text: string | undefined): string | null {
   return clean === '' ? null : clean;
 }
 
-/** What the policy checks a decision against: the run's own config snapshot. */
-function decisionSubject(row: RunRow): DecisionSubject {
+/**
+ * What the policy checks a decision against: the run's own config snapshot,
+ * requester and approvals of its current plan (in approval order).
+ */
+function decisionSubject(
+  row: RunRow,
+  approvals: readonly { stage: string; actor: string; entry: number | null }[],
+  rules: RulesOutcome = NO_RULES,
+): DecisionSubject {
+  const of = (stage: string) =>
+    approvals.filter((a) => a.stage === stage).map((a) => ({ actor: a.actor, entry: a.entry }));
   return {
     deployment: row.config as Deployment,
     requestedBy: row.requestedBy,
     kind: row.kind as RunKind,
+    approvals: { plan: of('plan'), apply: of('apply') },
+    // Rules on the run and its plan: their extra requirements and denials.
+    rules,
   };
+}
+
+/** The apply is of the plan that was approved: every plan approval is of this plan and its artifacts. */
+function checkPlanApprovals(
+  approvals: readonly { stage: string; planId: string; artifactHash: string }[],
+  plan: { id: string; artifactHash: string },
+): void {
+  const ofPlan = approvals.filter((a) => a.stage === 'plan');
+  if (
+    ofPlan.length === 0 ||
+    ofPlan.some((a) => a.planId !== plan.id || a.artifactHash !== plan.artifactHash)
+  ) {
+    throw new Refusal(
+      'plan_changed',
+      'the plan changed after it was approved: nothing was applied; run the deployment again',
+    );
+  }
 }
 
 export class DeployCore {
@@ -459,66 +499,85 @@ export class DeployCore {
   }
 
   async approvePlan(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.counted('approve_plan', runId, actor, () =>
-      this.decide(runId, 'awaiting_plan_approval', options, async (tx, row) => {
-        await checkDecision('approve_plan', decisionSubject(row), actor, this.groups);
+    return this.approve('approve_plan', runId, actor, options);
+  }
+
+  async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
+    return this.approve('confirm_apply', runId, actor, options);
+  }
+
+  /**
+   * An approval of the plan or of the apply, with the run row locked: checked
+   * against the stage's requirements and the approvals so far, stored with the
+   * entry it counts for; the run moves once, when the requirements hold.
+   */
+  private approve(
+    decision: ApprovalDecision,
+    runId: string,
+    actor: Actor,
+    options: ActOptions,
+  ): Promise<RunView> {
+    const stage = decision === 'approve_plan' ? 'plan' : 'apply';
+    return this.counted(decision, runId, actor, () =>
+      this.decide(runId, DECISION_STATUS[decision], options, async (tx, row) => {
         const plan = await this.requirePlan(tx, row);
-        const rules = await enforceRules(tx, row, plan, [], 'approve_plan', actor);
+        const all = await approvalsOfRun(tx, runId);
+        const current = all.filter((a) => a.planId === plan.id);
+        const rules = await enforceRules(tx, row, plan, current, decision, actor);
+        const counts = await checkApprovalDecision(
+          decision,
+          decisionSubject(row, current, rules.outcome),
+          actor,
+          this.groups,
+        );
+        if (stage === 'apply') checkPlanApprovals(all, plan);
+        if (stage === 'apply' && counts.satisfied) await this.checkSlotFree(tx, row);
         const note = cleanNote(options.note);
-        const approval = await insertApproval(tx, runId, 'plan', plan, actor, note);
+        const inserted = await insertApproval(tx, runId, stage, plan, actor, note, counts.entry);
+        await rules.recorded;
+        const moves = current
+          .filter((a) => a.stage === stage && counts.assignment.get(a.actor) !== a.entry)
+          .map((a) => ({ actor: a.actor, entry: counts.assignment.get(a.actor) ?? null }));
+        await reassignApprovals(tx, runId, stage, moves);
+        const approvals = [
+          ...current.map((a) =>
+            a.stage === stage ? { ...a, entry: counts.assignment.get(a.actor) ?? null } : a,
+          ),
+          inserted,
+        ];
+        if (!counts.satisfied) {
+          // Stored and shown ("1 of 2"); the run waits for the rest.
+          const touched = await touchRun(tx, runId);
+          return toRunView(touched, { plan, approvals, queue: null });
+        }
+        const by = approvals.filter((a) => a.stage === stage).map((a) => a.actor);
+        const what =
+          stage === 'plan'
+            ? 'plan approved'
+            : `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed`;
         const moved = await this.move(
           tx,
           row,
-          'awaiting_apply_approval',
+          stage === 'plan' ? 'awaiting_apply_approval' : changeStatusFor(row.kind as RunKind),
           actor,
-          `plan approved by ${actor.id}${note !== null ? `: ${note}` : ''}`,
+          `${what} by ${by.join(', ')}${note !== null ? `: ${note}` : ''}`,
         );
-        await rules.recorded;
-        return toRunView(moved, { plan, approvals: [approval], queue: null });
+        return toRunView(moved, { plan, approvals, queue: null });
       }),
     );
   }
 
-  async confirmApply(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
-    return this.counted('confirm_apply', runId, actor, () =>
-      this.decide(runId, 'awaiting_apply_approval', options, async (tx, row) => {
-        await checkDecision('confirm_apply', decisionSubject(row), actor, this.groups);
-        const plan = await this.requirePlan(tx, row);
-        const planApproval = await planApprovalOf(tx, runId);
-        if (
-          !planApproval ||
-          planApproval.planId !== plan.id ||
-          planApproval.artifactHash !== plan.artifactHash
-        ) {
-          throw new Refusal(
-            'plan_changed',
-            'the plan changed after it was approved: nothing was applied; run the deployment again',
-          );
-        }
-        const rules = await enforceRules(tx, row, plan, [planApproval], 'confirm_apply', actor);
-        await lockDeployment(tx, row.deployment);
-        const holder = await slotHolder(tx, row.deployment);
-        if (holder) {
-          throw new Refusal(
-            'deployment_busy',
-            `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status as RunStatus].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
-            { behind: holder.id },
-          );
-        }
-        const note = cleanNote(options.note);
-        const applyApproval = await insertApproval(tx, runId, 'apply', plan, actor, note);
-        const to = changeStatusFor(row.kind as RunKind);
-        const moved = await this.move(
-          tx,
-          row,
-          to,
-          actor,
-          `${row.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${actor.id}${note !== null ? `: ${note}` : ''}`,
-        );
-        await rules.recorded;
-        return toRunView(moved, { plan, approvals: [planApproval, applyApproval], queue: null });
-      }),
-    );
+  /** The apply takes the deployment's slot: refused while another run of it holds the slot. */
+  private async checkSlotFree(tx: Tx, row: RunRow): Promise<void> {
+    await lockDeployment(tx, row.deployment);
+    const holder = await slotHolder(tx, row.deployment);
+    if (holder) {
+      throw new Refusal(
+        'deployment_busy',
+        `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status as RunStatus].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
+        { behind: holder.id },
+      );
+    }
   }
 
   async cancelRun(runId: string, actor: Actor, options: ActOptions = {}): Promise<RunView> {
@@ -537,7 +596,7 @@ export class DeployCore {
             { status },
           );
         }
-        await checkDecision('cancel', decisionSubject(row), actor, this.groups);
+        await checkDecision('cancel', decisionSubject(row, []), actor, this.groups);
         const reason =
           options.reason?.replaceAll('\0', '').toWellFormed().trim().slice(0, 2000) ||
           'cancelled by request';
@@ -650,18 +709,39 @@ export class DeployCore {
       loadRunView(this.db, runId),
       requireRunRow(this.db, runId),
     ]);
-    return async (actor) => ({ ...view, allowed: await this.allowedFor(view.status, row, actor) });
+    const approvals = view.approvals.map((a) => ({
+      stage: a.stage,
+      actor: a.by,
+      entry: a.entry ?? null,
+    }));
+    return async (actor) => ({
+      ...view,
+      allowed: await this.allowedFor(view.status, row, approvals, actor, view.plan),
+    });
   }
 
   /** The decisions `actor` may take on a run now. */
   async decisionsFor(runId: string, actor: Actor): Promise<Decision[]> {
     const row = await requireRunRow(this.db, runId);
-    return this.allowedFor(row.status as RunStatus, row, actor);
+    const [approvals, plan] = await Promise.all([
+      approvalsOfRun(this.db, runId).then((all) => all.filter((a) => a.planId === row.planId)),
+      row.planId ? planById(this.db, row.planId) : null,
+    ]);
+    return this.allowedFor(row.status as RunStatus, row, approvals, actor, plan);
   }
 
   /** The decisions `actor` may take on a run in `status`: the check each decision runs. */
-  allowedFor(status: RunStatus, row: RunRow, actor: Actor): Promise<Decision[]> {
-    return allowedDecisions(status, decisionSubject(row), actor, this.groups);
+  private async allowedFor(
+    status: RunStatus,
+    row: RunRow,
+    approvals: readonly { stage: string; actor: string; entry: number | null }[],
+    actor: Actor,
+    plan: PlanFacts | null,
+  ): Promise<Decision[]> {
+    const rules = decisionsAt(status).some((d) => d !== 'cancel')
+      ? await currentRulesOutcome(this.db, row, plan, approvals)
+      : NO_RULES;
+    return allowedDecisions(status, decisionSubject(row, approvals, rules), actor, this.groups);
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunView[]> {

@@ -3,6 +3,7 @@
 
 import type { Decision } from '../lifecycle/decisions.ts';
 import type { Phase, RunKind, RunStatus } from '../lifecycle/statuses.ts';
+import type { StageView } from '../policy/evaluate.ts';
 import type { RuleResult } from '../policy/rules.ts';
 
 /** Where a person acted from. */
@@ -47,6 +48,35 @@ export type ApprovalView = {
   readonly planId: string;
   /** What the approver wrote with the approval, or null. */
   readonly note?: string | null;
+  /** The requirement entry of the stage it counted for (index into policy.plan/apply.entries), or null. */
+  readonly entry?: number | null;
+  /** The written reason of an apply confirmed during a freeze, or null. */
+  readonly overrideReason?: string | null;
+};
+
+/** A freeze window that holds the run's apply (filled by the freeze work; null before). */
+export type FreezeView = {
+  readonly reason: string;
+  readonly endsAt: string | null;
+  readonly overrideFrom: readonly string[];
+};
+
+/** An ad hoc lock that holds the run (filled by the lock work). */
+export type LockView = {
+  readonly id: string;
+  readonly scope: string;
+  readonly target: string;
+  readonly reason: string;
+  readonly by: string;
+};
+
+/** The policy's state for a run: each decision's requirements, matched rules, freezes and locks. */
+export type PolicyView = {
+  readonly plan: StageView;
+  readonly apply: StageView;
+  readonly rules: readonly RuleResult[];
+  readonly freeze: FreezeView | null;
+  readonly locks: readonly LockView[];
 };
 
 export type SourceSummary = {
@@ -85,6 +115,12 @@ export type RunView = {
   readonly variableSources: Readonly<Record<string, VariableSource>>;
   readonly plan: PlanView | null;
   readonly approvals: readonly ApprovalView[];
+  /**
+   * The approval policy's state: for plan and apply, each requirement entry
+   * with who counted for it and how many are still missing. Null when the
+   * run's config snapshot cannot give it.
+   */
+  readonly policy: PolicyView | null;
   readonly outputs: Readonly<Record<string, unknown>> | null;
   readonly error: string | null;
   readonly recoveryHint: string | null;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ruleIssues, rulesSchema, timezoneSchema } from '../policy/rule-config.ts';
 import { retentionSchema } from '../retention/settings.ts';
 import { tokenize } from '../variables/args.ts';
+import { approvalsProblems, approvalsSchema, slackId } from './approvals.ts';
 import { parseDuration } from './duration.ts';
 
 const duration = (what: string) =>
@@ -158,16 +159,14 @@ export const sandboxSchema = z
   .default({ network: true, services: false, paths: [] });
 export type SandboxConfig = z.output<typeof sandboxSchema>;
 
-const slackId = z
-  .string()
-  .regex(/^[USW][A-Z0-9]{2,}$/, 'expected a Slack user id (U…/W…) or user-group id (S…)');
-
 export const deploymentSchema = z.strictObject({
   name: z.string().regex(NAME, 'lowercase letters, digits, ".", "_" and "-", at most 63'),
   environment: z.string().min(1).default('default'),
   description: z.string().default(''),
   approvers: z.array(slackId).min(1, 'at least one approver is needed'),
   allowSelfApproval: z.boolean().default(false),
+  /** How many must approve each decision and who (default: one of approvers). */
+  approvals: approvalsSchema.optional(),
   approvalTimeout: duration('approvalTimeout').default(3_600_000),
   /** How the people who may approve are told a run waits for them (Slack): a thread reply, DMs, or not. */
   notify: z.enum(['thread', 'dm', 'none']).default('thread'),
@@ -234,6 +233,8 @@ export const configSchema = z
         });
       }
       seen.set(d.name, i);
+      for (const issue of approvalsProblems(d.approvers, d.approvals))
+        ctx.addIssue({ code: 'custom', ...issue, path: ['deployments', i, ...issue.path] });
       const commands: [string[], string | undefined][] = [
         [['executor', 'plan'], d.executor.kind === 'script' ? d.executor.plan : undefined],
         [['executor', 'apply'], d.executor.kind === 'script' ? d.executor.apply : undefined],

@@ -63,6 +63,13 @@ export async function currentConfigVersion(db: Db | Tx): Promise<ConfigVersion |
   return { ...newest, deployments: await deploymentsOfVersion(db, newest.hash) };
 }
 
+/** A version's deployments if this process has read them (see deploymentsOfVersion). */
+export function knownDeploymentsOfVersion(
+  hash: string,
+): ReadonlyMap<string, Deployment> | undefined {
+  return byHash.get(hash);
+}
+
 /**
  * The deployments of a published version (empty when there is none of that
  * hash): read once per process, then from memory (versions never change).

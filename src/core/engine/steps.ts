@@ -448,7 +448,9 @@ async function change(s: StepRun): Promise<void> {
   let ws: Workspace | null = null;
   try {
     const { plan, artifacts, approved } = await loadPlan(s);
-    const apply = approved.find((a) => a.stage === 'apply' && a.planId === plan.id);
+    // Every approval of the apply (a policy may need several) is of this plan's binding.
+    const applies = approved.filter((a) => a.stage === 'apply' && a.planId === plan.id);
+    const apply = applies.find((a) => a.artifactHash !== plan.artifactHash) ?? applies[0];
     ws = await workspaceFor(s, 'apply', true);
     const executor = executorFor(s.deployment);
     const now = await bindingOf(s, ws, artifacts, executor);

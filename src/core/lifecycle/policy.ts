@@ -4,6 +4,8 @@
 import type { Actor, GroupMembership } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { isRefusal, Refusal } from '../errors.ts';
+import { type ApprovalSubject, checkApproval } from '../policy/approval.ts';
+import type { ApprovalCounts } from '../policy/evaluate.ts';
 import { type Decision, decisionsAt } from './decisions.ts';
 import type { RunKind, RunStatus } from './statuses.ts';
 
@@ -52,33 +54,6 @@ export async function isApprover(
   return false;
 }
 
-export async function checkApprover(
-  deployment: Deployment,
-  requestedBy: string,
-  actor: Actor,
-  groups: GroupMembership | undefined,
-  what: string,
-): Promise<void> {
-  checkIdentity(actor);
-  checkChannel(deployment, actor);
-  if (!(await isApprover(deployment, actor.id, groups))) {
-    const groupNote =
-      !groups && deployment.approvers.some((a) => a.startsWith('S'))
-        ? ' (user-group membership can only be checked from Slack)'
-        : '';
-    throw new Refusal(
-      'not_approver',
-      `you are not an approver of ${deployment.name}, so you cannot ${what}: approvers are ${describeApprovers(deployment)}${groupNote}`,
-    );
-  }
-  if (actor.id === requestedBy && !deployment.allowSelfApproval) {
-    throw new Refusal(
-      'self_approval',
-      `you requested this run, so you cannot ${what} yourself: ask another approver of ${deployment.name} (${describeApprovers(deployment)})`,
-    );
-  }
-}
-
 /** The requester or any approver may cancel. */
 export async function checkCanCancel(
   deployment: Deployment,
@@ -96,12 +71,29 @@ export async function checkCanCancel(
   );
 }
 
-/** What a decision is checked against: the run's own config snapshot and requester. */
-export type DecisionSubject = {
+/**
+ * What a decision is checked against: the run's own config snapshot and
+ * requester, the approvals so far (of its current plan) and the rules' outcome.
+ */
+export type DecisionSubject = ApprovalSubject & {
   readonly deployment: Deployment;
-  readonly requestedBy: string;
   readonly kind: RunKind;
 };
+
+export type ApprovalDecision = Exclude<Decision, 'cancel'>;
+
+/** An approval of the plan or the apply by one person: how it counts, or the Refusal that says why not. */
+export async function checkApprovalDecision(
+  decision: ApprovalDecision,
+  subject: DecisionSubject,
+  actor: Actor,
+  groups: GroupMembership | undefined,
+): Promise<ApprovalCounts> {
+  checkIdentity(actor);
+  checkChannel(subject.deployment, actor);
+  const stage = decision === 'approve_plan' ? 'plan' : 'apply';
+  return checkApproval(stage, subject, actor, groups, subject.kind === 'destroy');
+}
 
 /** The policy's check of one decision by one person; throws the Refusal that says why not. */
 export async function checkDecision(
@@ -110,21 +102,9 @@ export async function checkDecision(
   actor: Actor,
   groups: GroupMembership | undefined,
 ): Promise<void> {
-  const { deployment, requestedBy } = subject;
-  switch (decision) {
-    case 'approve_plan':
-      return checkApprover(deployment, requestedBy, actor, groups, 'approve its plan');
-    case 'confirm_apply':
-      return checkApprover(
-        deployment,
-        requestedBy,
-        actor,
-        groups,
-        subject.kind === 'destroy' ? 'confirm the destroy' : 'confirm the apply',
-      );
-    case 'cancel':
-      return checkCanCancel(deployment, requestedBy, actor, groups);
-  }
+  if (decision === 'cancel')
+    return checkCanCancel(subject.deployment, subject.requestedBy, actor, groups);
+  await checkApprovalDecision(decision, subject, actor, groups);
 }
 
 /**

@@ -4,8 +4,9 @@
 // the core, from the RuleRefusal it carries).
 
 import type { Actor } from '../api/types.ts';
-import { deploymentsOfVersion } from '../config/versions.ts';
+import type { Deployment } from '../config/load.ts';
 import { Refusal } from '../errors.ts';
+import { checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import type { Db, Tx } from '../store/database.ts';
 import { planById } from '../store/plans.ts';
 import {
@@ -13,66 +14,16 @@ import {
   insertEvaluation,
   type NewEvaluation,
 } from '../store/policy-evaluations.ts';
-import type { PlanRow, RunRow } from '../store/runs.ts';
-import type { AppliedRule } from './rule-config.ts';
+import { notableResults, type RuleDenial, type RulesOutcome } from './rules.ts';
 import {
-  compileRules,
-  conditionInputOf,
-  evaluateRules,
-  NO_RULES,
-  notableResults,
-  type RuleDenial,
-  type RulesOutcome,
-} from './rules.ts';
+  type ApprovalFact,
+  type PlanFacts,
+  type RunRow,
+  runPolicyOf,
+  runRulesOutcome,
+} from './run-policy.ts';
 
-export type ApprovalFact = { readonly stage: string; readonly actor: string };
-
-/** The rules a run is bound to and the time zone of its `now`. */
-export type RunPolicy = {
-  readonly rules: readonly AppliedRule[];
-  readonly timezone: string | undefined;
-};
-
-/**
- * The rules of the config version the run was requested under (kept there,
- * not in the run's row; in memory after the first read). Runs older than
- * config versions have none.
- */
-export async function runPolicyOf(db: Db | Tx, row: RunRow): Promise<RunPolicy> {
-  if (row.configVersion === null) return { rules: [], timezone: undefined };
-  const deployment = (await deploymentsOfVersion(db, row.configVersion)).get(row.deployment);
-  return { rules: deployment?.appliedRules ?? [], timezone: deployment?.timezone };
-}
-
-/** The run's rules evaluated on its facts at `now`. */
-export function runRulesOutcome(
-  row: RunRow,
-  policy: RunPolicy,
-  plan: PlanRow | null,
-  approvals: readonly ApprovalFact[],
-  now = new Date(),
-): RulesOutcome {
-  const rules = compileRules(policy.rules);
-  if (rules.length === 0) return NO_RULES;
-  return evaluateRules(
-    rules,
-    conditionInputOf(
-      {
-        deployment: row.deployment,
-        environment: row.environment,
-        kind: row.kind,
-        requestedBy: row.requestedBy,
-        requestedVia: row.requestedVia,
-        // The plain column only: sensitive values live apart and never reach a rule.
-        variables: row.variables,
-        plan,
-        approvals,
-        timezone: policy.timezone,
-      },
-      now,
-    ),
-  );
-}
+export type { ApprovalFact, PlanFacts } from './run-policy.ts';
 
 /** A decision refused by a rule; carries the evaluation for the audit. */
 export class RuleRefusal extends Refusal {
@@ -135,12 +86,15 @@ const RECORDED: Promise<void> = Promise.resolve();
 export async function enforceRules(
   tx: Tx,
   row: RunRow,
-  plan: PlanRow | null,
+  plan: PlanFacts | null,
   approvals: readonly ApprovalFact[],
   moment: Exclude<EvaluationMoment, 'plan_ready'>,
   actor: Actor,
   now = new Date(),
 ): Promise<RulesCheck> {
+  // Who acts and from where come first: a rule answers only someone who may ask.
+  checkIdentity(actor);
+  checkChannel(row.config as Deployment, actor);
   const outcome = runRulesOutcome(row, await runPolicyOf(tx, row), plan, approvals, now);
   if (outcome.results.length === 0) return { outcome, recorded: RECORDED };
   const evaluation = evaluationOf(row, moment, actor, outcome);

@@ -2,7 +2,7 @@
 
 import type { Actor } from '../api/types.ts';
 import type { Db, Tx } from './database.ts';
-import { and, eq } from './orm.ts';
+import { and, eq, sql } from './orm.ts';
 import { returningRows, selectRows } from './rows.ts';
 import type { PlanRow } from './runs.ts';
 import { approvals, plans } from './schema.ts';
@@ -19,7 +19,10 @@ export async function planTextOf(db: Db, planId: string): Promise<string | null>
   return plan?.text ?? null;
 }
 
-/** Records an approval of `stage`, bound to the plan and its exact artifacts. */
+/**
+ * Records an approval of `stage`, bound to the plan and its exact artifacts,
+ * with the requirement entry it counted for.
+ */
 export async function insertApproval(
   tx: Tx,
   runId: string,
@@ -27,6 +30,7 @@ export async function insertApproval(
   plan: PlanRow,
   actor: Actor,
   note: string | null = null,
+  entry: number | null = null,
 ): Promise<ApprovalRow> {
   const [row] = await returningRows(
     tx,
@@ -39,17 +43,39 @@ export async function insertApproval(
       actor: actor.id,
       via: actor.via,
       note,
+      entry,
+      // The time of the insert, not of the transaction's start: approvals are
+      // ordered by it, and concurrent ones insert in the order of the run lock.
+      createdAt: sql`clock_timestamp()`,
     }),
   );
   if (!row) throw new Error(`recording the ${stage} approval of ${runId} returned nothing`);
   return row;
 }
 
-export async function planApprovalOf(tx: Tx, runId: string): Promise<ApprovalRow | null> {
-  const [row] = await selectRows(
-    tx,
+/** A run's approvals (of every plan it had), in approval order. */
+export async function approvalsOfRun(db: Db | Tx, runId: string): Promise<ApprovalRow[]> {
+  return selectRows(
+    db,
     approvals,
-    and(eq(approvals.runId, runId), eq(approvals.stage, 'plan')),
+    eq(approvals.runId, runId),
+    sql`order by ${approvals.createdAt}, ${approvals.actor}`,
   );
-  return row ?? null;
+}
+
+/** Moves stored approvals of `stage` to the entries the matching now gives them. */
+export async function reassignApprovals(
+  tx: Tx,
+  runId: string,
+  stage: 'plan' | 'apply',
+  moves: readonly { readonly actor: string; readonly entry: number | null }[],
+): Promise<void> {
+  for (const { actor, entry } of moves) {
+    await tx
+      .update(approvals)
+      .set({ entry })
+      .where(
+        and(eq(approvals.runId, runId), eq(approvals.stage, stage), eq(approvals.actor, actor)),
+      );
+  }
 }

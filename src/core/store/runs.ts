@@ -8,6 +8,7 @@ import type {
   ApprovalView,
   PlannedChange,
   PlanView,
+  PolicyView,
   RunFilter,
   RunView,
   TransitionView,
@@ -30,6 +31,8 @@ import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { outcomeOf, recordTransition } from '../metrics/instruments.ts';
 import { finishedTotalSql } from '../metrics/totals.ts';
+import { policyStages } from '../policy/evaluate.ts';
+import { viewRulesOutcome, warmRunPolicies } from '../policy/run-policy.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Db, Tx } from './database.ts';
 import { and, asc, eq, gt, inArray, isNull, sql } from './orm.ts';
@@ -205,6 +208,24 @@ export function runChangedPayload(run: ChangedRun): string {
 const runChangedPayloadSql = sql.raw(
   `updated.id || ':' || updated.version || ':' || updated.status || ':' || updated.deployment`,
 );
+
+/**
+ * A change of the run that is no move (an approval that does not complete its
+ * stage yet): a new version and the NOTIFY, so every front end shows it.
+ */
+export async function touchRun(tx: Tx, runId: string): Promise<RunRow> {
+  const [row] = await returningRows(
+    tx,
+    runs,
+    tx
+      .update(runs)
+      .set({ version: sql`${runs.version} + 1`, updatedAt: sql`now()` })
+      .where(eq(runs.id, runId)),
+  );
+  if (!row) throw new Error(`run ${runId} vanished while it was locked`);
+  await notifyRunChanged(tx, row);
+  return row;
+}
 
 export async function notifyRunChanged(
   tx: Tx,
@@ -448,8 +469,14 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
   const status = row.status as RunStatus;
   noteRun(row);
   const end = row.finishedAt ?? now;
+  const stageOrder = (stage: string) => (stage === 'plan' ? 0 : 1);
   const approvalViews: ApprovalView[] = extras.approvals
-    .sort((a, b) => (a.stage === 'plan' ? -1 : b.stage === 'plan' ? 1 : 0))
+    .sort(
+      (a, b) =>
+        stageOrder(a.stage) - stageOrder(b.stage) ||
+        a.createdAt.getTime() - b.createdAt.getTime() ||
+        a.actor.localeCompare(b.actor),
+    )
     .map((a) => ({
       stage: a.stage as ApprovalView['stage'],
       by: a.actor,
@@ -457,6 +484,8 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
       at: a.createdAt.toISOString(),
       planId: a.planId,
       note: a.note,
+      entry: a.entry,
+      overrideReason: a.overrideReason,
     }));
   return {
     id: row.id,
@@ -472,6 +501,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
+    policy: runPolicyView(row, approvalViews, extras.plan),
     outputs: row.outputs ?? null,
     error: row.error,
     recoveryHint: row.recoveryHint,
@@ -486,6 +516,29 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     durationSeconds: Math.max(0, Math.round((end.getTime() - row.createdAt.getTime()) / 1000)),
     version: row.version,
     configVersion: row.configVersion,
+  };
+}
+
+/** The policy's state from the run's config snapshot and its stored approvals. */
+function runPolicyView(
+  row: RunRow,
+  approvalViews: readonly ApprovalView[],
+  plan: PlanRow | null,
+): PolicyView | null {
+  const deployment = row.config as Deployment | null;
+  if (!deployment || !Array.isArray(deployment.approvers)) return null;
+  const stored = approvalViews.map((a) => ({
+    stage: a.stage,
+    actor: a.by,
+    entry: a.entry ?? null,
+  }));
+  // The rules' answer now (the audit keeps what they said at each decision).
+  const rules = viewRulesOutcome(row, plan, stored);
+  return {
+    ...policyStages(deployment, stored, rules),
+    rules: rules.results,
+    freeze: null,
+    locks: [],
   };
 }
 
@@ -514,6 +567,7 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
     selectRows(db, approvals, inArray(approvals.runId, ids)),
   ]);
   const planById = new Map(planRows.map((p) => [p.id, p]));
+  await warmRunPolicies(db, rows);
   const now = new Date();
   return Promise.all(
     rows.map(async (row) =>
@@ -546,6 +600,7 @@ export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> 
     return requireRunRow(db, runId).then((row) => loadRunViews(db, [row]).then((v) => v[0]!));
   const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
   const row = rowMapper(runs)(raw);
+  await warmRunPolicies(db, [row]);
   const plan = json(raw.__plan) as Record<string, unknown> | null;
   const approvalRows = json(raw.__approvals) as Record<string, unknown>[];
   return toRunView(

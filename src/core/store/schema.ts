@@ -162,10 +162,14 @@ export const approvals = pgTable(
     via: text('via').notNull(),
     /** What the approver wrote with the approval ("Approve with a note"), if anything. */
     note: text('note'),
+    /** Which requirement entry of the stage the approval counted for (index), null when none. */
+    entry: integer('entry'),
+    /** The written reason of an approval that overrode a freeze, if any. */
+    overrideReason: text('override_reason'),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
-  // One approval per stage: two people clicking at once give one approval.
-  (t) => [primaryKey({ columns: [t.runId, t.stage] })],
+  // One approval per person and stage; a stage may need several people.
+  (t) => [primaryKey({ columns: [t.runId, t.stage, t.actor] })],
 );
 
 export const runTransitions = pgTable(

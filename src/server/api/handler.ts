@@ -70,6 +70,11 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   channel_not_allowed: 403,
   not_approver: 403,
   self_approval: 403,
+  plan_approver: 403,
+  already_approved: 409,
+  approval_not_needed: 409,
+  rule_denied: 403,
+  rule_failed: 403,
   no_identity: 403,
   wrong_status: 409,
   plan_changed: 409,
@@ -80,9 +85,6 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   // Slack could not confirm a user-group membership: try again shortly.
   membership_unconfirmed: 503,
   no_config: 503,
-  // A policy rule said no, or its condition failed (fail closed).
-  rule_denied: 403,
-  rule_failed: 403,
 };
 
 function sendJson(

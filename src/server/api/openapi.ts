@@ -3,6 +3,7 @@
 
 import { z } from 'zod';
 import {
+  approvalViewSchema,
   cancelSchema,
   decisionSchema,
   followLogsQuery,
@@ -10,6 +11,7 @@ import {
   loginCollectSchema,
   loginStartSchema,
   logsQuery,
+  policyViewSchema,
   refusalSchema,
   runIdSchema,
   runRequestSchema,
@@ -92,6 +94,10 @@ export function openApiDocument(): JsonSchema {
           description:
             'A run as `deploy-bot status --json` prints it: id, deployment, environment, kind, status, plan, approvals, configVersion, version, … (README, "CLI")',
           required: ['id', 'deployment', 'status', 'version'],
+          properties: {
+            approvals: { type: 'array', items: json(approvalViewSchema) },
+            policy: json(policyViewSchema),
+          },
           additionalProperties: true,
         },
       },

@@ -117,10 +117,103 @@ export const loginCollectSchema = z
   })
   .strict();
 
+// ---- the run view's approval policy (responses; documented, not validated) ----
+
+const policyEntrySchema = z
+  .object({
+    count: z.number().int().meta({ description: 'Distinct people this entry needs' }),
+    from: z
+      .array(z.string())
+      .meta({ description: 'Slack user ids (U…/W…) and user-group ids (S…)' }),
+    notRequester: z.boolean().meta({ description: "The requester's approval does not count" }),
+    notPlanApprovers: z
+      .boolean()
+      .meta({ description: "Apply only: the plan's approvers do not count" }),
+    source: z
+      .union([
+        z.object({ kind: z.literal('deployment') }),
+        z.object({ kind: z.literal('rule'), rule: z.string() }),
+      ])
+      .meta({
+        description: "The deployment's `approvals:` (or approvers), or the rule that added it",
+      }),
+    satisfiedBy: z
+      .array(z.string())
+      .meta({ description: 'Who counted for this entry (user ids), in approval order' }),
+    missing: z.number().int().meta({ description: 'How many more people it needs' }),
+  })
+  .meta({ description: 'One requirement entry of a decision: all entries must hold' });
+
+const stageViewSchema = z.object({
+  satisfied: z.boolean().meta({ description: 'Every entry holds (the run moved on)' }),
+  entries: z.array(policyEntrySchema),
+});
+
+export const policyViewSchema = z
+  .object({
+    plan: stageViewSchema.meta({ description: 'What approving the plan needs, and who counted' }),
+    apply: stageViewSchema.meta({
+      description: 'What confirming the apply needs, and who counted',
+    }),
+    rules: z
+      .array(
+        z.object({
+          name: z.string(),
+          mode: z.enum(['enforce', 'warn', 'dry-run']),
+          effect: z.enum(['require', 'deny']),
+          matched: z.boolean(),
+          message: z.string().nullable(),
+          error: z.string().nullable(),
+        }),
+      )
+      .meta({ description: 'The rules evaluated on the run and whether they matched' }),
+    freeze: z
+      .object({
+        reason: z.string(),
+        endsAt: z.string().nullable(),
+        overrideFrom: z.array(z.string()),
+      })
+      .nullable()
+      .meta({ description: 'A freeze window holding the apply, or null' }),
+    locks: z
+      .array(
+        z.object({
+          id: z.string(),
+          scope: z.string(),
+          target: z.string(),
+          reason: z.string(),
+          by: z.string(),
+        }),
+      )
+      .meta({ description: 'Locks holding the run' }),
+  })
+  .nullable()
+  .meta({ description: "The approval policy's state (null when the run's config cannot give it)" });
+
+export const approvalViewSchema = z.object({
+  stage: z.enum(['plan', 'apply']),
+  by: z.string(),
+  via: z.string(),
+  at: z.string(),
+  planId: z.string(),
+  note: z.string().nullable().optional(),
+  entry: z
+    .number()
+    .int()
+    .nullable()
+    .optional()
+    .meta({ description: 'Index into policy.<stage>.entries of the entry it counted for' }),
+  overrideReason: z
+    .string()
+    .nullable()
+    .optional()
+    .meta({ description: 'The written reason of an apply confirmed during a freeze' }),
+});
+
 export const refusalSchema = z.object({
   code: z.string().meta({
     description:
-      'What kind of refusal: not_approver, self_approval, wrong_status, plan_changed, unauthorized, rate_limited, …',
+      'What kind of refusal: not_approver, self_approval, already_approved, plan_approver, approval_not_needed, wrong_status, plan_changed, unauthorized, rate_limited, …',
   }),
   message: z.string().meta({ description: 'The sentence the person sees' }),
   details: z.record(z.string(), z.unknown()).optional(),

@@ -7,6 +7,8 @@ import { createElement as h, type ReactElement } from 'react';
 import type { RunView, TransitionView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../../core/text/plan.ts';
+import { approvalEntryText, stageSummary, stagesToShow } from '../../core/text/policy.ts';
+import { ruleLines } from '../../core/text/rules.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
 import { clock, runDuration, shortDuration } from '../text/time.ts';
 import { fit, sanitize, wrap } from '../text/width.ts';
@@ -224,14 +226,32 @@ export function detailRows(
 
   rows.push([]);
   rows.push(section('Approvals', theme));
+  for (const [stage, view] of stagesToShow(run.policy)) {
+    const summary = stageSummary(stage, view);
+    rows.push(
+      ...wrapped(
+        summary,
+        width,
+        '  ',
+        { color: theme.c(view.satisfied ? 'success' : 'warning') },
+        4,
+      ),
+    );
+  }
+  for (const rule of ruleLines(run.policy?.rules)) {
+    const role = rule.kind === 'refuses' ? 'danger' : rule.kind === 'warns' ? 'warning' : 'info';
+    rows.push(...wrapped(rule.text, width, '  ', { color: theme.c(role) }, 4));
+  }
   if (run.approvals.length === 0) rows.push([{ text: '  none yet', dim: true }]);
   for (const a of run.approvals) {
+    const entry = approvalEntryText(run.policy, a);
     rows.push([
       { text: '  ✓ ', color: theme.c('success') },
       { text: fit(a.stage === 'plan' ? 'plan' : 'apply', 6), bold: true },
       { text: `by ${a.by} ` },
       { text: `via ${a.via}`, color: theme.c('accent') },
       { text: `, ${clock(a.at, now)}`, dim: true },
+      ...(entry ? [{ text: ` ${sanitize(entry)}`, dim: true }] : []),
       ...(a.note ? [{ text: ` “${a.note}”` }] : []),
     ]);
   }

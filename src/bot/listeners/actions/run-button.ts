@@ -16,7 +16,6 @@ import {
   parseButtonValue,
 } from '../../render/actions.ts';
 import { FORM_ACTION_IDS } from '../../render/modal.ts';
-import { refusalText } from '../../render/refusals.ts';
 import { renderClickRefused, renderErrorReply, renderProblem } from '../../render/replies.ts';
 import { blockActionsSchema } from '../../slack/payloads.ts';
 import { createReply } from '../../slack/respond.ts';
@@ -144,11 +143,11 @@ export async function handleRunButton(
         await ctx.outbox.redeliver(runId);
         now = await ctx.core.getRun(runId).catch(() => null);
       }
-      await reply(renderClickRefused(refusalText(error), now));
+      await reply(renderClickRefused(error, now));
     }
   } catch (error) {
     if (isRefusal(error)) {
-      await reply(renderClickRefused(refusalText(error), null));
+      await reply(renderClickRefused(error, null));
       return;
     }
     log.error('a click failed', { runId, error });

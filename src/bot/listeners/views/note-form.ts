@@ -9,7 +9,6 @@ import { z } from 'zod';
 import type { Actor } from '../../../core/api/types.ts';
 import { isRefusal } from '../../../core/errors.ts';
 import { NOTE_ACTION_ID, type NoteKind, parseNoteOption } from '../../render/actions.ts';
-import { refusalText } from '../../render/refusals.ts';
 import { renderClickRefused, renderProblem } from '../../render/replies.ts';
 import { VIEW_LIMITS } from '../../render/view-limits.ts';
 import { createReply } from '../../slack/respond.ts';
@@ -177,9 +176,7 @@ export function registerNoteForm(app: App, ctx: BotContext): void {
       }
       log.info('note form refused', { code: error.code });
       await ctx.outbox.redeliver(runId);
-      await reply(
-        renderClickRefused(refusalText(error), await ctx.core.getRun(runId).catch(() => null)),
-      );
+      await reply(renderClickRefused(error, await ctx.core.getRun(runId).catch(() => null)));
     }
   });
 }
