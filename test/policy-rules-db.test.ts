@@ -341,6 +341,8 @@ rules:
     when: 'now.weekday == "Friday" && now.hour >= 15'
     deny: "no deploys after 15:00 on Fridays"
 deployments:${DEPLOYMENT}
+    approvals:
+      plan: { count: 2 }
     rules:
       - name: creates-need-security
         when: 'run.plan.add > 0'
@@ -363,6 +365,7 @@ deployments:${DEPLOYMENT}
     expect(r.out).toContain(
       'decision:  refused by rule "fridays": no deploys after 15:00 on Fridays',
     );
+    expect(r.out).toContain('plan:  2 from U0APPROVER, U0SECOND, not the requester  (deployment)');
     expect(r.out).toContain('apply: 1 from U0APPROVER, U0SECOND, not the requester  (deployment)');
     expect(r.out).toContain(
       '       1 from S0SECURITY, not the requester  (rule creates-need-security)',

@@ -9,7 +9,8 @@ import { type Deployment, type LoadedConfig, loadConfig } from '../core/config/l
 import { currentConfigVersion, shortVersion } from '../core/config/versions.ts';
 import { ConfigError } from '../core/errors.ts';
 import { nowIn } from '../core/policy/condition.ts';
-import { type Requirement, singleApproval } from '../core/policy/requirements.ts';
+import { stageEntries } from '../core/policy/evaluate.ts';
+import type { Requirement } from '../core/policy/requirements.ts';
 import type { AppliedRule } from '../core/policy/rule-config.ts';
 import type { RuleResult, RulesOutcome } from '../core/policy/rules.ts';
 import { runRulesOutcome } from '../core/policy/run-policy.ts';
@@ -148,11 +149,6 @@ function policyCheck(file: string, json: boolean, io: Io): number {
 
 // ---- test --------------------------------------------------------------------
 
-/** What the deployment itself asks of a stage (before rules add entries). */
-function baseRequirements(deployment: Deployment): Requirement[] {
-  return [singleApproval(deployment.approvers, deployment.allowSelfApproval)];
-}
-
 function requireText(rule: AppliedRule | undefined): string {
   if (!rule) return 'more approvals';
   return (['plan', 'apply'] as const)
@@ -227,9 +223,10 @@ async function policyTest(
       facts,
       at,
     );
+    // The deployment's entries of each stage, then those matched rules add.
     const requirements = {
-      plan: [...baseRequirements(deployment), ...outcome.require.plan],
-      apply: [...baseRequirements(deployment), ...outcome.require.apply],
+      plan: stageEntries(deployment, 'plan', outcome),
+      apply: stageEntries(deployment, 'apply', outcome),
     };
     const now = nowIn(at, deployment.timezone ?? 'UTC');
     if (options.json) {
@@ -270,10 +267,10 @@ async function policyTest(
     io.out(`decision:  ${decisionLine(outcome)}`);
     io.out('requirements:');
     for (const stage of ['plan', 'apply'] as const) {
-      requirements[stage].forEach((r, i) => {
-        const from = 'rule' in r ? `rule ${String(r.rule)}` : 'deployment';
+      requirements[stage].forEach((e, i) => {
+        const from = e.source.kind === 'rule' ? `rule ${e.source.rule}` : 'deployment';
         io.out(
-          `  ${i === 0 ? `${stage}:`.padEnd(7) : '       '}${describeRequirement(r)}  (${from})`,
+          `  ${i === 0 ? `${stage}:`.padEnd(7) : '       '}${describeRequirement(e.requirement)}  (${from})`,
         );
       });
     }
