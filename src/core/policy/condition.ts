@@ -129,7 +129,20 @@ export function isConditionProblem(value: Condition | ConditionProblem): value i
   return 'column' in value;
 }
 
+// The CEL form of an input, made once per input: a decision evaluates all of
+// a deployment's rules on the same input.
+const celInputs = new WeakMap<ConditionInput, Record<string, unknown>>();
+
 function celInput(input: ConditionInput): Record<string, unknown> {
+  let converted = celInputs.get(input);
+  if (!converted) {
+    converted = toCel(input);
+    celInputs.set(input, converted);
+  }
+  return converted;
+}
+
+function toCel(input: ConditionInput): Record<string, unknown> {
   return {
     deployment: input.deployment,
     run: {

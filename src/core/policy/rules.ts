@@ -76,8 +76,17 @@ function conditionOf(source: string): Condition {
   return condition;
 }
 
-export function compileRules(rules: readonly AppliedRule[] | undefined): CompiledRule[] {
-  return (rules ?? []).map((rule) => ({ ...rule, condition: conditionOf(rule.when) }));
+// A config version's rule lists are kept (versions never change): compiled once each.
+const compiledLists = new WeakMap<readonly AppliedRule[], readonly CompiledRule[]>();
+
+export function compileRules(rules: readonly AppliedRule[] | undefined): readonly CompiledRule[] {
+  if (!rules || rules.length === 0) return [];
+  let list = compiledLists.get(rules);
+  if (!list) {
+    list = rules.map((rule) => ({ ...rule, condition: conditionOf(rule.when) }));
+    compiledLists.set(rules, list);
+  }
+  return list;
 }
 
 /**
