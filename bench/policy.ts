@@ -7,12 +7,13 @@
 
 import os from 'node:os';
 import { DeployCore } from '../src/core/api/core.ts';
-import type { Actor } from '../src/core/api/types.ts';
+import type { Actor, PlannedChange } from '../src/core/api/types.ts';
 import { newId } from '../src/core/engine/ids.ts';
 import { compileRules, conditionInputOf, evaluateRules } from '../src/core/policy/rules.ts';
-import { runSnapshot } from '../src/core/store/runs.ts';
-import { plans, runs } from '../src/core/store/schema.ts';
+import { insertPlan } from '../src/core/store/plans.ts';
+import { runs } from '../src/core/store/schema.ts';
 import { encryptSecretVariables, sealConfig } from '../src/core/store/secrets.ts';
+import { runSnapshot } from '../src/core/store/transition.ts';
 import { freshDatabase, workspace } from './lib/env.ts';
 import { type Report, row } from './lib/report.ts';
 import { ms, summarize } from './lib/stats.ts';
@@ -61,7 +62,7 @@ export const CONFIG = `timezone: Europe/Berlin
 deployments:${deployment('ruled', `\n    rules:\n${rules()}`)}${deployment('plain')}
 `;
 
-const CHANGES = Array.from({ length: 20 }, (_, i) => ({
+const CHANGES: PlannedChange[] = Array.from({ length: 20 }, (_, i) => ({
   address: `aws_instance.web[${i}]`,
   action: i % 4 === 0 ? 'create' : 'update',
 }));
@@ -89,17 +90,21 @@ export async function waitingRun(core: DeployCore, name: string): Promise<string
       configVersion: core.configVersion?.hash ?? null,
       planId,
     });
-    await tx.insert(plans).values({
-      id: planId,
-      runId,
-      known: true,
-      add: 5,
-      change: 15,
-      destroy: 0,
-      changes: CHANGES,
-      text: 'plan',
-      artifactHash: 'sha256:bench',
-    });
+    await insertPlan(
+      tx,
+      {
+        id: planId,
+        runId,
+        known: true,
+        add: 5,
+        change: 15,
+        destroy: 0,
+        changes: CHANGES,
+        text: 'plan',
+        artifactHash: 'sha256:bench',
+      },
+      [],
+    );
   });
   return runId;
 }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchAck } from './ack.ts';
 import { benchApi } from './api.ts';
+import { benchDecisions } from './decisions.ts';
 import { benchHistory } from './history.ts';
 import { machine, ROOT } from './lib/env.ts';
 import { Report, renderMarkdown } from './lib/report.ts';
@@ -28,6 +29,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   views: benchViews,
   history: benchHistory,
   policy: benchPolicy,
+  decisions: benchDecisions,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

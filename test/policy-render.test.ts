@@ -4,15 +4,18 @@
 import { describe, expect, it } from 'vitest';
 import type { Block } from '../src/bot/render/blocks.ts';
 import { blocksTextLength, LIMITS, validateBlocks } from '../src/bot/render/limits.ts';
+import { decidedText } from '../src/bot/render/notice.ts';
 import { renderClickRefused } from '../src/bot/render/replies.ts';
 import { renderRunMessage } from '../src/bot/render/run-message.ts';
 import { formatRun } from '../src/cli/format.ts';
 import { refusalSentence } from '../src/cli/refusals.ts';
 import type { ApprovalView, RunView } from '../src/core/api/types.ts';
 import type { ApprovalPolicy } from '../src/core/policy/evaluate.ts';
+import { performAction } from '../src/tui/actions.ts';
 import { detailRows } from '../src/tui/components/run-detail.ts';
 import { PLAIN_THEME } from '../src/tui/theme.ts';
 import { fixturePolicy, makeRun } from './support/run-fixtures.ts';
+import { FakeCore } from './support/tui-fake-core.ts';
 
 const WEB_PROD: ApprovalPolicy = {
   approvers: ['U0LEAD', 'S0SRE'],
@@ -112,6 +115,16 @@ describe('the policy in the Slack message', () => {
     }
   });
 
+  it('a DM about a decided step names everyone who approved it', () => {
+    const run = runWith('awaiting_apply_approval', [
+      approval('plan', 'U0SRE1', 0, 1),
+      approval('plan', 'U0LEAD', 0, 2),
+    ]);
+    expect(decidedText(run, 'awaiting_plan_approval:plan-7f3a')).toBe(
+      'plan approved by <@U0SRE1>, <@U0LEAD>',
+    );
+  });
+
   it('a refusal says what the decision still needs, mentioning who', () => {
     const reply = renderClickRefused(
       {
@@ -147,6 +160,24 @@ describe('the policy in the CLI and deploy-tui', () => {
     const text = tuiText(run);
     expect(text).toContain('Apply approvals 1 of 2: still needs 1 from S0ONCALL');
     expect(text).toMatch(/✓ apply\s+by U0BOTH via slack.*for 1 from S0SECURITY/);
+  });
+
+  it('deploy-tui: an approval that counted says what the decision still needs', async () => {
+    const waiting = runWith('awaiting_plan_approval', []);
+    const counted = runWith('awaiting_plan_approval', [approval('plan', 'U0SRE1', 0, 1)]);
+    class CountingCore extends FakeCore {
+      override async approvePlan(): Promise<RunView> {
+        return counted;
+      }
+    }
+    const outcome = await performAction(
+      new CountingCore(),
+      { id: 'U0SRE1', via: 'tui' },
+      { action: 'approve', run: waiting, reason: '', busy: false },
+    );
+    expect(outcome.message.text).toBe(
+      `approval counted: ${counted.id}: Plan approvals 1 of 2: still needs 1 from S0SRE, U0LEAD`,
+    );
   });
 
   it('the CLI refusal adds what is missing and where to look', () => {

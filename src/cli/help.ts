@@ -77,16 +77,19 @@ ${identity}
 ${json}`,
   approve: `Usage: deploy-bot approve RUN [--as USER] [--plan PLAN_ID] [--json]
 
-Approves the plan of RUN (it must be awaiting plan approval). Only the
-deployment's approvers may approve, and not the requester unless the deployment
-allows self-approval.
+Approves the plan of RUN (it must be awaiting plan approval). Who may approve,
+and how many must, is the deployment's policy (approvals.plan; by default one of
+its approvers, not the requester unless it allows self-approval). Each approval
+counts once per person; the run moves on when every requirement holds, and
+status shows what is still needed.
 
 ${identity}
   --plan ID     refuse if the run's plan is no longer PLAN_ID (the plan you reviewed)
 ${json}`,
   apply: `Usage: deploy-bot apply RUN [--as USER] [--plan PLAN_ID] [--wait] [--json]
 
-Confirms the apply of RUN (the second approval): the changes start. The apply
+Confirms the apply of RUN (the second approval): the changes start once the
+apply's requirements hold (approvals.apply; by default one approver). The apply
 runs exactly the approved plan.
 
 ${identity}

@@ -13,6 +13,7 @@ import type { Actor, RunView } from '../core/api/types.ts';
 import { ConfigError, errorMessage, isRefusal } from '../core/errors.ts';
 import { describeSandbox, sandboxStatus } from '../core/executors/sandbox.ts';
 import {
+  isRunStatus,
   isTerminal,
   RUN_STATUSES,
   type RunStatus,
@@ -81,15 +82,16 @@ const positiveInt = (flag: string) =>
 function statusFilter(value: string | undefined): RunStatus[] | undefined {
   if (value === undefined) return undefined;
   if (value in STATUS_GROUPS) return [...STATUS_GROUPS[value as keyof typeof STATUS_GROUPS]];
-  const statuses = value.split(',').map((s) => s.trim());
-  for (const s of statuses) {
-    if (!(RUN_STATUSES as readonly string[]).includes(s)) {
+  const statuses: RunStatus[] = [];
+  for (const s of value.split(',').map((part) => part.trim())) {
+    if (isRunStatus(s)) statuses.push(s);
+    else {
       throw new UsageError(
         `--status ${s} is not a status; use one of ${Object.keys(STATUS_GROUPS).join(', ')} or: ${RUN_STATUSES.join(', ')}`,
       );
     }
   }
-  return statuses as RunStatus[];
+  return statuses;
 }
 
 type Parsed = {

@@ -3,7 +3,7 @@
 
 import type { Actor, RunView } from '../core/api/types.ts';
 import { errorMessage, isRefusal } from '../core/errors.ts';
-import { stillNeeds } from '../core/text/policy.ts';
+import { stageSummary, stillNeeds } from '../core/text/policy.ts';
 import type { Message } from './components/chrome.ts';
 import type { Dialog } from './components/confirm.ts';
 import type { TuiCore } from './data/port.ts';
@@ -11,6 +11,15 @@ import type { TuiCore } from './data/port.ts';
 export type ActionOutcome = { readonly run: RunView | null; readonly message: Message };
 
 const DONE = { approve: 'plan approved', apply: 'confirmed', cancel: 'cancelled' } as const;
+
+/** What happened: the run's new status, or (an approval that counted, the run waits for more) what it still needs. */
+function outcomeText(dialog: Dialog, run: RunView): string {
+  const stage = dialog.action === 'approve' ? 'plan' : dialog.action === 'apply' ? 'apply' : null;
+  if (stage !== null && run.status === dialog.run.status && run.policy) {
+    return `approval counted: ${run.id}: ${stageSummary(stage, run.policy[stage])}`;
+  }
+  return `${DONE[dialog.action]}: ${run.id} is now ${run.statusLabel.toLowerCase()}`;
+}
 
 export async function performAction(
   core: TuiCore,
@@ -26,13 +35,7 @@ export async function performAction(
         : dialog.action === 'apply'
           ? await core.confirmApply(id, actor, { planId })
           : await core.cancelRun(id, actor, { reason: dialog.reason.trim() || undefined });
-    return {
-      run,
-      message: {
-        kind: 'success',
-        text: `${DONE[dialog.action]}: ${id} is now ${run.statusLabel.toLowerCase()}`,
-      },
-    };
+    return { run, message: { kind: 'success', text: outcomeText(dialog, run) } };
   } catch (error) {
     return {
       run: null,

@@ -26,7 +26,7 @@ import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { DeployCore } from '../../core/api/core.ts';
 import type { Unsubscribe } from '../../core/api/types.ts';
-import { LOG_CHANNEL } from '../../core/logs/writer.ts';
+import { LOG_CHANNEL, loggedRunId } from '../../core/store/run-notifications.ts';
 import type { Log } from '../log.ts';
 import { dueRuns, markStale, pruneRequests } from '../store/messages.ts';
 import { dueNoticeRuns } from '../store/notices.ts';
@@ -206,7 +206,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
         () => void sweep().catch(() => {}),
       );
       const listener = await core.connection.sql.listen(LOG_CHANNEL, (payload) => {
-        const runId = payload.split(':')[0];
+        const runId = loggedRunId(payload);
         if (runId) schedule.logged(runId);
       });
       unlistenLogs = () => listener.unlisten();

@@ -65,11 +65,16 @@ export function renderDmNotice(run: RunView, step: string, channel: string): Ren
 export function decidedText(run: RunView, step: string): string {
   const planId = step.split(':')[1] ?? '';
   const stage = step.startsWith('awaiting_plan_approval') ? 'plan' : 'apply';
-  const approval = run.approvals.find((a) => a.stage === stage && a.planId === planId);
-  if (approval !== undefined) {
+  // A policy may need several people: all of them (a few; the rest counted).
+  const by = run.approvals
+    .filter((a) => a.stage === stage && a.planId === planId)
+    .map((a) => mention(a.by));
+  if (by.length > 0) {
+    const shown =
+      by.length > 10 ? `${by.slice(0, 10).join(', ')} and ${by.length - 10} more` : by.join(', ');
     return stage === 'plan'
-      ? `plan approved by ${mention(approval.by)}`
-      : `${run.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${mention(approval.by)}`;
+      ? `plan approved by ${shown}`
+      : `${run.kind === 'destroy' ? 'destroy' : 'apply'} confirmed by ${shown}`;
   }
   if (run.cancel !== null) return `cancelled by ${mention(run.cancel.by)}`;
   return `no longer waiting: the run is ${escapeMrkdwn(run.statusLabel.toLowerCase())}`;

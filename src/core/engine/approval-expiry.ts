@@ -5,10 +5,10 @@
 
 import { formatDuration } from '../config/duration.ts';
 import type { Deployment } from '../config/load.ts';
-import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Tx } from '../store/database.ts';
-import { type RunRow, transition } from '../store/runs.ts';
+import type { RunRow } from '../store/runs.ts';
+import { transition } from '../store/transition.ts';
 import { SYSTEM_ACTOR } from '../text/plan.ts';
 
 /** The run's approval timeout as people read it ("10s", "1h"). */
@@ -21,8 +21,8 @@ export async function expireApproval(tx: Tx, queue: Queue, run: RunRow): Promise
   const timeout = approvalTimeoutText(run);
   await transition(tx, queue, {
     runId: run.id,
-    kind: run.kind as RunKind,
-    from: run.status as RunStatus,
+    kind: run.kind,
+    from: run.status,
     to: 'cancelled',
     actor: SYSTEM_ACTOR,
     reason: `approval expired: nobody approved within ${timeout}`,

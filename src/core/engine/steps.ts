@@ -16,13 +16,7 @@ import { StepNotStarted } from '../executors/process.ts';
 import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
-import {
-  assertNever,
-  type Phase,
-  phaseOf,
-  type RunKind,
-  type RunStatus,
-} from '../lifecycle/statuses.ts';
+import { assertNever, type Phase, phaseOf, type RunStatus } from '../lifecycle/statuses.ts';
 import { rememberSecrets } from '../logs/logger.ts';
 import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
@@ -30,18 +24,15 @@ import { recordPlanReadyRules } from '../policy/run-rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
-import { eq } from '../store/orm.ts';
-import { selectRows } from '../store/rows.ts';
-import { moveRun, type RunRow, type TransitionInput, transition } from '../store/runs.ts';
-import { approvals, planArtifacts, plans } from '../store/schema.ts';
+import { insertPlan, planForApply } from '../store/plans.ts';
+import type { RunRow } from '../store/runs.ts';
 import {
-  decryptBytes,
-  encryptBytes,
   openConfig,
   readSecretVariables,
   SecretKeyError,
   type SecretValue,
 } from '../store/secrets.ts';
+import { moveRun, type TransitionInput, transition } from '../store/transition.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts, SYSTEM_ACTOR } from '../text/plan.ts';
 import { variablesWithSources } from '../variables/sources.ts';
 import {
@@ -191,7 +182,7 @@ async function advance(
   const outcome = await moveRun(s.ctx.db, s.ctx.queue, {
     ...input,
     runId: s.run.id,
-    kind: s.run.kind as RunKind,
+    kind: s.run.kind,
     actor: WORKER,
   });
   if (!outcome.ok) {
@@ -296,7 +287,7 @@ async function detectAndPlan(s: StepRun): Promise<void> {
   try {
     ws = await workspaceFor(s, 'plan', false);
   } catch (error) {
-    await fail(s, s.run.status as RunStatus, asFailure('detect', error));
+    await fail(s, s.run.status, asFailure('detect', error));
     return;
   }
   try {
@@ -348,26 +339,25 @@ async function detectAndPlan(s: StepRun): Promise<void> {
     );
     await s.log.flush();
     const outcome = await s.ctx.db.transaction(async (tx) => {
-      await tx.insert(plans).values({
-        id: planId,
-        runId: s.run.id,
-        known: summary.known,
-        add: summary.add,
-        change: summary.change,
-        destroy: summary.destroy,
-        changes: summary.changes.map((c) => ({ address: s.redact(c.address), action: c.action })),
-        text: s.redact(result.text),
-        artifactHash: hash,
-        binding,
-      });
-      for (const a of artifacts) {
-        await tx
-          .insert(planArtifacts)
-          .values({ planId, path: a.path, mode: a.mode, content: encryptBytes(a.content) });
-      }
+      await insertPlan(
+        tx,
+        {
+          id: planId,
+          runId: s.run.id,
+          known: summary.known,
+          add: summary.add,
+          change: summary.change,
+          destroy: summary.destroy,
+          changes: summary.changes.map((c) => ({ address: s.redact(c.address), action: c.action })),
+          text: s.redact(result.text),
+          artifactHash: hash,
+          binding,
+        },
+        artifacts,
+      );
       const moved = await transition(tx, s.ctx.queue, {
         runId: s.run.id,
-        kind: s.run.kind as RunKind,
+        kind: s.run.kind,
         from: 'planning',
         to: summary.noChanges ? 'no_changes' : 'awaiting_plan_approval',
         actor: WORKER,
@@ -420,25 +410,10 @@ function redactOutputs(
 async function loadPlan(s: StepRun) {
   const planId = s.run.planId;
   if (!planId) throw new StepFailure('execute', 'the run has no plan', 'run the deployment again');
-  const db = s.ctx.db;
-  const [[plan], artifacts, approved] = await Promise.all([
-    selectRows(db, plans, eq(plans.id, planId)),
-    selectRows(db, planArtifacts, eq(planArtifacts.planId, planId)),
-    selectRows(db, approvals, eq(approvals.runId, s.run.id)),
-  ]);
+  const { plan, artifacts, approvals } = await planForApply(s.ctx.db, s.run.id, planId);
   if (!plan)
     throw new StepFailure('execute', `plan ${planId} is missing`, 'run the deployment again');
-  return {
-    plan,
-    artifacts: artifacts.map(
-      (a): Artifact => ({
-        path: a.path,
-        mode: a.mode,
-        content: decryptBytes(a.content, `the plan artifact ${a.path} of ${planId}`),
-      }),
-    ),
-    approved,
-  };
+  return { plan, artifacts, approved: approvals };
 }
 
 /** applying | destroying → verifying | completed | destroyed, or failed. */
@@ -611,7 +586,7 @@ export async function executeClaimedRun(
   const forgetSecrets = rememberSecrets(Object.values(secrets));
   try {
     if (unreadable) {
-      const status = run.status as RunStatus;
+      const status = run.status;
       const phase = phaseOf(status) ?? 'detect';
       await fail(
         s,
@@ -626,7 +601,7 @@ export async function executeClaimedRun(
     }
     for (let guard = 0; guard < 10; guard++) {
       if (s.run.workerId !== ctx.workerId || signal.aborted) return;
-      const status = s.run.status as RunStatus;
+      const status = s.run.status;
       switch (status) {
         case 'pending':
         case 'initializing':

@@ -8,7 +8,6 @@ import type { Actor } from '../api/types.ts';
 import { errorMessage } from '../errors.ts';
 import { killGroup } from '../executors/process.ts';
 import { decideOrphan } from '../lifecycle/recovery.ts';
-import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
 import { pidAlive } from '../os/pid.ts';
 import { QUEUES, type Queue, type StepJob } from '../queue/boss.ts';
 import {
@@ -19,7 +18,7 @@ import {
   releaseClaim,
 } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
-import { transition } from '../store/runs.ts';
+import { transition } from '../store/transition.ts';
 import { SYSTEM_ACTOR } from '../text/plan.ts';
 import { expireApproval } from './approval-expiry.ts';
 import { newId } from './ids.ts';
@@ -177,7 +176,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     return options.db.transaction(async (tx) => {
       const orphans = await lockOrphans(tx, staleMs);
       for (const run of orphans) {
-        const status = run.status as RunStatus;
+        const status = run.status;
         const [host, pidText] = (run.workerId ?? '').split('/');
         // On the dead worker's machine, stop what its step left running.
         if (host === hostname() && run.stepPid && !pidAlive(Number(pidText)))
@@ -186,12 +185,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         if (action.kind === 'retry') {
           // Keeps step_attempt, so a step that keeps killing workers eventually fails.
           await releaseClaim(tx, run.id, run.workerId ?? '');
-          await options.queue.sendStep(tx, { runId: run.id, status, kind: run.kind as RunKind });
+          await options.queue.sendStep(tx, { runId: run.id, status, kind: run.kind });
           log(`run ${run.id}: ${action.reason}`, { runId: run.id });
         } else {
           await transition(tx, options.queue, {
             runId: run.id,
-            kind: run.kind as RunKind,
+            kind: run.kind,
             from: status,
             to: action.to,
             actor: SYSTEM,

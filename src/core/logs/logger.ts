@@ -11,7 +11,7 @@
 
 import { type DestinationStream, type Logger as Pino, pino } from 'pino';
 import { z } from 'zod';
-import { phaseOf, type RunStatus } from '../lifecycle/statuses.ts';
+import { isRunStatus, phaseOf } from '../lifecycle/statuses.ts';
 import { recordProcessLogLines } from '../metrics/instruments.ts';
 import { makeRedactor, type Redactor } from './redact.ts';
 
@@ -162,8 +162,9 @@ function prepare(base: Fields, fields: Fields | undefined): Record<string, unkno
       merged.deployment ??= facts.deployment;
       merged.status ??= facts.status;
     }
-    if (merged.phase === undefined && typeof merged.status === 'string') {
-      merged.phase = phaseOf(merged.status as RunStatus) ?? (facts ? 'none' : undefined);
+    const status = merged.status;
+    if (merged.phase === undefined && typeof status === 'string' && isRunStatus(status)) {
+      merged.phase = phaseOf(status) ?? (facts ? 'none' : undefined);
     }
   }
   return clean(merged, 0) as Record<string, unknown>;

@@ -1,9 +1,8 @@
 import { once } from 'node:events';
 import { recordLogLines } from '../metrics/instruments.ts';
 import type { Sql } from '../store/database.ts';
+import { LOG_CHANNEL, runLoggedPayload } from '../store/run-notifications.ts';
 import type { Redactor } from './redact.ts';
-
-export const LOG_CHANNEL = 'deploy_run_logs';
 
 type Row = { phase: string; stream: string; line: string };
 
@@ -145,7 +144,7 @@ export class RunLogWriter {
     }));
     await this.sql`
       with ins as (insert into run_logs ${this.sql(rows, 'run_id', 'phase', 'stream', 'line')} returning 1)
-      select pg_notify(${LOG_CHANNEL}, ${this.runId}) from (select 1 from ins limit 1) x`;
+      select pg_notify(${LOG_CHANNEL}, ${runLoggedPayload(this.runId)}) from (select 1 from ins limit 1) x`;
   }
 
   private async copy(batch: Row[]) {
@@ -166,7 +165,7 @@ export class RunLogWriter {
       stream.end();
       await once(stream, 'finish');
       // Delivered at commit, with the lines: a follower never wakes before they are visible.
-      await reserved`select pg_notify(${LOG_CHANNEL}, ${this.runId})`;
+      await reserved`select pg_notify(${LOG_CHANNEL}, ${runLoggedPayload(this.runId)})`;
       await reserved`commit`;
     } catch (error) {
       await reserved`rollback`.catch(() => {});

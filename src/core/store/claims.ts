@@ -12,8 +12,9 @@ import {
 import type { Queue } from '../queue/boss.ts';
 import type { Db, Tx } from './database.ts';
 import { and, eq, inArray, isNull, lt, sql } from './orm.ts';
-import { moveRun, type RunRow, runRowFrom } from './runs.ts';
+import { type RunRow, runRowFrom } from './runs.ts';
 import { runs } from './schema.ts';
+import { moveRun } from './transition.ts';
 
 const SYSTEM: Actor = { id: 'system', via: 'system' };
 

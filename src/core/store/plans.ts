@@ -1,13 +1,59 @@
-// Plans and the approvals bound to them.
+// Plans, their artifacts (encrypted at rest) and the approvals bound to them:
+// the only module that writes or reads these tables.
 
-import type { Actor } from '../api/types.ts';
+import type { Actor, ApprovalStage } from '../api/types.ts';
 import type { Db, Tx } from './database.ts';
 import { and, eq, sql } from './orm.ts';
 import { returningRows, selectRows } from './rows.ts';
-import type { PlanRow } from './runs.ts';
-import { approvals, plans } from './schema.ts';
+import { approvals, planArtifacts, plans } from './schema.ts';
+import { decryptBytes, encryptBytes } from './secrets.ts';
 
+export type PlanRow = typeof plans.$inferSelect;
 export type ApprovalRow = typeof approvals.$inferSelect;
+export type NewPlan = Omit<typeof plans.$inferInsert, 'createdAt'>;
+
+/** A file the plan step left for apply, in the clear. */
+export type PlanArtifact = {
+  readonly path: string;
+  readonly mode: number;
+  readonly content: Buffer;
+};
+
+/** Stores a plan and its artifacts (encrypted) in the caller's transaction. */
+export async function insertPlan(
+  tx: Tx,
+  plan: NewPlan,
+  artifacts: readonly PlanArtifact[],
+): Promise<void> {
+  await tx.insert(plans).values(plan);
+  for (const a of artifacts) {
+    await tx
+      .insert(planArtifacts)
+      .values({ planId: plan.id, path: a.path, mode: a.mode, content: encryptBytes(a.content) });
+  }
+}
+
+/** A plan, its artifacts (decrypted) and the run's approvals; null plan when it is gone. */
+export async function planForApply(
+  db: Db,
+  runId: string,
+  planId: string,
+): Promise<{ plan: PlanRow | null; artifacts: PlanArtifact[]; approvals: ApprovalRow[] }> {
+  const [[plan], artifacts, approved] = await Promise.all([
+    selectRows(db, plans, eq(plans.id, planId)),
+    selectRows(db, planArtifacts, eq(planArtifacts.planId, planId)),
+    selectRows(db, approvals, eq(approvals.runId, runId)),
+  ]);
+  return {
+    plan: plan ?? null,
+    artifacts: artifacts.map((a) => ({
+      path: a.path,
+      mode: a.mode,
+      content: decryptBytes(a.content, `the plan artifact ${a.path} of ${planId}`),
+    })),
+    approvals: approved,
+  };
+}
 
 export async function planById(db: Db | Tx, planId: string): Promise<PlanRow | null> {
   const [plan] = await selectRows(db, plans, eq(plans.id, planId));
@@ -26,7 +72,7 @@ export async function planTextOf(db: Db, planId: string): Promise<string | null>
 export async function insertApproval(
   tx: Tx,
   runId: string,
-  stage: 'plan' | 'apply',
+  stage: ApprovalStage,
   plan: PlanRow,
   actor: Actor,
   note: string | null = null,

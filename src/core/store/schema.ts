@@ -1,7 +1,19 @@
-import type { SourceSummary, VariableSource } from '../api/types.ts';
+import type {
+  ApprovalStage,
+  PlannedChange,
+  SourceSummary,
+  VariableSource,
+  Via,
+} from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import type { PlanBinding } from '../engine/binding.ts';
-import { RUN_KINDS, RUN_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
+import {
+  type Phase,
+  RUN_KINDS,
+  RUN_STATUSES,
+  type RunStatus,
+  SLOT_STATUSES,
+} from '../lifecycle/statuses.ts';
 import type { RuleResult } from '../policy/rules.ts';
 import { pgCore, sql } from './orm.ts';
 
@@ -35,10 +47,11 @@ export const runs = pgTable(
     seq: bigint('seq', { mode: 'number' }).generatedAlwaysAsIdentity(),
     deployment: text('deployment').notNull(),
     environment: text('environment').notNull(),
-    kind: text('kind').notNull(),
-    status: text('status').notNull(),
+    // Typed from the lifecycle's lists (the check constraints below keep the database to them).
+    kind: text('kind', { enum: RUN_KINDS }).notNull(),
+    status: text('status', { enum: RUN_STATUSES }).notNull(),
     requestedBy: text('requested_by').notNull(),
-    requestedVia: text('requested_via').notNull(),
+    requestedVia: text('requested_via').$type<Via>().notNull(),
     /** Where the request came from (a Slack channel id), when it matters for policy. */
     channel: text('channel'),
     variables: jsonb('variables').$type<Record<string, string | number | boolean>>().notNull(),
@@ -59,7 +72,7 @@ export const runs = pgTable(
     /** Digest of the source the plan saw (directory contents or git commit). */
     sourceDigest: text('source_digest'),
     planId: text('plan_id'),
-    failedPhase: text('failed_phase'),
+    failedPhase: text('failed_phase').$type<Phase>(),
     error: text('error'),
     recoveryHint: text('recovery_hint'),
     outputs: jsonb('outputs').$type<Record<string, unknown>>(),
@@ -125,7 +138,7 @@ export const plans = pgTable(
     add: integer('add').notNull(),
     change: integer('change').notNull(),
     destroy: integer('destroy').notNull(),
-    changes: jsonb('changes').$type<{ address: string; action: string }[]>().notNull(),
+    changes: jsonb('changes').$type<PlannedChange[]>().notNull(),
     /** The plan as a person reads it (the plan step's output, redacted). */
     text: text('text').notNull(),
     artifactHash: text('artifact_hash').notNull(),
@@ -155,11 +168,11 @@ export const approvals = pgTable(
     runId: text('run_id')
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
-    stage: text('stage').notNull(),
+    stage: text('stage').$type<ApprovalStage>().notNull(),
     planId: text('plan_id').notNull(),
     artifactHash: text('artifact_hash').notNull(),
     actor: text('actor').notNull(),
-    via: text('via').notNull(),
+    via: text('via').$type<Via>().notNull(),
     /** What the approver wrote with the approval ("Approve with a note"), if anything. */
     note: text('note'),
     /** Which requirement entry of the stage the approval counted for (index), null when none. */
@@ -179,10 +192,10 @@ export const runTransitions = pgTable(
     runId: text('run_id')
       .notNull()
       .references(() => runs.id, { onDelete: 'cascade' }),
-    fromStatus: text('from_status'),
-    toStatus: text('to_status').notNull(),
+    fromStatus: text('from_status').$type<RunStatus>(),
+    toStatus: text('to_status').$type<RunStatus>().notNull(),
     actor: text('actor').notNull(),
-    via: text('via').notNull(),
+    via: text('via').$type<Via>().notNull(),
     reason: text('reason'),
     /** How the actor proved who they are: `token "NAME"`, or `--as (OS user alice)` for an admin. */
     credential: text('credential'),

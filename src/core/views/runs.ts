@@ -1,0 +1,184 @@
+// Runs as every front end sees them (RunView, PlanView, TransitionView): rows
+// mapped to views, sensitive values masked. Reads through the store's modules;
+// moves nothing.
+
+import type { ApprovalView, PlanView, PolicyView, RunView, TransitionView } from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+import { phaseOf, STATUS_TABLE } from '../lifecycle/statuses.ts';
+import { noteRun } from '../logs/logger.ts';
+import { MASK } from '../logs/redact.ts';
+import { policyStages } from '../policy/evaluate.ts';
+import { viewRulesOutcome, warmRunPolicies } from '../policy/run-policy.ts';
+import type { Db, Tx } from '../store/database.ts';
+import type { ApprovalRow, PlanRow } from '../store/plans.ts';
+import {
+  plansAndApprovalsOf,
+  type RunRow,
+  requireRunRow,
+  runWithPlan,
+  transitionRows,
+} from '../store/runs.ts';
+import { queuePosition } from '../store/slots.ts';
+
+function iso(date: Date | null): string | null {
+  return date ? date.toISOString() : null;
+}
+
+/** Variables in the config's order, sensitive values masked. */
+function maskedVariables(row: RunRow): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {};
+  const order = Object.keys((row.config as Deployment).variables ?? {});
+  for (const key of [
+    ...order,
+    ...Object.keys(row.variables),
+    ...Object.keys(row.secretVariables),
+  ]) {
+    if (key in out) continue;
+    if (key in row.secretVariables) out[key] = MASK;
+    else if (key in row.variables) out[key] = row.variables[key]!;
+  }
+  return out;
+}
+
+export function planView(plan: PlanRow): PlanView {
+  return {
+    id: plan.id,
+    known: plan.known,
+    add: plan.add,
+    change: plan.change,
+    destroy: plan.destroy,
+    changes: plan.changes,
+    artifactHash: plan.artifactHash,
+    createdAt: plan.createdAt.toISOString(),
+  };
+}
+
+type Extras = {
+  plan: PlanRow | null;
+  approvals: ApprovalRow[];
+  queue: RunView['queue'];
+};
+
+/** The policy's state from the run's config snapshot and its stored approvals. */
+function runPolicyView(
+  row: RunRow,
+  approvalViews: readonly ApprovalView[],
+  plan: PlanRow | null,
+): PolicyView | null {
+  const deployment = row.config as Deployment | null;
+  if (!deployment || !Array.isArray(deployment.approvers)) return null;
+  const stored = approvalViews.map((a) => ({
+    stage: a.stage,
+    actor: a.by,
+    entry: a.entry ?? null,
+  }));
+  // The rules' answer now (the audit keeps what they said at each decision).
+  const rules = viewRulesOutcome(row, plan, stored);
+  return {
+    ...policyStages(deployment, stored, rules),
+    rules: rules.results,
+    freeze: null,
+    locks: [],
+  };
+}
+
+export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunView {
+  const status = row.status;
+  noteRun(row);
+  const end = row.finishedAt ?? now;
+  const stageOrder = (stage: string) => (stage === 'plan' ? 0 : 1);
+  const approvalViews: ApprovalView[] = extras.approvals
+    .sort(
+      (a, b) =>
+        stageOrder(a.stage) - stageOrder(b.stage) ||
+        a.createdAt.getTime() - b.createdAt.getTime() ||
+        a.actor.localeCompare(b.actor),
+    )
+    .map((a) => ({
+      stage: a.stage,
+      by: a.actor,
+      via: a.via,
+      at: a.createdAt.toISOString(),
+      planId: a.planId,
+      note: a.note,
+      entry: a.entry,
+      overrideReason: a.overrideReason,
+    }));
+  return {
+    id: row.id,
+    deployment: row.deployment,
+    environment: row.environment,
+    kind: row.kind,
+    status,
+    statusLabel: STATUS_TABLE[status].label,
+    currentPhase: phaseOf(status),
+    failedPhase: row.failedPhase ?? null,
+    sourceSummary: row.source,
+    variables: maskedVariables(row),
+    variableSources: row.variableSources ?? {},
+    plan: extras.plan ? planView(extras.plan) : null,
+    approvals: approvalViews,
+    policy: runPolicyView(row, approvalViews, extras.plan),
+    outputs: row.outputs ?? null,
+    error: row.error,
+    recoveryHint: row.recoveryHint,
+    cancel: row.cancelledBy ? { by: row.cancelledBy, reason: row.cancelReason ?? '' } : null,
+    requestedBy: row.requestedBy,
+    requestedVia: row.requestedVia,
+    channel: row.channel,
+    queue: extras.queue,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    finishedAt: iso(row.finishedAt),
+    durationSeconds: Math.max(0, Math.round((end.getTime() - row.createdAt.getTime()) / 1000)),
+    version: row.version,
+    configVersion: row.configVersion,
+  };
+}
+
+export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promise<RunView[]> {
+  if (rows.length === 0) return [];
+  const { plans, approvals } = await plansAndApprovalsOf(db, rows);
+  const planById = new Map(plans.map((p) => [p.id, p]));
+  await warmRunPolicies(db, rows);
+  const now = new Date();
+  return Promise.all(
+    rows.map(async (row) =>
+      toRunView(
+        row,
+        {
+          plan: row.planId ? (planById.get(row.planId) ?? null) : null,
+          approvals: approvals.filter((a) => a.runId === row.id && a.planId === row.planId),
+          queue: await queuePosition(db, row),
+        },
+        now,
+      ),
+    ),
+  );
+}
+
+/** One run with its plan and its approvals, read in one statement (a GET of a run waits for nothing else). */
+export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> {
+  const found = await runWithPlan(db, runId);
+  if (!found)
+    return requireRunRow(db, runId).then((row) => loadRunViews(db, [row]).then((v) => v[0]!));
+  await warmRunPolicies(db, [found.row]);
+  return toRunView(
+    found.row,
+    { plan: found.plan, approvals: found.approvals, queue: await queuePosition(db, found.row) },
+    new Date(),
+  );
+}
+
+export async function listTransitions(db: Db, runId: string): Promise<TransitionView[]> {
+  const rows = await transitionRows(db, runId);
+  return rows.map((r) => ({
+    from: r.fromStatus ?? null,
+    to: r.toStatus,
+    actor: r.actor,
+    via: r.via,
+    reason: r.reason,
+    credential: r.credential,
+    at: r.createdAt.toISOString(),
+  }));
+}
