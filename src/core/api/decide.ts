@@ -211,7 +211,7 @@ function approve(
       if (!counts.satisfied) {
         // Stored and shown ("1 of 2"); the run waits for the rest.
         const touched = await touchRun(tx, runId);
-        return toRunView(touched, { plan, approvals, queue: null });
+        return toRunView(touched, { plan, approvals, queue: null, rules: rules.after });
       }
       const by = approvals.filter((a) => a.stage === stage).map((a) => a.actor);
       const what =
@@ -226,7 +226,7 @@ function approve(
         actor,
         `${what} by ${by.join(', ')}${note !== null ? `: ${note}` : ''}`,
       );
-      return toRunView(moved, { plan, approvals, queue: null });
+      return toRunView(moved, { plan, approvals, queue: null, rules: rules.after });
     }),
   );
 }

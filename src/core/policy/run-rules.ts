@@ -73,6 +73,12 @@ export type RulesCheck = {
    * next statements (one round trip less): await it before the decision ends.
    */
   readonly recorded: Promise<void>;
+  /**
+   * The outcome after the decision, for the view it returns: the same one when
+   * no rule reads `approvals` (the one input the decision changes); undefined
+   * when the view must evaluate again.
+   */
+  readonly after: RulesOutcome | undefined;
 };
 
 const RECORDED: Promise<void> = Promise.resolve();
@@ -95,8 +101,10 @@ export async function enforceRules(
   // Who acts and from where come first: a rule answers only someone who may ask.
   checkIdentity(actor);
   checkChannel(row.config as Deployment, actor);
-  const outcome = runRulesOutcome(row, await runPolicyOf(tx, row), plan, approvals, now);
-  if (outcome.results.length === 0) return { outcome, recorded: RECORDED };
+  const policy = await runPolicyOf(tx, row);
+  const outcome = runRulesOutcome(row, policy, plan, approvals, now);
+  const after = policy.rules.some((r) => r.when.includes('approvals')) ? undefined : outcome;
+  if (outcome.results.length === 0) return { outcome, recorded: RECORDED, after };
   const evaluation = evaluationOf(row, moment, actor, outcome);
   const [first, ...others] = outcome.denials;
   if (first) throw new RuleRefusal(first, others, evaluation);
@@ -104,7 +112,7 @@ export async function enforceRules(
   // Awaited by the decision; until then a failure is not "unhandled" (the
   // transaction fails with it either way).
   recorded.catch(() => {});
-  return { outcome, recorded };
+  return { outcome, recorded, after };
 }
 
 /** When the plan is ready: evaluated and recorded (nothing is decided yet). */

@@ -8,6 +8,7 @@ import { phaseOf, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { policyStages } from '../policy/evaluate.ts';
+import type { RulesOutcome } from '../policy/rules.ts';
 import { viewRulesOutcome, warmRunPolicies } from '../policy/run-policy.ts';
 import type { Db, Tx } from '../store/database.ts';
 import type { ApprovalRow, PlanRow } from '../store/plans.ts';
@@ -57,6 +58,8 @@ type Extras = {
   plan: PlanRow | null;
   approvals: ApprovalRow[];
   queue: RunView['queue'];
+  /** The rules' outcome when the caller has it (a decision that just evaluated them). */
+  rules?: RulesOutcome | undefined;
 };
 
 /** The policy's state from the run's config snapshot and its stored approvals. */
@@ -64,6 +67,7 @@ function runPolicyView(
   row: RunRow,
   approvalViews: readonly ApprovalView[],
   plan: PlanRow | null,
+  known: RulesOutcome | undefined,
 ): PolicyView | null {
   const deployment = row.config as Deployment | null;
   if (!deployment || !Array.isArray(deployment.approvers)) return null;
@@ -73,7 +77,7 @@ function runPolicyView(
     entry: a.entry ?? null,
   }));
   // The rules' answer now (the audit keeps what they said at each decision).
-  const rules = viewRulesOutcome(row, plan, stored);
+  const rules = known ?? viewRulesOutcome(row, plan, stored);
   return {
     ...policyStages(deployment, stored, rules),
     rules: rules.results,
@@ -118,7 +122,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
-    policy: runPolicyView(row, approvalViews, extras.plan),
+    policy: runPolicyView(row, approvalViews, extras.plan, extras.rules),
     outputs: row.outputs ?? null,
     error: row.error,
     recoveryHint: row.recoveryHint,
