@@ -184,10 +184,10 @@ rules:
     );
     expect(problems.sort()).toEqual([
       expect.stringContaining(
-        'deployments[0].rules[0].require.plan[0].count: rule "three": count 3 needs 3 distinct people, but from lists only 2',
+        'deployments[0].rules[0].require.plan[0].count: rule "three": count 3 cannot be met: from lists only 2 people (U0ALICE, U0BOB)',
       ),
       expect.stringContaining(
-        'deployments[0].rules[1].require.plan[0].notPlanApprovers: rule "fourEyes": notPlanApprovers is for apply entries only',
+        'deployments[0].rules[1].require.plan[0].notPlanApprovers: rule "fourEyes": notPlanApprovers applies to the apply only',
       ),
     ]);
   });

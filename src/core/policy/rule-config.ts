@@ -4,6 +4,11 @@
 // requirement entries resolved against the deployment's approvers).
 
 import { z } from 'zod';
+import {
+  type ApprovalEntryConfig,
+  approvalsProblems,
+  approvalsSchema,
+} from '../config/approvals.ts';
 import { compileCondition, isConditionProblem } from './condition.ts';
 import { isValidTimeZone } from './freeze.ts';
 import type { Requirement } from './requirements.ts';
@@ -12,30 +17,10 @@ export const RULE_MODES = ['enforce', 'warn', 'dry-run'] as const;
 export type RuleMode = (typeof RULE_MODES)[number];
 
 const RULE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
-const SLACK_ID = /^[USW][A-Z0-9]{2,}$/;
-
-/**
- * One requirement entry of a rule's `require` (the shape of `approvals:`
- * entries). Kept in this one place until the requirements' own schema is
- * shared; defaults are resolved per deployment (see resolveEntry).
- */
-export const ruleEntrySchema = z.strictObject({
-  count: z.number().int().min(1, 'count is at least 1').max(50).default(1),
-  from: z
-    .array(z.string().regex(SLACK_ID, 'expected a Slack user id (U…/W…) or user-group id (S…)'))
-    .min(1, 'from needs at least one user or user group')
-    .optional(),
-  notRequester: z.boolean().optional(),
-  notPlanApprovers: z.boolean().optional(),
+/** A rule's `require`: the shape of `approvals:` (src/core/config/approvals.ts). */
+const requireSchema = approvalsSchema.refine((r) => r.plan !== undefined || r.apply !== undefined, {
+  message: 'require needs plan, apply, or both',
 });
-export type RuleEntryConfig = z.output<typeof ruleEntrySchema>;
-
-const entries = z
-  .union([ruleEntrySchema, z.array(ruleEntrySchema).min(1)], {
-    error: () =>
-      'expected a requirement entry ({count, from, notRequester, notPlanApprovers}) or a list of them',
-  })
-  .transform((e) => (Array.isArray(e) ? e : [e]));
 
 export const ruleSchema = z
   .strictObject({
@@ -44,12 +29,7 @@ export const ruleSchema = z
       .regex(RULE_NAME, 'a rule name is letters, digits, ".", "_" and "-", at most 63'),
     /** A CEL expression over deployment, run, approvals and now. */
     when: z.string().min(1, 'when needs a condition, e.g. run.plan.destroy > 0'),
-    require: z
-      .strictObject({ plan: entries.optional(), apply: entries.optional() })
-      .refine((r) => r.plan !== undefined || r.apply !== undefined, {
-        message: 'require needs plan, apply, or both',
-      })
-      .optional(),
+    require: requireSchema.optional(),
     deny: z.string().trim().min(1, 'deny needs the sentence people see').max(500).optional(),
     mode: z
       .enum(RULE_MODES, { error: () => 'expected enforce, warn or dry-run' })
@@ -61,15 +41,6 @@ export const ruleSchema = z
         code: 'custom',
         message: `rule "${rule.name}": give either require (more approvals) or deny (a refusal), not ${rule.require ? 'both' : 'neither'}`,
       });
-    }
-    for (const [i, entry] of (rule.require?.plan ?? []).entries()) {
-      if (entry.notPlanApprovers !== undefined) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['require', 'plan', i, 'notPlanApprovers'],
-          message: `rule "${rule.name}": notPlanApprovers is for apply entries only`,
-        });
-      }
     }
     const condition = compileCondition(rule.when);
     if (isConditionProblem(condition)) {
@@ -112,12 +83,12 @@ export type AppliedRule = {
 
 type Approvers = { readonly approvers: readonly string[]; readonly allowSelfApproval: boolean };
 
-function resolveEntry(entry: RuleEntryConfig, rule: string, d: Approvers): RuleRequirement {
+function resolveEntry(entry: ApprovalEntryConfig, rule: string, d: Approvers): RuleRequirement {
   return {
     count: entry.count,
     from: entry.from ?? d.approvers,
     notRequester: entry.notRequester ?? !d.allowSelfApproval,
-    notPlanApprovers: entry.notPlanApprovers ?? false,
+    notPlanApprovers: entry.notPlanApprovers,
     rule,
   };
 }
@@ -154,7 +125,8 @@ export type RuleIssue = { readonly path: (string | number)[]; readonly message: 
 
 /**
  * Checks across rules (after each parsed): names unique among the rules a
- * deployment gets, and no entry asking more people than its user ids can give.
+ * deployment gets, and their entries checked as `approvals:` entries are (a
+ * count its user ids cannot give, notPlanApprovers on the plan).
  */
 export function ruleIssues(
   topLevel: readonly RuleConfig[],
@@ -176,17 +148,18 @@ export function ruleIssues(
     };
     const names = new Map(namesSeen);
     for (const [i, r] of d.rules.entries()) checkName(r, i, own, names, add);
+    // Per deployment: a `from` left to default means this deployment's approvers.
     for (const group of [top, own]) {
       group.rules.forEach((r, i) => {
-        for (const stage of ['plan', 'apply'] as const) {
-          (r.require?.[stage] ?? []).forEach((e, j) => {
-            const from = e.from ?? d.approvers;
-            if (from.some((id) => id.startsWith('S')) || e.count <= from.length) return;
-            const whose = e.from ? 'from' : `from (the approvers of ${d.name})`;
-            add({
-              path: [...group.path, i, 'require', stage, j, 'count'],
-              message: `rule "${r.name}": count ${e.count} needs ${e.count} distinct people, but ${whose} lists only ${from.length} (${from.join(', ')})`,
-            });
+        for (const issue of approvalsProblems(d.approvers, r.require)) {
+          const [, stage, index, field] = issue.path;
+          const entry =
+            stage === 'plan' || stage === 'apply' ? r.require?.[stage]?.[Number(index)] : undefined;
+          // A `from` left to default is this deployment's approvers: say whose.
+          const whose = field === 'count' && entry?.from === undefined ? ` (${d.name})` : '';
+          add({
+            path: [...group.path, i, 'require', ...issue.path.slice(1)],
+            message: `rule "${r.name}"${whose}: ${issue.message}`,
           });
         }
       });
