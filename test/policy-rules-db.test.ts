@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { isRefusal } from '../src/core/errors.ts';
+import { startApiHarness } from './support/api-server.ts';
 import { APPROVER, type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
 const DEPLOYMENT = `
@@ -261,6 +262,39 @@ describe('rules adding approvals, and the run view', () => {
     expect(JSON.stringify(row?.config)).not.toContain('frozen-image');
     expect(run.policy?.rules.map((r) => r.name)).toContain('frozen-image');
     await h.core.cancelRun(run.id, REQUESTER);
+  });
+});
+
+describe('over the API', () => {
+  it('a rule refusal is a 403 with its code and rule; the audit route carries the evaluations', async () => {
+    const api = await startApiHarness(h);
+    try {
+      const run = await planned('frozen');
+      const port = await api.port('U0APPROVER');
+      const refusal = await refusalOf(port.approvePlan(run.id));
+      expect(refusal.code).toBe('rule_denied');
+      expect(refusal.details).toMatchObject({ rule: 'frozen-image' });
+      const res = await fetch(`${api.url}/api/v1/runs/${run.id}/audit`, {
+        headers: { authorization: `Bearer ${await api.token('U0APPROVER')}` },
+      });
+      expect(res.status).toBe(200);
+      const body = (await res.json()) as {
+        items: unknown[];
+        evaluations: { moment: string; via: string; result: string }[];
+      };
+      expect(body.items.length).toBeGreaterThan(0);
+      expect(body.evaluations.map((e) => [e.moment, e.via, e.result])).toEqual([
+        ['plan_ready', null, 'denied'],
+        ['approve_plan', 'cli', 'denied'],
+      ]);
+      expect((await port.policyAudit(run.id)).map((e) => e.moment)).toEqual([
+        'plan_ready',
+        'approve_plan',
+      ]);
+      await h.core.cancelRun(run.id, REQUESTER);
+    } finally {
+      await api.close();
+    }
   });
 });
 
