@@ -19,6 +19,41 @@ module.exports = {
       to: { path: '^src/(cli)/' },
     },
     {
+      name: 'tables-only-in-the-store',
+      comment:
+        'SQL, tables and the driver belong to the store modules: the lifecycle, the engine, the core API, the views and the shared text read and write through them (engine steps store plans and artifacts through store/plans.ts).',
+      severity: 'error',
+      from: { path: '^src/core/(api|engine|executors|lifecycle|text|views)/' },
+      to: {
+        path: [
+          '^src/core/store/(orm|schema|rows|prepared)\\.ts$',
+          '^node_modules/(drizzle-orm|postgres)/',
+        ],
+      },
+    },
+    {
+      name: 'views-move-nothing',
+      comment:
+        "A view reads runs and masks them; moving a run is store/transition.ts's job, and its jobs are the queue's.",
+      severity: 'error',
+      from: { path: '^src/core/views/' },
+      to: { path: ['^src/core/store/transition\\.ts$', '^src/core/(queue|engine|executors)/'] },
+    },
+    {
+      name: 'lifecycle-is-data',
+      comment:
+        'The lifecycle (statuses, transition effects, decisions, policy, recovery) is data and pure decisions: no database, queue, engine or process.',
+      severity: 'error',
+      from: { path: '^src/core/lifecycle/' },
+      to: {
+        path: [
+          '^src/core/(store|queue|engine|executors|metrics|views)/',
+          '^src/core/api/(?!types\\.ts$)',
+          '^node_modules/(drizzle-orm|postgres|pg-boss)/',
+        ],
+      },
+    },
+    {
       name: 'no-circular',
       comment: 'A circle of imports hides which module owns what.',
       severity: 'error',

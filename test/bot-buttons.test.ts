@@ -231,7 +231,9 @@ describe('refusals: the exact reason, and nothing changes', () => {
       user: 'U0APPROVER',
       channel: 'C0ELSEWHERE',
     });
-    expect(reply).toContain('limited cannot be run from this channel: use &lt;#C0DEPLOYS&gt;');
+    // A real channel link, not its escaped text.
+    expect(reply).toContain('limited cannot be run from this channel: use <#C0DEPLOYS>');
+    expect(reply).not.toContain('&lt;#');
     expect(await status(runId)).toBe('awaiting_plan_approval');
     await b.click(planned, ACTION_IDS.approvePlan, { user: 'U0APPROVER' });
     await waitStatus(runId, 'Awaiting apply');

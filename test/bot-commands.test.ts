@@ -233,7 +233,9 @@ describe('wrong input: what was wrong and the right usage', () => {
 
   it('not allowed in this channel', async () => {
     const { reply } = await ask('locked');
-    expect(reply).toContain('locked cannot be run from this channel: use &lt;#C0OTHER&gt;');
+    // A real channel link, not its escaped text.
+    expect(reply).toContain('locked cannot be run from this channel: use <#C0OTHER>');
+    expect(reply).not.toContain('&lt;#');
     const ok = await ask('locked', { channel: 'C0OTHER' });
     expect(ok.reply).toContain('requested');
   });

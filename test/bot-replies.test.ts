@@ -44,7 +44,13 @@ function deployment(i: number, name = `app-${i}`): DeploymentView {
     variables: {},
     usage: name,
     hasDestroy: true,
-    state: { active, queued: i % 4, awaiting: i % 5 },
+    state: {
+      active,
+      queued: i % 4,
+      awaiting: i % 5,
+      freeze: i % 2 ? { reason: HOSTILE, endsAt: '2026-12-07T06:00:00.000Z' } : null,
+      locks: [],
+    },
   };
 }
 

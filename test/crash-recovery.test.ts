@@ -101,7 +101,7 @@ describe('a worker killed with SIGKILL', () => {
       expect(failed.error).toMatch(
         /stopped \(no heartbeat\) while applying; the step was not run again/,
       );
-      expect(failed.recoveryHint).toMatch(/infrastructure may be partly changed/);
+      expect(failed.recoveryHint?.text).toMatch(/infrastructure may be partly changed/);
       await new Promise((r) => setTimeout(r, 3500));
       const applies = sideEffects().filter((l) => l.startsWith(`apply ${run.id}`));
       expect(applies).toHaveLength(1);

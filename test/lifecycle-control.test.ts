@@ -163,9 +163,9 @@ describe('approval policy', () => {
       h.core.requestRun({ deployment: 'channel-bound', actor: slackActor }),
     );
     expect(wrongChannel.code).toBe('channel_not_allowed');
-    expect(wrongChannel.message).toBe(
-      'channel-bound cannot be run from this channel: use <#C0DEPLOYS>',
-    );
+    // The core's words carry no Slack markup: the channels come as data.
+    expect(wrongChannel.message).toBe('channel-bound cannot be run from this channel');
+    expect(wrongChannel.details).toEqual({ channels: ['C0DEPLOYS'] });
     const run = await h.core.requestRun({
       deployment: 'channel-bound',
       actor: { ...slackActor, channel: 'C0DEPLOYS' },

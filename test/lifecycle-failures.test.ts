@@ -125,14 +125,14 @@ describe('failures, each with its phase and a concrete hint', () => {
     const failed = await h.waitFor(run.id, 'failed');
     expect(failed.failedPhase).toBe('detect');
     expect(failed.error).toMatch(/source directory .*does-not-exist does not exist/);
-    expect(failed.recoveryHint).toMatch(/source\.path \('\.\/does-not-exist'/);
+    expect(failed.recoveryHint?.text).toMatch(/source\.path \('\.\/does-not-exist'/);
   });
 
   it('detect: a git ref that does not exist says so, with the url', async () => {
     const run = await request('from-git-typo');
     const failed = await h.waitFor(run.id, 'failed');
     expect(failed.failedPhase).toBe('detect');
-    expect(failed.recoveryHint).toBe(
+    expect(failed.recoveryHint?.text).toBe(
       `git ref 'mian' does not exist in file://${h.dir}/repo.git: check the ref, or the deployment's source.ref`,
     );
   });
@@ -158,7 +158,9 @@ describe('failures, each with its phase and a concrete hint', () => {
     const failed = await h.waitFor(run.id, 'failed');
     expect(failed.failedPhase).toBe('plan');
     expect(failed.error).toBe('plan step ./plan.sh exited with code 3: cannot reach the provider');
-    expect(failed.recoveryHint).toMatch(/^plan step \.\/plan\.sh exited with code 3: read its log/);
+    expect(failed.recoveryHint?.text).toMatch(
+      /^plan step \.\/plan\.sh exited with code 3: read its log/,
+    );
     const logs = await h.core.readLogs(run.id);
     expect(logs.some((l) => l.stream === 'stderr' && l.line === 'cannot reach the provider')).toBe(
       true,
@@ -177,7 +179,7 @@ describe('failures, each with its phase and a concrete hint', () => {
     const failed = await h.waitFor(run.id, 'failed', 20_000);
     expect(failed.failedPhase).toBe('plan');
     expect(failed.error).toBe('plan step ./plan.sh ran longer than its 1.5s limit and was stopped');
-    expect(failed.recoveryHint).toMatch(/exceeded executor\.timeout/);
+    expect(failed.recoveryHint?.text).toMatch(/exceeded executor\.timeout/);
   });
 
   it('execute: a failing apply fails in execute and warns that infrastructure may be partly changed', async () => {
@@ -186,7 +188,7 @@ describe('failures, each with its phase and a concrete hint', () => {
     const failed = await h.waitFor(run.id, 'failed');
     expect(failed.failedPhase).toBe('execute');
     expect(failed.error).toBe('apply step ./apply.sh exited with code 7: disk full');
-    expect(failed.recoveryHint).toMatch(/partly changed/);
+    expect(failed.recoveryHint?.text).toMatch(/partly changed/);
   });
 
   it("execute: the run's error carries the step's own Error: line, redacted; the hint stays the phase's", async () => {
@@ -197,9 +199,15 @@ describe('failures, each with its phase and a concrete hint', () => {
     expect(failed.error).toBe(
       'apply step ./apply.sh exited with code 3: Error: AccessDenied: not allowed to create bucket acc-logs (token ••••••)',
     );
-    expect(failed.recoveryHint).toBe(
-      'apply step ./apply.sh exited with code 3: read its log (deploy-bot logs RUN), then inspect the server, credentials, build and runtime logs; infrastructure may be partly changed: inspect it, then run the deployment again; its plan shows what exists now',
+    expect(failed.recoveryHint?.text).toBe(
+      'apply step ./apply.sh exited with code 3: read its log, then inspect the server, credentials, build and runtime logs; infrastructure may be partly changed: inspect it, then run the deployment again; its plan shows what exists now',
     );
+    // What to do next comes as data too: each front end words it (a command, the thread, a key).
+    expect(failed.recoveryHint?.steps).toEqual([
+      { kind: 'see_logs', runId: run.id },
+      { kind: 'run_again', deployment: 'svc', runKind: 'execute' },
+    ]);
+    expect(failed.recoveryHint?.text).not.toMatch(/deploy-bot|--as|<#/);
     // The same error wherever the run is read: the API's and status --json's view, the run list.
     const [listed] = (await h.core.listRuns({ deployment: 'svc', limit: 1 })).filter(
       (r) => r.id === run.id,
@@ -216,7 +224,7 @@ describe('failures, each with its phase and a concrete hint', () => {
     expect(failed.error).toMatch(
       /^health check http:\/\/127\.0\.0\.1:9\/healthz could not be reached .* after 2 attempts$/,
     );
-    expect(failed.recoveryHint).toMatch(
+    expect(failed.recoveryHint?.text).toMatch(
       /health endpoint, its listener port, the proxy and the access route/,
     );
   });
@@ -244,7 +252,8 @@ describe('failures, each with its phase and a concrete hint', () => {
     const done = await h.waitFor(run.id, ['rollback_failed', 'rolled_back', 'completed']);
     expect(done.status).toBe('rollback_failed');
     expect(done.failedPhase).toBe('rollback');
-    expect(done.recoveryHint).toMatch(/^manual intervention is required/);
+    expect(done.recoveryHint?.text).toMatch(/^manual intervention is required/);
+    expect(done.recoveryHint?.steps).toEqual([{ kind: 'save_logs', runId: run.id }]);
     expect(done.error).toMatch(
       /^rollback step \.\/rollback\.sh exited with code 4: previous image is gone \(after verify failed: verify command \.\/verify\.sh exited with code 1: smoke test: 502 from the service\)$/,
     );

@@ -366,7 +366,7 @@ describe('renderRunMessage: huge and hostile inputs', () => {
     variables: hugeVars,
     plan: makeBigPlan(5000, 120),
     error: hugeError,
-    recoveryHint: 'h'.repeat(5000),
+    recoveryHint: { text: 'h'.repeat(5000), steps: [] },
     outputs: Object.fromEntries(
       Array.from({ length: 300 }, (_, i) => [`out_${i}`, { nested: 'y'.repeat(1000) }]),
     ),

@@ -123,7 +123,7 @@ describe('secrets at rest', () => {
           `^cannot decrypt the sensitive variable (api_key|db_password) of ${run.id}: it was encrypted under another key \\(key id [0-9a-f]{8}; this server's key from DEPLOY_SECRET_KEY has id [0-9a-f]{8}\\)\\. .*; nothing was run$`,
         ),
       );
-      expect(failed.recoveryHint).toContain('give this server the secret key');
+      expect(failed.recoveryHint?.text).toContain('give this server the secret key');
       const logs = (await h.core.readLogs(run.id)).map((l) => l.line).join('\n');
       expect(logs).not.toContain('running plan step');
     } finally {

@@ -121,7 +121,7 @@ describe('terraform executor', () => {
     const failed = await h.waitFor(run.id, 'failed');
     expect(failed.failedPhase).toBe('detect');
     expect(failed.error).toBe('tofu-not-installed is not installed on this worker');
-    expect(failed.recoveryHint).toMatch(
+    expect(failed.recoveryHint?.text).toMatch(
       /^install tofu-not-installed on the workers, or set executor\.binary/,
     );
   });

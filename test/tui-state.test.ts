@@ -2,6 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import type { Actor, RunView } from '../src/core/api/types.ts';
+import { performAction } from '../src/tui/actions.ts';
 import type { RunsSnapshot } from '../src/tui/data/runs-store.ts';
 import { keyOf } from '../src/tui/keys.ts';
 import {
@@ -13,7 +14,9 @@ import {
 } from '../src/tui/state/dashboard.ts';
 import { DashboardStore } from '../src/tui/state/store.ts';
 import { viewOf } from '../src/tui/state/view.ts';
+import { FREEZE, heldRun, LOCK } from './support/hold-fixtures.ts';
 import { makePlan, makeRun } from './support/run-fixtures.ts';
+import { FakeCore } from './support/tui-fake-core.ts';
 
 const ALICE: Actor = { id: 'U0ALICE', via: 'tui' };
 
@@ -163,5 +166,52 @@ describe('the dashboard reducer', () => {
     expect(store.getSnapshot().selectedId).toBe('run-2');
     expect(told).toBe(1);
     expect(effects).toEqual([{ type: 'quit' }]);
+  });
+});
+
+describe('freezes and locks in the dashboard', () => {
+  it('L asks why and locks the run’s deployment; on a locked one it unlocks', async () => {
+    const run = heldRun({ freeze: null, locks: [] });
+    const see = seeOf([run]);
+    const asked = type(INITIAL_STATE, 'L', see);
+    expect(asked.state.dialog).toMatchObject({ action: 'lock', reason: '' });
+    // A lock needs a reason: enter without one does nothing.
+    expect(type(asked.state, '\r', see).effects).toEqual([]);
+    const typed = type(asked.state, 'db failover\r', see);
+    expect(typed.effects).toEqual([
+      {
+        type: 'perform',
+        dialog: expect.objectContaining({ action: 'lock', reason: 'db failover' }),
+      },
+    ]);
+    const core = new FakeCore();
+    const dialog = (typed.effects[0] as Extract<Effect, { type: 'perform' }>).dialog;
+    const outcome = await performAction(core, ALICE, dialog);
+    expect(outcome.message).toEqual({ kind: 'success', text: 'locked web-prod: “db failover”' });
+    expect(core.locks).toMatchObject([{ scope: 'deployment', target: 'web-prod', by: 'U0ALICE' }]);
+
+    const lockedSee = seeOf([heldRun({ freeze: null, locks: [LOCK] })]);
+    const unlock = type(type(INITIAL_STATE, 'L', lockedSee).state, 'y', lockedSee);
+    const unlockDialog = (unlock.effects[0] as Extract<Effect, { type: 'perform' }>).dialog;
+    expect(unlockDialog.action).toBe('unlock');
+    expect((await performAction(core, ALICE, unlockDialog)).message.text).toBe(
+      'unlocked web-prod: “db failover”',
+    );
+    expect(core.locks).toEqual([]);
+  });
+
+  it('x during a freeze asks the person who may override why, and sends the reason', () => {
+    const run = heldRun(
+      { freeze: { ...FREEZE, canOverride: true }, locks: [] },
+      { allowed: ['confirm_apply', 'cancel'] },
+    );
+    const see = seeOf([run]);
+    const asked = type(INITIAL_STATE, 'x', see);
+    expect(type(asked.state, 'y', see).effects).toEqual([]);
+    const typed = type(asked.state, 'hotfix\r', see);
+    expect(typed.effects[0]).toMatchObject({
+      type: 'perform',
+      dialog: { action: 'apply', reason: 'hotfix' },
+    });
   });
 });

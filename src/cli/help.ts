@@ -15,6 +15,11 @@ Runs
                                evaluation of its rules (config version, rules matched, result)
   deployments                  the deployments in the config and their state
 
+Locks
+  lock NAME|env:ENV|all "why"  lock: runs may plan, no apply or destroy is confirmed until unlocked
+  unlock NAME|env:ENV|all      lift a lock
+  locks                        the locks in force
+
 Signing in (remote mode)
   login --server URL           sign in through Slack (/deploy login CODE); keeps a token for URL
   logout [--server URL]        revoke this machine's token for URL and forget it
@@ -86,14 +91,20 @@ status shows what is still needed.
 ${identity}
   --plan ID     refuse if the run's plan is no longer PLAN_ID (the plan you reviewed)
 ${json}`,
-  apply: `Usage: deploy-bot apply RUN [--as USER] [--plan PLAN_ID] [--wait] [--json]
+  apply: `Usage: deploy-bot apply RUN [--as USER] [--plan PLAN_ID] [--override-reason TEXT] [--wait] [--json]
 
 Confirms the apply of RUN (the second approval): the changes start once the
 apply's requirements hold (approvals.apply; by default one approver). The apply
-runs exactly the approved plan.
+runs exactly the approved plan. A lock on the deployment (deploy-bot locks)
+refuses it until unlocked. During a freeze window it is refused, with the
+freeze's reason and when it ends, unless you are in the deployment's
+override.from and say why with --override-reason (stored with your
+confirmation, shown in status and audited).
 
 ${identity}
   --plan ID     refuse if the run's plan is no longer PLAN_ID
+  --override-reason TEXT
+                during a freeze: why the apply cannot wait (override.from only)
   --wait, -w    wait until the run finishes, printing its log
 ${json}`,
   cancel: `Usage: deploy-bot cancel RUN [--reason TEXT] [--as USER] [--json]
@@ -108,8 +119,8 @@ ${json}`,
   status: `Usage: deploy-bot status RUN [--json] [--wait]
 
 Shows RUN: status, phase, plan, approvals (each with the requirement it counted for, and
-what each decision still needs when its policy asks for more than one), outputs, error
-and recovery hint.
+what each decision still needs when its policy asks for more than one), the freeze
+window or locks holding its apply (freeze:, locked:), outputs, error and recovery hint.
 
 ${json}
   --wait, -w    wait until the run needs an approval or finishes`,
@@ -125,6 +136,26 @@ Prints the log of RUN (sensitive values are redacted).
   -n, --tail N  only the last N lines
   -f, --follow  keep printing new lines until the run finishes (Ctrl-C to stop)
   --json        one JSON object per line`,
+  lock: `Usage: deploy-bot lock NAME|env:ENV|all "reason" [--as USER] [--json]
+       deploy-bot lock NAME|env:ENV|all --reason TEXT
+
+Locks a deployment, every deployment of an environment, or all of them: runs
+may still plan and get their plan approved, but no apply or destroy is
+confirmed until someone unlocks. The reason is required and shown on every run
+the lock holds (Slack, deploy-tui, status). Who may lock (and unlock) a
+deployment: its locks.from, default its approvers; an environment or all needs
+that for every deployment it covers. One lock per target.
+
+${identity}
+  --reason TEXT why (instead of the words after the target)
+  --json        print the lock as JSON`,
+  unlock: `Usage: deploy-bot unlock NAME|env:ENV|all [--as USER] [--json]
+
+Lifts the lock on a deployment, an environment or all (the same target it was
+locked with). The same people who may lock it may unlock it.`,
+  locks: `Usage: deploy-bot locks [--json]
+
+The locks in force, oldest first: target, who locked it, via, since when, why.`,
   audit: `Usage: deploy-bot audit RUN [--json]
 
 Every status change of RUN: from, to, who, via (slack, cli, tui, system), when and why;
@@ -159,7 +190,7 @@ test   Replays the stored run RUN (its kind, requester, variables without
   deployments: `Usage: deploy-bot deployments [--json]
 
 The deployments in the config, their usage, and whether a run is active, queued
-or awaiting approval.`,
+or awaiting approval; a freeze window in force and the locks holding each.`,
   serve: `Usage: deploy-bot serve [--concurrency N] [--config FILE]
 
 Runs the workers and, when SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or

@@ -19,6 +19,12 @@ import {
   type RunStatus,
   STATUS_GROUPS,
 } from '../core/lifecycle/statuses.ts';
+import {
+  describeLockTarget,
+  formatInstant,
+  lockTargetText,
+  parseLockTarget,
+} from '../core/policy/lock-target.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
 import { connect, migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
 import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
@@ -32,7 +38,7 @@ import {
 import { rotateSecrets } from '../core/store/secrets-rotate.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
 import { login, logout, osUser, tokenCommand } from './account.ts';
-import { formatDeployment, formatLogLine, formatRun, formatRunRow } from './format.ts';
+import { formatDeployment, formatLock, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
 import { auditEntries, formatEvaluation, PolicyUsageError, policyCommand } from './policy.ts';
 import { pruneCommand } from './prune.ts';
@@ -71,6 +77,7 @@ const FLAGS = {
   'dry-run': { type: 'boolean' },
   requester: { type: 'string' },
   at: { type: 'string' },
+  'override-reason': { type: 'string' },
 } as const;
 
 const positiveInt = (flag: string) =>
@@ -362,7 +369,10 @@ async function runCommand(
         const runId = need(positionals, 0, 'a run id', command);
         // The apply may finish before we look: remember where its log starts.
         const before = (await core.readLogs(runId, { tail: 1 }))[0]?.id ?? 0;
-        let run = await core.confirmApply(runId, { planId: values.plan });
+        let run = await core.confirmApply(runId, {
+          planId: values.plan,
+          overrideReason: values['override-reason'],
+        });
         if (values.wait) run = await waitForRun(core, run, io, Boolean(values.json), before);
         printRun(run, values.json, io);
         return 0;
@@ -438,6 +448,40 @@ async function runCommand(
             process.once('SIGINT', () => void finish());
           })();
         });
+        return 0;
+      }
+      case 'lock':
+      case 'unlock': {
+        const target = parseLockTarget(
+          need(positionals, 0, 'a deployment, env:ENV or all', command),
+        );
+        if (target === null)
+          throw new UsageError(
+            `${command} takes a deployment name, env:ENVIRONMENT or all\n\n${COMMAND_HELP[command]}`,
+          );
+        const words = positionals.slice(1).join(' ');
+        if (command === 'unlock' && (words !== '' || values.reason !== undefined))
+          throw new UsageError(`unlock takes no reason\n\n${COMMAND_HELP.unlock}`);
+        if (command === 'lock' && words !== '' && values.reason !== undefined)
+          throw new UsageError('give the reason once: after the target or with --reason');
+        const lock =
+          command === 'lock'
+            ? await core.lock(target, values.reason ?? words)
+            : await core.unlock(target);
+        if (values.json) io.out(JSON.stringify(lock, null, 2));
+        else
+          io.out(
+            command === 'lock'
+              ? `locked ${describeLockTarget(lock)}: “${lock.reason}”. Runs may plan; no apply or destroy is confirmed until deploy-bot unlock ${lockTargetText(lock)}`
+              : `unlocked ${describeLockTarget(lock)} (locked by ${lock.by} since ${formatInstant(lock.at)}: “${lock.reason}”)`,
+          );
+        return 0;
+      }
+      case 'locks': {
+        const locks = await core.listLocks();
+        if (values.json) io.out(JSON.stringify(locks, null, 2));
+        else if (locks.length === 0) io.out('nothing is locked');
+        else for (const l of locks) io.out(formatLock(l));
         return 0;
       }
       case 'audit': {

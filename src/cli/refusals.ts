@@ -13,6 +13,12 @@ export function refusalSentence(
       return `${message} (deploy-bot list shows recent runs)`;
     case 'no_identity':
       return `${message}: pass --as U… (your Slack user id) or set DEPLOY_USER`;
+    case 'frozen':
+      return message.endsWith('with a written reason for doing so')
+        ? `${message} (deploy-bot apply RUN --override-reason "why")`
+        : message;
+    case 'locked':
+      return `${message} (deploy-bot locks lists the locks; deploy-bot unlock NAME|env:ENV|all lifts one)`;
     case 'already_approved':
     case 'approval_not_needed':
     case 'plan_approver':

@@ -24,6 +24,13 @@ export const REFUSAL_CODES = [
   'approval_not_needed',
   'rule_denied',
   'rule_failed',
+  // Holds (freezes and locks): see src/core/policy/holds.ts.
+  'frozen',
+  'locked',
+  'already_locked',
+  'not_locked',
+  'lock_not_allowed',
+  'reason_required',
 ] as const;
 export type RefusalCode = (typeof REFUSAL_CODES)[number];
 

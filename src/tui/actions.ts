@@ -12,13 +12,29 @@ export type ActionOutcome = { readonly run: RunView | null; readonly message: Me
 
 const DONE = { approve: 'plan approved', apply: 'confirmed', cancel: 'cancelled' } as const;
 
+/** L: lock or unlock the run's deployment; the runs it holds are redrawn as they change. */
+async function lockAction(core: TuiCore, actor: Actor, dialog: Dialog): Promise<ActionOutcome> {
+  const target = { scope: 'deployment', target: dialog.run.deployment } as const;
+  const lock =
+    dialog.action === 'lock'
+      ? await core.lock(target, actor, dialog.reason.trim())
+      : await core.unlock(target, actor);
+  return {
+    run: null,
+    message: {
+      kind: 'success',
+      text: `${dialog.action === 'lock' ? 'locked' : 'unlocked'} ${lock.target}: “${lock.reason}”`,
+    },
+  };
+}
+
 /** What happened: the run's new status, or (an approval that counted, the run waits for more) what it still needs. */
-function outcomeText(dialog: Dialog, run: RunView): string {
-  const stage = dialog.action === 'approve' ? 'plan' : dialog.action === 'apply' ? 'apply' : null;
-  if (stage !== null && run.status === dialog.run.status && run.policy) {
+function outcomeText(action: keyof typeof DONE, before: RunView, run: RunView): string {
+  const stage = action === 'approve' ? 'plan' : action === 'apply' ? 'apply' : null;
+  if (stage !== null && run.status === before.status && run.policy) {
     return `approval counted: ${run.id}: ${stageSummary(stage, run.policy[stage])}`;
   }
-  return `${DONE[dialog.action]}: ${run.id} is now ${run.statusLabel.toLowerCase()}`;
+  return `${DONE[action]}: ${run.id} is now ${run.statusLabel.toLowerCase()}`;
 }
 
 export async function performAction(
@@ -29,13 +45,19 @@ export async function performAction(
   const id = dialog.run.id;
   const planId = dialog.run.plan?.id;
   try {
+    if (dialog.action === 'lock' || dialog.action === 'unlock')
+      return await lockAction(core, actor, dialog);
+    const reason = dialog.reason.trim() || undefined;
     const run =
       dialog.action === 'approve'
         ? await core.approvePlan(id, actor, { planId })
         : dialog.action === 'apply'
-          ? await core.confirmApply(id, actor, { planId })
-          : await core.cancelRun(id, actor, { reason: dialog.reason.trim() || undefined });
-    return { run, message: { kind: 'success', text: outcomeText(dialog, run) } };
+          ? await core.confirmApply(id, actor, { planId, overrideReason: reason })
+          : await core.cancelRun(id, actor, { reason });
+    return {
+      run,
+      message: { kind: 'success', text: outcomeText(dialog.action, dialog.run, run) },
+    };
   } catch (error) {
     return {
       run: null,

@@ -26,6 +26,7 @@ export type Command =
   | { readonly type: 'approve' }
   | { readonly type: 'apply' }
   | { readonly type: 'cancel' }
+  | { readonly type: 'lock' }
   | { readonly type: 'follow' }
   | { readonly type: 'zoom' }
   | { readonly type: 'refresh' };
@@ -129,6 +130,8 @@ export function commandFor(input: string, key: Key): Command | null {
       return { type: 'apply' };
     case 'c':
       return { type: 'cancel' };
+    case 'L':
+      return { type: 'lock' };
     case 'f':
       return { type: 'follow' };
     case 'z':
@@ -151,8 +154,7 @@ export const HELP: readonly { readonly title: string; readonly entries: readonly
       { keys: 'g  G', what: 'go to the top / the end (the end of a log follows it)' },
       { keys: '?', what: 'this help (any key closes it)' },
       { keys: 'esc', what: 'back: close the run, clear the search and filters' },
-      { keys: 'r', what: 'reload now (it is live anyway)' },
-      { keys: 'q  ctrl-c', what: 'quit' },
+      { keys: 'r   q  ctrl-c', what: 'reload now (it is live anyway) / quit' },
     ],
   },
   {
@@ -179,6 +181,11 @@ export const HELP: readonly { readonly title: string; readonly entries: readonly
       { keys: 'a', what: 'approve the plan', action: true },
       { keys: 'x', what: 'apply (or destroy): confirm the change', action: true },
       { keys: 'c', what: 'cancel the run, with an optional reason', action: true },
+      {
+        keys: 'L',
+        what: 'lock (asks why) / unlock the run’s deployment: no apply while locked',
+        action: true,
+      },
     ],
   },
 ];

@@ -240,7 +240,7 @@ describe(`SIGKILL of a worker during detect (${DETECT_ROUNDS} round(s) of ${DETE
             const end = await h.waitFor(r.id, ['failed', 'destroyed', 'rollback_failed'], WAIT_MS);
             expect(end.status).toBe('failed');
             expect(end.failedPhase).toBe('execute');
-            expect(end.recoveryHint).toMatch(/partly changed/);
+            expect(end.recoveryHint?.text).toMatch(/partly changed/);
             figures.destroyFailedWithHint += 1;
             const starts = effects(r.deployment).filter((l) => l === `destroy ${r.id} start`);
             figures.doubleDestroys += starts.length > 1 ? 1 : 0;
@@ -301,7 +301,7 @@ describe(`SIGKILL of a worker during detect (${DETECT_ROUNDS} round(s) of ${DETE
         const end = await h.waitFor(run.id, ['failed', 'destroyed'], WAIT_MS);
         expect(end.status).toBe('failed');
         expect(end.error).toMatch(/was not started: deploy-bot could not record its process first/);
-        expect(end.recoveryHint).toMatch(/never ran, so it changed nothing/);
+        expect(end.recoveryHint?.text).toMatch(/never ran, so it changed nothing/);
         // The program itself never ran, and nothing of it is left running.
         expect(effects('gone0')).not.toContain(`destroy ${run.id} start`);
         expect(processesWithEnv('DEPLOY_RUN_ID', run.id)).toEqual([]);

@@ -148,7 +148,7 @@ describe(`SIGKILL of a worker (${ROUNDS} round(s) of ${RUNS} runs each)`, () => 
         for (const r of runs) {
           expect(r.status).toBe('failed');
           expect(r.failedPhase).toBe('execute');
-          expect(r.recoveryHint).toMatch(/partly changed/);
+          expect(r.recoveryHint?.text).toMatch(/partly changed/);
           expect(effects(r.deployment).filter((l) => l === `apply ${r.id} start`)).toHaveLength(1);
           expect(effects(r.deployment)).not.toContain(`apply ${r.id} end`);
         }
@@ -173,7 +173,7 @@ describe(`SIGKILL of a worker (${ROUNDS} round(s) of ${RUNS} runs each)`, () => 
             expect(r.status).toBe('completed'); // verify is read-only: it ran again
           else expect(r.status).toBe('rollback_failed'); // an interrupted rollback is never re-run blindly
           if (stage === 'rollback')
-            expect(r.recoveryHint).toMatch(/^manual intervention is required/);
+            expect(r.recoveryHint?.text).toMatch(/^manual intervention is required/);
         }
       } finally {
         await survivor.kill('SIGTERM');

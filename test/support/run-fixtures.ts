@@ -154,7 +154,13 @@ export function makeRun(overrides: Partial<RunView> = {}): RunView {
       ? {
           error:
             'Error: creating EC2 Instance: UnauthorizedOperation: You are not authorized to perform this operation.',
-          recoveryHint: 'Inspect the server, credentials, build and runtime logs, then run again.',
+          recoveryHint: {
+            text: 'Inspect the server, credentials, build and runtime logs, then run again.',
+            steps: [
+              { kind: 'see_logs', runId: base.id },
+              { kind: 'run_again', deployment: base.deployment, runKind: base.kind },
+            ],
+          },
         }
       : {}),
     ...(status === 'cancelled' ? { cancel: { by: 'U0CANCELER', reason: 'wrong image tag' } } : {}),

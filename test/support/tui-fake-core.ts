@@ -6,6 +6,8 @@
 import type { RunChange } from '../../src/core/api/core.ts';
 import type {
   Actor,
+  LockTarget,
+  LockView,
   LogLine,
   RunFilter,
   RunView,
@@ -244,5 +246,36 @@ export class FakeCore implements TuiCore {
 
   async listDeployments(): ReturnType<TuiCore['listDeployments']> {
     return [];
+  }
+
+  /** Locks in force, as lock/unlock leave them. */
+  locks: LockView[] = [];
+
+  async lock(target: LockTarget, actor: Actor, reason?: string): Promise<LockView> {
+    this.calls.push(`lock(${reason ?? ''}):${target.target}:${actor.id}`);
+    if (this.refuseWith) {
+      const r = this.refuseWith;
+      this.refuseWith = null;
+      throw r;
+    }
+    const lock: LockView = {
+      id: `lock-${this.locks.length + 1}`,
+      scope: target.scope,
+      target: target.target,
+      reason: reason ?? '',
+      by: actor.id,
+      via: actor.via,
+      at: new Date().toISOString(),
+    };
+    this.locks.push(lock);
+    return lock;
+  }
+
+  async unlock(target: LockTarget, actor: Actor): Promise<LockView> {
+    this.calls.push(`unlock:${target.target}:${actor.id}`);
+    const lock = this.locks.find((l) => l.scope === target.scope && l.target === target.target);
+    if (!lock) throw new Refusal('not_locked', `${target.target} is not locked`);
+    this.locks = this.locks.filter((l) => l !== lock);
+    return lock;
   }
 }

@@ -30,17 +30,6 @@ export function slackDate(iso: string): string {
   return `<!date^${unix}^{date_short_pretty} {time}|${fallback}>`;
 }
 
-export function formatDuration(totalSeconds: number): string {
-  if (!Number.isFinite(totalSeconds) || totalSeconds < 0) return '—';
-  const s = Math.round(totalSeconds);
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 48) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
-  return `${Math.floor(h / 24)}d ${h % 24}h`;
-}
-
 /** Terminal colour codes and carriage returns are noise in Slack. */
 export function cleanLine(line: string): string {
   return line.replace(ANSI, '').replace(/\r/g, '').replace(/\t/g, '  ');

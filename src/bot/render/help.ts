@@ -49,6 +49,15 @@ export const HELP_COMMANDS: readonly { readonly usage: string; readonly descript
       'The recent completed runs of a deployment, each with a "Deploy this version" button.',
   },
   {
+    usage: '{cmd} lock <deployment> | env:<environment> | all "reason"',
+    description:
+      'Lock: runs may plan and get plan approval, but no apply or destroy is confirmed until unlocked (who may: locks.from, default the approvers).',
+  },
+  {
+    usage: '{cmd} unlock <deployment> | env:<environment> | all',
+    description: 'Lift a lock. {cmd} locks lists the locks in force.',
+  },
+  {
     usage: '{cmd} login <code>',
     description:
       'Sign in the deploy-bot login waiting on your machine as you (it printed the code). Then: tokens lists your tokens, logout [all] revokes them.',

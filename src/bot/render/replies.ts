@@ -4,13 +4,14 @@
 
 import type { DeploymentView, RunView } from '../../core/api/types.ts';
 import { STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { formatDuration } from '../../core/text/duration.ts';
 import { planCounts } from '../../core/text/plan.ts';
 import { stillNeeds } from '../../core/text/policy.ts';
 import { type Block, mrkdwn, plainText, type RenderedMessage } from './blocks.ts';
-import { codeText, fitEncoded, formatDuration, mention, mentionOf, slackDate } from './format.ts';
+import { codeText, fitEncoded, mention, mentionOf, slackDate } from './format.ts';
 import { escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 import { renderLogChunks } from './plan-thread.ts';
-import { ruleRefusalText } from './refusals.ts';
+import { type RefusalLike, refusalMrkdwn } from './refusal.ts';
 import { renderRunMessage, runTitle } from './run-message.ts';
 
 const SECTION = LIMITS.sectionText;
@@ -63,9 +64,17 @@ export type ProblemOptions = {
   readonly hint?: string;
 };
 
+/** A problem's sentence as mrkdwn: a refusal in the bot's words, or text escaped. */
+function problemMrkdwn(problem: string | RefusalLike, max: number): string {
+  return typeof problem === 'string' ? esc(problem, max) : refusalMrkdwn(problem, max);
+}
+
 /** "✗ <what was wrong>", the details, the right usage. */
-export function renderProblem(message: string, opts: ProblemOptions = {}): RenderedMessage {
-  const blocks: Block[] = [section(`✗ ${esc(message, 1500)}`)];
+export function renderProblem(
+  problem: string | RefusalLike,
+  opts: ProblemOptions = {},
+): RenderedMessage {
+  const blocks: Block[] = [section(`✗ ${problemMrkdwn(problem, 1500)}`)];
   const details = opts.details ?? [];
   if (details.length > 1) {
     blocks.push(section(fitLines(details.map((d) => `• ${esc(d, 400)}`))));
@@ -81,7 +90,7 @@ export function renderProblem(message: string, opts: ProblemOptions = {}): Rende
     );
   }
   if (opts.hint) blocks.push(context(opts.hint));
-  return { text: fallback(`✗ ${message}`), blocks };
+  return { text: `✗ ${problemMrkdwn(problem, 298)}`, blocks };
 }
 
 export function renderErrorReply(what: string, error: string): RenderedMessage {
@@ -174,11 +183,13 @@ function deploymentLine(d: DeploymentView): string {
   const active = d.state.active;
   const state =
     active !== null
-      ? `*running* ${code(active.id, 60)} (${esc(STATUS_TABLE[active.status].label.toLowerCase(), 40)}, ${formatDuration(active.durationSeconds)})`
+      ? `*running* ${code(active.id, 60)} (${esc(STATUS_TABLE[active.status].label.toLowerCase(), 40)}, ${formatDuration(active.durationSeconds * 1000)})`
       : 'idle';
   const extra = [
     d.state.queued > 0 ? `${d.state.queued} queued` : null,
     d.state.awaiting > 0 ? `${d.state.awaiting} awaiting approval` : null,
+    d.state.freeze ? `❄ frozen until ${slackDate(d.state.freeze.endsAt)}` : null,
+    d.state.locks.length > 0 ? `🔒 locked by ${mention(d.state.locks[0]!.by)}` : null,
   ].filter((x): x is string => x !== null);
   const description = d.description ? ` — ${esc(d.description, 100)}` : '';
   return `• ${code(d.name, 64)} (${esc(d.environment, 40)}): ${state}${extra.length > 0 ? ` · ${extra.join(', ')}` : ''}${description}`;
@@ -244,32 +255,24 @@ export function renderCancelled(run: RunView): RenderedMessage {
 }
 
 /** A refused click: the reason, and what the run is doing now. */
-/** A refusal as a front end sees it: the core's sentence, its code and details. */
-export type RefusalLike = {
-  readonly code: string;
-  readonly message: string;
-  readonly details: Readonly<Record<string, unknown>>;
-};
-
 export function renderClickRefused(
-  refusal: string | RefusalLike,
+  problem: string | RefusalLike,
   run: RunView | null,
 ): RenderedMessage {
-  const { code: refusalCode, details } =
-    typeof refusal === 'string' ? { code: '', details: {} } : refusal;
-  const message =
-    typeof refusal === 'string'
-      ? refusal
-      : (ruleRefusalText(refusal.code, refusal.details) ?? refusal.message);
   const now =
     run !== null
       ? `Run ${code(run.id, 80)} is *${esc(STATUS_TABLE[run.status].label.toLowerCase(), 60)}*; its message now shows that.`
       : null;
   // What the decision still needs, with the people and groups mentioned.
-  const needs = stillNeeds(refusalCode, details, mentionOf);
+  const refusal = typeof problem === 'string' ? null : problem;
+  const needs = refusal ? stillNeeds(refusal.code, refusal.details, mentionOf) : '';
+  const needsText = refusal ? stillNeeds(refusal.code, refusal.details) : '';
   return {
-    text: fallback(`✗ ${message}${stillNeeds(refusalCode, details)}`),
-    blocks: [section(`✗ ${esc(message, 1500)}${needs}`), ...(now ? [context(now)] : [])],
+    text:
+      refusal !== null && needsText !== ''
+        ? fallback(`✗ ${refusal.message}${needsText}`)
+        : `✗ ${problemMrkdwn(problem, 298)}`,
+    blocks: [section(`✗ ${problemMrkdwn(problem, 1500)}${needs}`), ...(now ? [context(now)] : [])],
   };
 }
 

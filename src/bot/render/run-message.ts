@@ -8,6 +8,7 @@ import type {
   ApprovalView,
   ChangeAction,
   PlanView,
+  RecoveryStep,
   RunView,
 } from '../../core/api/types.ts';
 import { type Decision, decisionsAt } from '../../core/lifecycle/decisions.ts';
@@ -17,6 +18,7 @@ import {
   type RunStatus,
   STATUS_TABLE,
 } from '../../core/lifecycle/statuses.ts';
+import { formatDuration } from '../../core/text/duration.ts';
 import { planCounts } from '../../core/text/plan.ts';
 import { approvalEntryText, isSingleApproval, stageSummary } from '../../core/text/policy.ts';
 import { type RuleLine, ruleLines } from '../../core/text/rules.ts';
@@ -42,7 +44,6 @@ import {
   codeExcerpt,
   codeText,
   fitEncoded,
-  formatDuration,
   inlineValue,
   logTailBlock,
   mention,
@@ -50,6 +51,7 @@ import {
   slackDate,
   sourceText,
 } from './format.ts';
+import { holdsText } from './holds.ts';
 import { blocksTextLength, escapeMrkdwn, LIMITS, truncate } from './limits.ts';
 
 export type RunMessageOptions = {
@@ -74,6 +76,8 @@ export const RUN_MESSAGE_BUDGET = {
   outputValue: 200,
   log: 1800,
   logLine: 300,
+  /** A freeze and the locks holding the run. */
+  holds: 900,
   context: 300,
   /** Each stage's approvals (and what its policy still needs). */
   approvals: 1500,
@@ -412,6 +416,20 @@ function decisionButtons(run: RunView): ButtonElement[] {
   return decisions.map((d) => DECISION_BUTTON[d](run));
 }
 
+/** The bot's words for a recovery step: where it is in Slack (the thread, a button). */
+function recoveryStepText(step: RecoveryStep): string {
+  switch (step.kind) {
+    case 'see_logs':
+      return 'The whole log is in this message’s thread.';
+    case 'save_logs':
+      return 'Save the whole log (in this message’s thread) before anything else.';
+    case 'run_again':
+      return step.runKind === 'execute'
+        ? '*Run again* starts a new run with the same variables.'
+        : 'Request the destroy again to start over.';
+  }
+}
+
 function failureSections(
   run: RunView,
   opts: RunMessageOptions,
@@ -423,10 +441,11 @@ function failureSections(
   if (run.error !== null && run.error.length > 0) {
     sections.push(['error', `*Error*\n${codeExcerpt(run.error, RUN_MESSAGE_BUDGET.error - 8)}`]);
   }
-  const hint = run.recoveryHint ?? STATUS_TABLE[run.status].action;
+  const hint = run.recoveryHint?.text ?? STATUS_TABLE[run.status].action;
+  const steps = (run.recoveryHint?.steps ?? []).map(recoveryStepText);
   sections.push([
     'hint',
-    `*What to do:* ${fitEncoded(hint, RUN_MESSAGE_BUDGET.hint - 16, escapeMrkdwn)}`,
+    `*What to do:* ${fitEncoded(hint, RUN_MESSAGE_BUDGET.hint - 16, escapeMrkdwn)}${steps.length > 0 ? `\n${steps.join(' ')}` : ''}`,
   ]);
   const log = opts.logTail ?? [];
   if (log.length > 0) {
@@ -649,7 +668,7 @@ function noteMenu(run: RunView): OverflowElement | null {
 export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): RenderedMessage {
   const info = STATUS_TABLE[run.status];
   const title = runTitle(run);
-  const duration = formatDuration(durationOf(run, opts.now));
+  const duration = formatDuration(durationOf(run, opts.now) * 1000);
   const fieldMax = RUN_MESSAGE_BUDGET.field;
 
   const blocks: Block[] = [
@@ -684,6 +703,8 @@ export function renderRunMessage(run: RunView, opts: RunMessageOptions = {}): Re
   const detail = detailFor(run, opts, duration);
   const buttons = decisionButtons(run);
   for (const [name, text] of detail.sections) blocks.push(section(run, name, text));
+  const holds = holdsText(run, RUN_MESSAGE_BUDGET.holds);
+  if (holds !== null) blocks.push(section(run, 'holds', holds));
   // A finished deployment can be run again with the same variables (a new run, both approvals).
   const again: ButtonElement[] =
     isTerminal(run.status) && run.kind === 'execute'

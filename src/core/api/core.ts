@@ -15,6 +15,14 @@ import { Refusal } from '../errors.ts';
 import { type Decision, decisionsAt } from '../lifecycle/decisions.ts';
 import { allowedDecisions, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
+import {
+  type LockContext,
+  liftLockOn,
+  listLocks,
+  mayOverride,
+  takeLock,
+  withoutHeld,
+} from '../policy/holds.ts';
 import { NO_RULES } from '../policy/rules.ts';
 import { currentRulesOutcome, type PlanFacts } from '../policy/run-policy.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
@@ -55,6 +63,8 @@ import type {
   Actor,
   DeploymentView,
   GroupMembership,
+  LockTarget,
+  LockView,
   LogLine,
   PolicyEvaluationView,
   RunFilter,
@@ -97,6 +107,13 @@ export type RequestRunInput = {
 };
 
 export type { ActOptions } from './decide.ts';
+
+function noConfigYet(): Refusal {
+  return new Refusal(
+    'no_config',
+    'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
+  );
+}
 
 export class DeployCore {
   private groups: GroupMembership | undefined;
@@ -212,20 +229,14 @@ export class DeployCore {
     const current = await currentConfigVersion(this.db);
     if (current) this.version = current;
     if (!this.version) {
-      throw new Refusal(
-        'no_config',
-        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
-      );
+      throw noConfigYet();
     }
     return this.version;
   }
 
   private get deployments(): ReadonlyMap<string, Deployment> {
     if (!this.version) {
-      throw new Refusal(
-        'no_config',
-        'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
-      );
+      throw noConfigYet();
     }
     return this.version.deployments;
   }
@@ -367,10 +378,13 @@ export class DeployCore {
       actor: a.by,
       entry: a.entry ?? null,
     }));
-    return async (actor) => ({
-      ...view,
-      allowed: await this.allowedFor(view.status, row, approvals, actor, view.plan),
-    });
+    return async (actor) => {
+      const allowed = await this.allowedFor(view.status, row, approvals, actor, view.plan);
+      const freeze = view.policy?.freeze;
+      if (!view.policy || !freeze || freeze.overridden) return { ...view, allowed };
+      const canOverride = await mayOverride(row, actor, this.groups);
+      return { ...view, allowed, policy: { ...view.policy, freeze: { ...freeze, canOverride } } };
+    };
   }
 
   /** The decisions `actor` may take on a run now. */
@@ -395,7 +409,34 @@ export class DeployCore {
     const rules = decisionsAt(status).some((d) => d !== 'cancel')
       ? await currentRulesOutcome(this.db, row, plan, approvals)
       : NO_RULES;
-    return allowedDecisions(status, decisionSubject(row, approvals, rules), actor, this.groups);
+    const subject = decisionSubject(row, approvals, rules);
+    const allowed = await allowedDecisions(status, subject, actor, this.groups);
+    return withoutHeld(this.db, row, actor, this.groups, allowed);
+  }
+
+  // ---- locks -----------------------------------------------------------------
+
+  private async lockContext(): Promise<LockContext> {
+    const version = await this.refreshConfig();
+    return {
+      deployments: version.deployments,
+      deployment: (name) => this.deployment(name, version.deployments),
+      groups: this.groups,
+    };
+  }
+
+  /** Locks a deployment, an environment or all: no apply or destroy is confirmed until unlocked. */
+  async lock(target: LockTarget, actor: Actor, reason: string | undefined): Promise<LockView> {
+    return takeLock(this.db, target, reason, actor, await this.lockContext());
+  }
+
+  async unlock(target: LockTarget, actor: Actor): Promise<LockView> {
+    return liftLockOn(this.db, target, actor, await this.lockContext());
+  }
+
+  /** The locks in force, oldest first. */
+  listLocks(): Promise<LockView[]> {
+    return listLocks(this.db);
   }
 
   async listRuns(filter: RunFilter = {}): Promise<RunView[]> {

@@ -15,15 +15,17 @@ import {
 import { changeStatusFor, type RunStatus, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { processLog } from '../logs/logger.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
+import { checkHolds, overrideAudit, recordOverride } from '../policy/holds.ts';
 import { NO_RULES, type RulesOutcome } from '../policy/rules.ts';
 import { enforceRules, recordRefusedEvaluation } from '../policy/run-rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
 import type { Db, Tx } from '../store/database.ts';
 import { approvalsOfRun, insertApproval, planById, reassignApprovals } from '../store/plans.ts';
-import { lockRunRow, type RunRow, touchRun } from '../store/runs.ts';
+import { lockRunRow, noSuchRun, type RunRow, touchRun } from '../store/runs.ts';
 import { lockDeployment, slotHolder } from '../store/slots.ts';
 import { type TransitionInput, transition } from '../store/transition.ts';
+import { cleanPersonText } from '../text/person-text.ts';
 import { loadRunViews, toRunView } from '../views/runs.ts';
 import type { Actor, GroupMembership, RunView } from './types.ts';
 
@@ -41,13 +43,13 @@ export type ActOptions = {
   readonly reason?: string | undefined;
   /** A note stored with an approval ("Approve with a note"): shown with it everywhere. */
   readonly note?: string | undefined;
+  /**
+   * Confirming an apply during a freeze: why (required of someone in the
+   * deployment's `override.from`; stored, shown and audited). Ignored when no
+   * freeze is in force.
+   */
+  readonly overrideReason?: string | undefined;
 };
-
-/** A person's note or reason as stored: no NUL, well-formed, trimmed, at most 500 characters; null when empty. */
-function cleanNote(text: string | undefined): string | null {
-  const clean = text?.replaceAll('\0', '').toWellFormed().trim().slice(0, 500) ?? '';
-  return clean === '' ? null : clean;
-}
 
 /** An approval as the policy reads it. */
 export type ApprovalFacts = {
@@ -103,7 +105,7 @@ async function lockForDecision(
 ): Promise<RunRow> {
   const row = await lockRunRow(tx, runId);
   if (!row) {
-    throw new Refusal('unknown_run', `there is no run ${runId}: check the id`, { runId });
+    throw noSuchRun(runId);
   }
   if (row.status !== status) {
     const now = STATUS_TABLE[row.status].label.toLowerCase();
@@ -195,9 +197,18 @@ function approve(
       );
       if (stage === 'apply') checkPlanApprovals(all, plan);
       if (stage === 'apply' && counts.satisfied) await checkSlotFree(tx, row);
-      const note = cleanNote(options.note);
-      const inserted = await insertApproval(tx, runId, stage, plan, actor, note, counts.entry);
+      // Freezes and locks hold every apply approval (holds.ts).
+      const override =
+        stage === 'apply'
+          ? await checkHolds(tx, row, actor, ctx.groups, options.overrideReason)
+          : null;
+      const note = cleanPersonText(options.note);
+      const inserted = {
+        ...(await insertApproval(tx, runId, stage, plan, actor, note, counts.entry)),
+        overrideReason: override?.reason ?? null,
+      };
       await rules.recorded;
+      await recordOverride(tx, runId, actor, override);
       const moves = current
         .filter((a) => a.stage === stage && counts.assignment.get(a.actor) !== a.entry)
         .map((a) => ({ actor: a.actor, entry: counts.assignment.get(a.actor) ?? null }));
@@ -224,7 +235,7 @@ function approve(
         row,
         stage === 'plan' ? 'awaiting_apply_approval' : changeStatusFor(row.kind),
         actor,
-        `${what} by ${by.join(', ')}${note !== null ? `: ${note}` : ''}`,
+        `${what} by ${by.join(', ')}${overrideAudit(override)}${note !== null ? `: ${note}` : ''}`,
       );
       return toRunView(moved, { plan, approvals, queue: null, rules: rules.after });
     }),
@@ -253,7 +264,7 @@ export async function cancelRun(
   return counted(ctx, 'cancel', runId, actor, () =>
     ctx.db.transaction(async (tx) => {
       const row = await lockRunRow(tx, runId);
-      if (!row) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
+      if (!row) throw noSuchRun(runId);
       const status = row.status;
       if (!STATUS_TABLE[status].cancellable) {
         const label = STATUS_TABLE[status].label.toLowerCase();

@@ -7,10 +7,12 @@
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
 import { z } from 'zod';
 import { REFUSAL_CODES, Refusal, type RefusalCode } from '../errors.ts';
+import { lockTargetText } from '../policy/lock-target.ts';
 import type { LogRange } from '../store/logs.ts';
 import type { DeployPort, Page, RunChange } from './port.ts';
 import type {
   DeploymentView,
+  LockView,
   LogLine,
   PolicyEvaluationView,
   RunView,
@@ -227,7 +229,10 @@ export function httpPort(options: HttpPortOptions): DeployPort & { me(): Promise
     approvePlan: (runId, o = {}) =>
       call<RunView>('POST', `${runPath(runId)}/approve`, { planId: o.planId }),
     confirmApply: (runId, o = {}) =>
-      call<RunView>('POST', `${runPath(runId)}/apply`, { planId: o.planId }),
+      call<RunView>('POST', `${runPath(runId)}/apply`, {
+        planId: o.planId,
+        overrideReason: o.overrideReason,
+      }),
     cancelRun: (runId, o = {}) =>
       call<RunView>('POST', `${runPath(runId)}/cancel`, { reason: o.reason }),
     getRun: (runId) => call<RunView>('GET', runPath(runId)),
@@ -285,6 +290,10 @@ export function httpPort(options: HttpPortOptions): DeployPort & { me(): Promise
         undefined,
         onResync,
       ),
+    lock: (target, reason) =>
+      call<LockView>('POST', '/locks', { target: lockTargetText(target), reason }),
+    unlock: (target) => call<LockView>('POST', '/locks/unlock', { target: lockTargetText(target) }),
+    listLocks: async () => (await call<{ items: LockView[] }>('GET', '/locks')).items,
     close: async () => {
       for (const stop of followers) stop();
       followers.clear();

@@ -10,6 +10,8 @@ import type { ActOptions, DeployCore, RunChange } from './core.ts';
 import type {
   Actor,
   DeploymentView,
+  LockTarget,
+  LockView,
   LogLine,
   PolicyEvaluationView,
   RunFilter,
@@ -55,6 +57,12 @@ export interface DeployPort {
   ): Promise<Unsubscribe>;
   /** Every change of every run; `onResync` after a reconnect (changes may have been missed). */
   followRuns(onChange: (change: RunChange) => void, onResync?: () => void): Promise<Unsubscribe>;
+  /** Locks a deployment, an environment or all (a reason is required): no apply is confirmed until unlocked. */
+  lock(target: LockTarget, reason: string): Promise<LockView>;
+  /** Lifts the lock on a target; returns the lock as it was. */
+  unlock(target: LockTarget): Promise<LockView>;
+  /** The locks in force, oldest first. */
+  listLocks(): Promise<readonly LockView[]>;
   close(): Promise<void>;
 }
 
@@ -115,6 +123,9 @@ export function localPort(
     followLogs: (runId, onLines, o = {}) =>
       core.followLogs(runId, (lines) => onLines(lines), { afterId: o.afterId }),
     followRuns: (onChange, onResync) => core.subscribeRuns(onChange, onResync),
+    lock: (target, reason) => core.lock(target, actor(), reason),
+    unlock: (target) => core.unlock(target, actor()),
+    listLocks: () => core.listLocks(),
     close: async () => {
       if (options.closeCore) await core.close();
     },

@@ -50,33 +50,60 @@ export type ApprovalView = {
   readonly note?: string | null;
   /** The requirement entry of the stage it counted for (index into policy.plan/apply.entries), or null. */
   readonly entry?: number | null;
-  /** The written reason of an apply confirmed during a freeze, or null. */
+  /** An apply confirmed during a freeze: the reason given for overriding it, or null. */
   readonly overrideReason?: string | null;
 };
 
-/** A freeze window that holds the run's apply (filled by the freeze work; null before). */
-export type FreezeView = {
-  readonly reason: string;
-  readonly endsAt: string | null;
-  readonly overrideFrom: readonly string[];
-};
+/** What an ad hoc lock holds: one deployment, one environment, or all. */
+export type LockScope = 'deployment' | 'environment' | 'all';
+/** `NAME`, `env:ENV` or `all` as typed; target null for all. */
+export type LockTarget = { readonly scope: LockScope; readonly target: string | null };
 
-/** An ad hoc lock that holds the run (filled by the lock work). */
 export type LockView = {
   readonly id: string;
-  readonly scope: string;
-  readonly target: string;
+  readonly scope: LockScope;
+  /** The deployment or environment; null for all. */
+  readonly target: string | null;
   readonly reason: string;
   readonly by: string;
+  readonly via: Via;
+  readonly at: string;
+};
+
+/** A freeze window in force for a run (or one its apply overrode). */
+export type FreezeView = {
+  readonly reason: string;
+  /** When deploys are possible again (ISO). */
+  readonly endsAt: string;
+  /** Who may confirm the apply anyway, with a written reason (empty: nobody). */
+  readonly overrideFrom: readonly string[];
+  /** The apply was confirmed during the freeze: by whom, why, when. */
+  readonly overridden: {
+    readonly by: string;
+    readonly reason: string;
+    readonly at: string;
+  } | null;
+  /**
+   * Whether the person the run was read for may override it (then
+   * `confirm_apply` stays in `allowed`, and a reason is required). Absent when
+   * the run was read for nobody.
+   */
+  readonly canOverride?: boolean;
+};
+
+/** What holds a run's apply back: a freeze window and ad hoc locks. */
+export type HoldsView = {
+  /** The freeze in force for the run (or overridden by its apply), else null. */
+  readonly freeze: FreezeView | null;
+  /** The locks holding the run (empty once it applied or finished). */
+  readonly locks: readonly LockView[];
 };
 
 /** The policy's state for a run: each decision's requirements, matched rules, freezes and locks. */
-export type PolicyView = {
+export type PolicyView = HoldsView & {
   readonly plan: StageView;
   readonly apply: StageView;
   readonly rules: readonly RuleResult[];
-  readonly freeze: FreezeView | null;
-  readonly locks: readonly LockView[];
 };
 
 export type SourceSummary = {
@@ -99,6 +126,26 @@ export type VariableSource =
   | { readonly from: 'default' }
   | { readonly from: 'last_execute'; readonly runId: string };
 
+/**
+ * One thing a person can do about a failed run, as data: each front end says
+ * it in its own words (the CLI a command, Slack a button or `/deploy logs`,
+ * deploy-tui a key).
+ */
+export type RecoveryStep =
+  /** Read the run's log: the step's own output says more than the error. */
+  | { readonly kind: 'see_logs'; readonly runId: string }
+  /** Keep the whole log before anything else (a person will restore by hand). */
+  | { readonly kind: 'save_logs'; readonly runId: string }
+  /** Request the deployment again (a new run, its own plan and both approvals). */
+  | { readonly kind: 'run_again'; readonly deployment: string; readonly runKind: RunKind };
+
+/** What to do about a failed run: a sentence no front end owns, and its steps as data. */
+export type RecoveryHint = {
+  /** Made concrete by the cause ("plan step ./plan.sh exited with code 3: read its log, then …"). */
+  readonly text: string;
+  readonly steps: readonly RecoveryStep[];
+};
+
 export type RunView = {
   readonly id: string;
   readonly deployment: string;
@@ -117,13 +164,15 @@ export type RunView = {
   readonly approvals: readonly ApprovalView[];
   /**
    * The approval policy's state: for plan and apply, each requirement entry
-   * with who counted for it and how many are still missing. Null when the
-   * run's config snapshot cannot give it.
+   * with who counted for it and how many are still missing; the rules; the
+   * holds, `freeze` and `locks` (while either holds the run, `confirm_apply`
+   * is not in `allowed`, except for someone who may override the freeze:
+   * `freeze.canOverride`). Null when the run's config snapshot cannot give it.
    */
   readonly policy: PolicyView | null;
   readonly outputs: Readonly<Record<string, unknown>> | null;
   readonly error: string | null;
-  readonly recoveryHint: string | null;
+  readonly recoveryHint: RecoveryHint | null;
   readonly cancel: { readonly by: string; readonly reason: string } | null;
   readonly requestedBy: string;
   readonly requestedVia: Via;
@@ -230,6 +279,10 @@ export type DeploymentView = {
     readonly active: RunView | null;
     readonly queued: number;
     readonly awaiting: number;
+    /** The freeze window in force now (its runs may plan, not apply), or null. */
+    readonly freeze: { readonly reason: string; readonly endsAt: string } | null;
+    /** The locks in force that hold it. */
+    readonly locks: readonly LockView[];
   };
 };
 

@@ -16,7 +16,8 @@ export function parseDuration(input: string | number): number | null {
   return total;
 }
 
-export function formatDuration(ms: number): string {
+/** A duration setting as a config file writes it: "500ms", "1.5s", "1h30m". */
+export function formatSettingDuration(ms: number): string {
   if (ms === 0) return '0s';
   if (ms < 1000) return `${Math.round(ms)}ms`;
   if (ms < 60_000 && ms % 1000 !== 0) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')}s`;

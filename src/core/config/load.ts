@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
 import { type AppliedRule, appliedRules } from '../policy/rule-config.ts';
 import type { Retention } from '../retention/settings.ts';
+import { windowsOf } from './freeze-schema.ts';
 import { configSchema, type DeployConfig, type DeploymentConfig } from './schema.ts';
 
 export type Deployment = Omit<DeploymentConfig, 'rules'> & {
@@ -74,12 +75,14 @@ function fromValidated(config: DeployConfig, file: string): LoadedConfig {
   const baseDir = path.dirname(path.resolve(file));
   const deployments = new Map<string, Deployment>();
   config.deployments.forEach(({ rules, ...d }, i) => {
-    // Its own rules are kept once, resolved, after the top-level ones.
     deployments.set(d.name, {
       ...d,
+      // Each deployment carries every freeze window that covers it (its version's policy).
+      freeze: windowsOf(config, d),
       baseDir,
+      // Its own rules are kept once, resolved, after the top-level ones.
       appliedRules: appliedRules(config.rules, rules, i, d),
-      timezone: config.timezone,
+      timezone: config.timezone ?? 'UTC',
     });
   });
   return { file: path.resolve(file), deployments, retention: config.retention };

@@ -1,10 +1,17 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
-import { ruleIssues, rulesSchema, timezoneSchema } from '../policy/rule-config.ts';
+import { isValidTimeZone } from '../policy/freeze.ts';
+import { ruleIssues, rulesSchema } from '../policy/rule-config.ts';
 import { retentionSchema } from '../retention/settings.ts';
 import { tokenize } from '../variables/args.ts';
 import { approvalsProblems, approvalsSchema, slackId } from './approvals.ts';
 import { parseDuration } from './duration.ts';
+import {
+  freezeConfigIssues,
+  freezeWindowSchema,
+  fromListSchema,
+  scopedFreezeWindowSchema,
+} from './freeze-schema.ts';
 
 const duration = (what: string) =>
   z.union([z.string(), z.number()]).transform((value, ctx) => {
@@ -185,6 +192,12 @@ export const deploymentSchema = z.strictObject({
   sandbox: sandboxSchema,
   /** Rules on the run and its plan (CEL conditions), after the top-level ones. */
   rules: rulesSchema,
+  /** Windows during which this deployment may plan but not apply (besides the top-level ones). */
+  freeze: z.array(freezeWindowSchema).default([]),
+  /** Who may confirm an apply during a freeze, with a written reason (unset: nobody). */
+  override: fromListSchema(slackId).optional(),
+  /** Who may lock and unlock the deployment (unset: its approvers). */
+  locks: fromListSchema(slackId).optional(),
 });
 export type DeploymentConfig = z.output<typeof deploymentSchema>;
 
@@ -214,14 +227,22 @@ export const configSchema = z
   .strictObject({
     deployments: z.array(deploymentSchema).min(1, 'define at least one deployment'),
     retention: retentionSchema,
-    /** The time zone of `now` in rules (and of freeze windows). */
-    timezone: timezoneSchema,
+    /** The time zone of freeze windows without their own (and of `now` in rules); UTC when unset. */
+    timezone: z
+      .string()
+      .refine(isValidTimeZone, {
+        message: 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York',
+      })
+      .optional(),
+    /** Freeze windows for all deployments, or those of `deployments:` / `environments:`. */
+    freeze: z.array(scopedFreezeWindowSchema).default([]),
     /** Rules every deployment gets, before its own. */
     rules: rulesSchema,
   })
   .superRefine((config, ctx) => {
     for (const issue of ruleIssues(config.rules, config.deployments))
       ctx.addIssue({ code: 'custom', ...issue });
+    for (const issue of freezeConfigIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Map<string, number>();
     config.deployments.forEach((d, i) => {
       const first = seen.get(d.name);

@@ -3,7 +3,7 @@
 // and approve and apply do it themselves when they decide past the deadline,
 // so that no approval counts late, with or without a worker running.
 
-import { formatDuration } from '../config/duration.ts';
+import { formatSettingDuration } from '../config/duration.ts';
 import type { Deployment } from '../config/load.ts';
 import type { Queue } from '../queue/boss.ts';
 import type { Tx } from '../store/database.ts';
@@ -13,7 +13,7 @@ import { SYSTEM_ACTOR } from '../text/plan.ts';
 
 /** The run's approval timeout as people read it ("10s", "1h"). */
 export function approvalTimeoutText(run: RunRow): string {
-  return formatDuration((run.config as Deployment).approvalTimeout);
+  return formatSettingDuration((run.config as Deployment).approvalTimeout);
 }
 
 /** Cancels a run whose approval expired, in the caller's transaction (the row locked by it). */

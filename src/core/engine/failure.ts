@@ -1,8 +1,11 @@
 // A step that failed in an expected way: its phase, the full error and a
-// recovery hint made concrete by the cause. The engine records it on the run.
+// recovery hint made concrete by the cause. The engine records it on the run;
+// the hint is in words no front end owns (the steps that go with it, a command
+// or a button, are each front end's: see recoveryStepsOf).
 
-import { formatDuration } from '../config/duration.ts';
+import { formatSettingDuration } from '../config/duration.ts';
 import type { StepResult } from '../executors/process.ts';
+import { PARTLY_CHANGED } from '../lifecycle/recovery.ts';
 import type { Phase } from '../lifecycle/statuses.ts';
 
 export class StepFailure extends Error {
@@ -23,11 +26,8 @@ export const PHASE_GUIDANCE: { readonly [P in Phase]: string } = {
   plan: 'fix the deployment code, its variables or resource settings',
   execute: 'inspect the server, credentials, build and runtime logs',
   verify: 'inspect health, network, proxy and access route',
-  rollback: 'manual intervention is required; save the diagnostics (deploy-bot logs RUN) first',
+  rollback: 'manual intervention is required; save the diagnostics (the whole log) first',
 };
-
-export const PARTLY_CHANGED =
-  'infrastructure may be partly changed: inspect it, then run the deployment again; its plan shows what exists now';
 
 /** Turns a step's unsuccessful result into a failure with a concrete hint. */
 export function failureOf(
@@ -42,8 +42,8 @@ export function failureOf(
     case 'timed_out':
       return new StepFailure(
         phase,
-        `${label} ran longer than its ${formatDuration(timeoutMs)} limit and was stopped`,
-        `${label} exceeded ${setting} (${formatDuration(timeoutMs)}): make it faster or raise ${setting}${after}`,
+        `${label} ran longer than its ${formatSettingDuration(timeoutMs)} limit and was stopped`,
+        `${label} exceeded ${setting} (${formatSettingDuration(timeoutMs)}): make it faster or raise ${setting}${after}`,
       );
     case 'aborted':
       return new StepFailure(
@@ -56,7 +56,7 @@ export function failureOf(
       return new StepFailure(
         phase,
         withOutput(how, result.output),
-        `${how}: read its log (deploy-bot logs RUN), then ${PHASE_GUIDANCE[phase]}${after}`,
+        `${how}: read its log, then ${PHASE_GUIDANCE[phase]}${after}`,
       );
     }
   }

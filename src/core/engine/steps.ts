@@ -16,6 +16,7 @@ import { StepNotStarted } from '../executors/process.ts';
 import type { StepSandbox } from '../executors/sandbox.ts';
 import { scriptExecutor } from '../executors/script.ts';
 import { terraformExecutor } from '../executors/terraform.ts';
+import { PARTLY_CHANGED } from '../lifecycle/recovery.ts';
 import { assertNever, type Phase, phaseOf, type RunStatus } from '../lifecycle/statuses.ts';
 import { rememberSecrets } from '../logs/logger.ts';
 import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
@@ -42,7 +43,7 @@ import {
   configDigest,
   type PlanBinding,
 } from './binding.ts';
-import { PARTLY_CHANGED, StepFailure } from './failure.ts';
+import { StepFailure } from './failure.ts';
 import { newId } from './ids.ts';
 import { runVerify } from './verify.ts';
 import {
@@ -552,7 +553,7 @@ async function rollback(s: StepRun): Promise<void> {
       new StepFailure(
         'rollback',
         `${failure.message} (after verify failed: ${s.run.error ?? 'unknown'})`,
-        `manual intervention is required: the service may be half rolled back. Save the diagnostics first (deploy-bot logs ${s.run.id} > ${s.run.id}.log), then restore the previous version by hand. ${failure.hint}`,
+        `manual intervention is required: the service may be half rolled back. Save the diagnostics first (the run's whole log), then restore the previous version by hand. ${failure.hint}`,
       ),
       'rollback_failed',
     );

@@ -1,6 +1,6 @@
 // The verify phase: HTTP health checks with retries, and/or a command.
 
-import { formatDuration } from '../config/duration.ts';
+import { formatSettingDuration } from '../config/duration.ts';
 import type { VerifyConfig } from '../config/schema.ts';
 import { runStep, type StepRequest } from '../executors/process.ts';
 import { failureOf, howItEnded, StepFailure } from './failure.ts';
@@ -47,7 +47,7 @@ async function checkHttp(ctx: VerifyContext, http: NonNullable<VerifyConfig['htt
       const e = error as Error & { cause?: { code?: string } };
       last =
         e.name === 'TimeoutError'
-          ? `did not answer within ${formatDuration(http.timeout)}`
+          ? `did not answer within ${formatSettingDuration(http.timeout)}`
           : `could not be reached (${e.cause?.code ?? e.message})`;
     }
     ctx.log(`health check ${http.url} ${last} (attempt ${attempt}/${attempts})`);

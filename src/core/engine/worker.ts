@@ -4,7 +4,6 @@
 
 import { hostname } from 'node:os';
 import type { Job } from 'pg-boss';
-import type { Actor } from '../api/types.ts';
 import { errorMessage } from '../errors.ts';
 import { killGroup } from '../executors/process.ts';
 import { decideOrphan } from '../lifecycle/recovery.ts';
@@ -49,8 +48,6 @@ export type Worker = {
   reap(): Promise<number>;
   stop(options?: { graceMs?: number }): Promise<void>;
 };
-
-const SYSTEM: Actor = SYSTEM_ACTOR;
 
 /** The part of the worker's environment a step may see: never its database URL or tokens. */
 export function defaultStepEnv(env: NodeJS.ProcessEnv = process.env): Record<string, string> {
@@ -193,7 +190,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
             kind: run.kind,
             from: status,
             to: action.to,
-            actor: SYSTEM,
+            actor: SYSTEM_ACTOR,
             reason: action.message,
             patch: { failedPhase: action.phase, error: action.message, recoveryHint: action.hint },
           });

@@ -11,6 +11,7 @@
 
 import { z } from 'zod';
 import { CHANGE_ACTIONS, type ChangeAction, type PlannedChange } from '../api/types.ts';
+import { truncate } from '../text/width.ts';
 
 export type PlanSummary = {
   /** False when the plan step wrote no file: the counts are unknown. */
@@ -326,10 +327,6 @@ function describeValue(value: unknown): string {
 
 function quote(value: string): string {
   return JSON.stringify(truncate(value, 60));
-}
-
-function truncate(value: string, max: number): string {
-  return value.length > max ? `${value.slice(0, max)}…` : value;
 }
 
 function typeName(value: unknown): string {

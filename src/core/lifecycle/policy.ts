@@ -6,17 +6,23 @@ import type { Deployment } from '../config/load.ts';
 import { isRefusal, Refusal } from '../errors.ts';
 import { type ApprovalSubject, checkApproval } from '../policy/approval.ts';
 import type { ApprovalCounts } from '../policy/evaluate.ts';
+import { isSystemActor } from '../text/plan.ts';
 import { type Decision, decisionsAt } from './decisions.ts';
 import type { RunKind, RunStatus } from './statuses.ts';
 
 const mention = (id: string) => (id.startsWith('S') ? `members of ${id}` : id);
 
+/** `U0ALICE, members of S0SRE`. */
+export function describeIds(ids: readonly string[]): string {
+  return ids.map(mention).join(', ');
+}
+
 export function describeApprovers(deployment: Deployment): string {
-  return deployment.approvers.map(mention).join(', ');
+  return describeIds(deployment.approvers);
 }
 
 export function checkIdentity(actor: Actor): void {
-  if (!actor.id || actor.id === 'system') {
+  if (!actor.id || isSystemActor(actor.id)) {
     throw new Refusal('no_identity', 'who are you? No Slack user id was given');
   }
 }
@@ -25,24 +31,32 @@ export function checkIdentity(actor: Actor): void {
 export function checkChannel(deployment: Deployment, actor: Actor): void {
   if (actor.via !== 'slack' || !deployment.channels) return;
   if (!actor.channel || !deployment.channels.includes(actor.channel)) {
-    throw new Refusal(
-      'channel_not_allowed',
-      `${deployment.name} cannot be run from this channel: use ${deployment.channels.map((c) => `<#${c}>`).join(' or ')}`,
-      { channels: deployment.channels },
-    );
+    // The channels as data: the bot shows them as links (the core writes no Slack markup).
+    throw new Refusal('channel_not_allowed', `${deployment.name} cannot be run from this channel`, {
+      channels: deployment.channels,
+    });
   }
 }
 
-export async function isApprover(
+export function isApprover(
   deployment: Deployment,
   userId: string,
   groups: GroupMembership | undefined,
 ): Promise<boolean> {
-  if (deployment.approvers.includes(userId)) return true;
+  return isListed(deployment.approvers, userId, groups);
+}
+
+/** Whether a user is one of `ids` (users, or members of listed user groups). */
+export async function isListed(
+  ids: readonly string[],
+  userId: string,
+  groups: GroupMembership | undefined,
+): Promise<boolean> {
+  if (ids.includes(userId)) return true;
   // A group that cannot be asked does not count either way: another may confirm
   // the person; if none does, the first "could not confirm" is the answer.
   let unconfirmed: unknown = null;
-  for (const id of deployment.approvers) {
+  for (const id of ids) {
     if (!id.startsWith('S') || !groups) continue;
     try {
       if (await groups.isMember(userId, id)) return true;
@@ -61,7 +75,7 @@ export async function checkCanCancel(
   actor: Actor,
   groups: GroupMembership | undefined,
 ): Promise<void> {
-  if (actor.id === 'system') return;
+  if (isSystemActor(actor.id)) return;
   checkIdentity(actor);
   if (actor.id === requestedBy) return;
   if (await isApprover(deployment, actor.id, groups)) return;

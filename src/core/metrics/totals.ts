@@ -4,6 +4,7 @@
 // cancel: accepted, or refused with the refusal's code).
 
 import type { SQL } from 'drizzle-orm';
+import type { Decision } from '../lifecycle/decisions.ts';
 import type { Db, Tx } from '../store/database.ts';
 import { sql } from '../store/orm.ts';
 
@@ -26,7 +27,8 @@ export function finishedTotalSql(outcome: string): SQL {
     ),`;
 }
 
-export type DecisionName = 'approve_plan' | 'confirm_apply' | 'cancel';
+/** The decisions counted: the lifecycle's own list. */
+export type DecisionName = Decision;
 
 /** Adds one to a decision's total (its own statement: a refusal's transaction is rolled back). */
 export async function countDecision(

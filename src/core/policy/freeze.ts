@@ -1,14 +1,18 @@
 // Deploy freezes: windows during which runs may plan but not apply. A window is
 // either recurring (GitLab's model: a cron expression where it starts and one
-// where it ends, in a time zone) or one-off (two dates). Cron expressions are
-// read by cron-parser, the library pg-boss schedules with.
+// where it ends, in a time zone, or where it starts and how long it lasts) or
+// one-off (two dates, or a date and a duration). Cron expressions are read by
+// cron-parser, the library pg-boss schedules with.
 
 import { CronExpressionParser } from 'cron-parser';
 
 export type FreezeSpec = {
   /** A cron expression (5 fields) or an ISO 8601 date-time. */
   readonly start: string;
-  readonly end: string;
+  /** Where it ends (same kind as `start`); or give `durationMs`. */
+  readonly end?: string | undefined;
+  /** How long each occurrence lasts from its start, instead of `end`. */
+  readonly durationMs?: number | undefined;
   /** IANA time zone of the cron expressions and of date-times without an offset. */
   readonly timezone: string;
   readonly reason: string;
@@ -117,6 +121,12 @@ export function compileFreeze(spec: FreezeSpec): Freeze | string {
   if (!isValidTimeZone(spec.timezone)) return `unknown time zone "${spec.timezone}"`;
   const start = pointOf(spec.start, spec.timezone);
   if (typeof start === 'string') return `start: ${start}`;
+  if (spec.durationMs !== undefined) {
+    if (spec.end !== undefined) return 'give end or duration, not both';
+    if (!(spec.durationMs > 0)) return 'duration must be longer than 0';
+    return { spec, activeAt: (instant) => lastingFrom(start, spec, spec.durationMs!, instant) };
+  }
+  if (spec.end === undefined) return 'give end or duration';
   const end = pointOf(spec.end, spec.timezone);
   if (typeof end === 'string') return `end: ${end}`;
   if (start.kind !== end.kind) return 'start and end must both be cron expressions or both dates';
@@ -134,4 +144,31 @@ export function compileFreeze(spec: FreezeSpec): Freeze | string {
       return endsAt ? { reason: spec.reason, endsAt } : null;
     },
   };
+}
+
+/** At most this many back-to-back occurrences are joined into one freeze. */
+const MAX_JOINED = 100;
+
+/**
+ * A window of `durationMs` from each start: in force when the latest start is
+ * less than that long ago. Occurrences that begin before the current one ends
+ * extend it, so the end given is when deploys are possible again.
+ */
+function lastingFrom(
+  start: Point,
+  spec: FreezeSpec,
+  durationMs: number,
+  instant: Date,
+): ActiveFreeze | null {
+  const started = previous(start, instant, spec.timezone);
+  if (!started || started.getTime() + durationMs <= instant.getTime()) return null;
+  let endsAt = new Date(started.getTime() + durationMs);
+  let cursor = started;
+  for (let i = 0; i < MAX_JOINED; i++) {
+    const next = following(start, cursor, spec.timezone);
+    if (!next || next >= endsAt) break;
+    endsAt = new Date(next.getTime() + durationMs);
+    cursor = next;
+  }
+  return { reason: spec.reason, endsAt };
 }

@@ -10,7 +10,6 @@ import {
   approvalsSchema,
 } from '../config/approvals.ts';
 import { compileCondition, isConditionProblem } from './condition.ts';
-import { isValidTimeZone } from './freeze.ts';
 import type { Requirement } from './requirements.ts';
 
 export const RULE_MODES = ['enforce', 'warn', 'dry-run'] as const;
@@ -54,13 +53,6 @@ export const ruleSchema = z
 export type RuleConfig = z.output<typeof ruleSchema>;
 
 export const rulesSchema = z.array(ruleSchema).default([]);
-
-export const timezoneSchema = z
-  .string()
-  .refine(isValidTimeZone, {
-    message: 'expected an IANA time zone such as UTC, Europe/Berlin or America/New_York',
-  })
-  .default('UTC');
 
 /** A requirement entry a rule adds, naming its rule. */
 export type RuleRequirement = Requirement & { readonly rule: string };

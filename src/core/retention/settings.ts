@@ -2,7 +2,7 @@
 // kept after a run ends. Runs themselves and their audit trail are kept.
 
 import { z } from 'zod';
-import { formatDuration, parseDuration } from '../config/duration.ts';
+import { formatSettingDuration, parseDuration } from '../config/duration.ts';
 
 const DAY = 86_400_000;
 
@@ -43,5 +43,5 @@ export const DEFAULT_RETENTION: Retention = retentionSchema.parse(undefined);
 
 export function describeKeep(ms: number | null): string {
   if (ms === null) return 'kept';
-  return ms % DAY === 0 ? `${ms / DAY} days` : formatDuration(ms);
+  return ms % DAY === 0 ? `${ms / DAY} days` : formatSettingDuration(ms);
 }

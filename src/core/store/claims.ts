@@ -2,7 +2,6 @@
 // before running its step and keeps a heartbeat; a run whose worker went quiet
 // is recovered by the reaper in any other worker process.
 
-import type { Actor } from '../api/types.ts';
 import {
   AWAITING_APPROVAL_STATUSES,
   type RunKind,
@@ -10,13 +9,12 @@ import {
   WORKING_STATUSES,
 } from '../lifecycle/statuses.ts';
 import type { Queue } from '../queue/boss.ts';
+import { SYSTEM_ACTOR } from '../text/plan.ts';
 import type { Db, Tx } from './database.ts';
 import { and, eq, inArray, isNull, lt, sql } from './orm.ts';
 import { type RunRow, runRowFrom } from './runs.ts';
 import { runs } from './schema.ts';
 import { moveRun } from './transition.ts';
-
-const SYSTEM: Actor = { id: 'system', via: 'system' };
 
 /**
  * Takes the run for this worker, or null when it moved on or another worker
@@ -35,7 +33,7 @@ export async function claimRun(
       kind,
       from: 'pending',
       to: 'initializing',
-      actor: SYSTEM,
+      actor: SYSTEM_ACTOR,
       reason: 'preparing the workspace',
       claimFor: workerId,
     });

@@ -6,11 +6,12 @@ import type { RunFilter } from '../api/types.ts';
 import { Refusal } from '../errors.ts';
 import { AWAITING_APPROVAL_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
 import type { Db, Tx } from './database.ts';
+import type { LockRow } from './locks.ts';
 import { and, asc, eq, gt, inArray, sql } from './orm.ts';
 import type { ApprovalRow, PlanRow } from './plans.ts';
 import { returningRows, rowMapper, selectRows } from './rows.ts';
 import { notifyRunChanged } from './run-notifications.ts';
-import { approvals, plans, runs, runTransitions } from './schema.ts';
+import { approvals, locks, plans, runs, runTransitions } from './schema.ts';
 
 export type RunRow = typeof runs.$inferSelect;
 
@@ -57,6 +58,11 @@ export async function deploymentActivity(
   return { counts, active };
 }
 
+/** The refusal for a run id that names no run (each front end adds where to find one). */
+export function noSuchRun(runId: string): Refusal {
+  return new Refusal('unknown_run', `there is no run ${runId}: check the id`, { runId });
+}
+
 /**
  * A change of the run that is no move (an approval that does not complete its
  * stage yet): a new version and the NOTIFY, so every front end shows it.
@@ -77,11 +83,7 @@ export async function touchRun(tx: Tx, runId: string): Promise<RunRow> {
 
 export async function requireRunRow(db: Db | Tx, runId: string): Promise<RunRow> {
   const row = await getRunRow(db, runId);
-  if (!row) {
-    throw new Refusal('unknown_run', `there is no run ${runId}: check the id`, {
-      runId,
-    });
-  }
+  if (!row) throw noSuchRun(runId);
   return row;
 }
 
@@ -107,21 +109,31 @@ export async function plansAndApprovalsOf(
 export async function runWithPlan(
   db: Db | Tx,
   runId: string,
-): Promise<{ row: RunRow; plan: PlanRow | null; approvals: ApprovalRow[] } | null> {
+): Promise<{
+  row: RunRow;
+  plan: PlanRow | null;
+  approvals: ApprovalRow[];
+  locks: LockRow[];
+} | null> {
   const [raw] = await db.execute<Record<string, unknown>>(sql`
     select r.*,
       (select row_to_json(p) from plans p where p.id = r.plan_id) as "__plan",
       (select coalesce(json_agg(a), '[]'::json) from approvals a
-        where a.run_id = r.id and a.plan_id = r.plan_id) as "__approvals"
+        where a.run_id = r.id and a.plan_id = r.plan_id) as "__approvals",
+      (select coalesce(json_agg(l), '[]'::json) from locks l where l.unlocked_at is null
+        and (l.scope = 'all' or (l.scope = 'deployment' and l.target = r.deployment)
+          or (l.scope = 'environment' and l.target = r.environment))) as "__locks"
     from runs r where r.id = ${runId}`);
   if (!raw) return null;
   const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
   const plan = json(raw.__plan) as Record<string, unknown> | null;
   const approvalRows = json(raw.__approvals) as Record<string, unknown>[];
+  const lockRows = json(raw.__locks) as Record<string, unknown>[];
   return {
     row: runRowFrom(raw),
     plan: plan ? rowMapper(plans)(plan) : null,
     approvals: approvalRows.map(rowMapper(approvals)),
+    locks: lockRows.map(rowMapper(locks)),
   };
 }
 

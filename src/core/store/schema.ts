@@ -342,3 +342,30 @@ export const loginRequests = pgTable(
   },
   (t) => [uniqueIndex('login_requests_code').on(t.codeHash)],
 );
+
+/**
+ * Ad hoc locks (`/deploy lock`): while one holds a deployment (by its name, its
+ * environment, or all), its runs may plan but no apply or destroy is confirmed.
+ * An unlock keeps the row (who locked, who unlocked: the audit); the unique
+ * index keeps one lock in force per target.
+ */
+export const locks = pgTable(
+  'locks',
+  {
+    id: text('id').primaryKey(),
+    scope: text('scope').notNull(),
+    /** The deployment or environment name; '*' for all. */
+    target: text('target').notNull(),
+    reason: text('reason').notNull(),
+    lockedBy: text('locked_by').notNull(),
+    lockedVia: text('locked_via').notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+    unlockedBy: text('unlocked_by'),
+    unlockedVia: text('unlocked_via'),
+    unlockedAt: tz('unlocked_at'),
+  },
+  (t) => [
+    check('locks_scope_valid', sql`${t.scope} in ('deployment', 'environment', 'all')`),
+    uniqueIndex('locks_one_per_target').on(t.scope, t.target).where(sql`${t.unlockedAt} is null`),
+  ],
+);

@@ -1,6 +1,8 @@
 import type { Deployment } from '../config/load.ts';
 import type { VariableSpec } from '../config/schema.ts';
 import { Refusal } from '../errors.ts';
+import { closestName } from '../text/closest.ts';
+import { truncate } from '../text/width.ts';
 
 export type VariableValue = string | number | boolean;
 export type Variables = Record<string, VariableValue>;
@@ -12,37 +14,8 @@ export type ValidatedVariables = {
   readonly secret: Variables;
 };
 
-function closest(name: string, candidates: readonly string[]): string | null {
-  let best: string | null = null;
-  let bestScore = Number.POSITIVE_INFINITY;
-  for (const c of candidates) {
-    const d = editDistance(name.toLowerCase(), c.toLowerCase());
-    if (d < bestScore) {
-      bestScore = d;
-      best = c;
-    }
-  }
-  return best !== null && bestScore <= Math.max(2, Math.floor(name.length / 3)) ? best : null;
-}
-
-export function editDistance(a: string, b: string): number {
-  if (a === b) return 0;
-  const prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    let diag = prev[0]!;
-    prev[0] = i;
-    for (let j = 1; j <= b.length; j++) {
-      const up = prev[j]!;
-      prev[j] = Math.min(up + 1, prev[j - 1]! + 1, diag + (a[i - 1] === b[j - 1] ? 0 : 1));
-      diag = up;
-    }
-  }
-  return prev[b.length]!;
-}
-
-export function closestName(name: string, candidates: readonly string[]): string | null {
-  return closest(name, candidates);
-}
+// Kept here for the modules that have always imported them from here.
+export { closestName, editDistance } from '../text/closest.ts';
 
 function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | string[] {
   // PostgreSQL cannot store these: say so, without echoing the value.
@@ -50,9 +23,7 @@ function coerce(name: string, spec: VariableSpec, raw: string): VariableValue | 
     return [`${name} contains a NUL character (\\0), which cannot be stored: remove it`];
   if (!raw.isWellFormed())
     return [`${name} contains broken Unicode (a lone surrogate): retype the value`];
-  const shown = spec.sensitive
-    ? '(hidden)'
-    : JSON.stringify(raw.length > 60 ? `${raw.slice(0, 60)}…` : raw);
+  const shown = spec.sensitive ? '(hidden)' : JSON.stringify(truncate(raw, 61));
   switch (spec.type) {
     case 'string': {
       if (raw.length > spec.maxLength)
@@ -102,7 +73,7 @@ export function validateVariables(
 
   for (const key of Object.keys(input)) {
     if (!Object.hasOwn(specs, key)) {
-      const near = closest(key, names);
+      const near = closestName(key, names);
       problems.push(
         names.length === 0
           ? `${deployment.name} takes no variables, but ${key} was given`

@@ -3,7 +3,9 @@
 
 import type { Actor, DeploymentView } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
+import { deploymentHolds } from '../policy/holds-view.ts';
 import type { Db } from '../store/database.ts';
+import { locksInForce } from '../store/locks.ts';
 import { deploymentActivity } from '../store/runs.ts';
 import { usageOf } from '../variables/validate.ts';
 import { loadRunViews } from './runs.ts';
@@ -21,8 +23,12 @@ export async function deploymentViews(
       (actor.channel !== undefined && d.channels.includes(actor.channel)),
   );
   const names = all.map((d) => d.name);
-  const { counts, active } = await deploymentActivity(db, names);
+  const [{ counts, active }, locks] = await Promise.all([
+    deploymentActivity(db, names),
+    locksInForce(db),
+  ]);
   const activeViews = await loadRunViews(db, active);
+  const now = new Date();
   return all.map((d) => {
     const count = (status: string) =>
       counts
@@ -53,6 +59,7 @@ export async function deploymentViews(
         active: activeViews.find((v) => v.deployment === d.name) ?? null,
         queued: count('queued'),
         awaiting: count('awaiting_plan_approval') + count('awaiting_apply_approval'),
+        ...deploymentHolds(d, locks, now),
       },
     };
   });

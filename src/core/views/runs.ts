@@ -4,13 +4,16 @@
 
 import type { ApprovalView, PlanView, PolicyView, RunView, TransitionView } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
+import { recoveryStepsOf } from '../lifecycle/recovery.ts';
 import { phaseOf, STATUS_TABLE } from '../lifecycle/statuses.ts';
 import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { policyStages } from '../policy/evaluate.ts';
+import { holdsView } from '../policy/holds-view.ts';
 import type { RulesOutcome } from '../policy/rules.ts';
 import { viewRulesOutcome, warmRunPolicies } from '../policy/run-policy.ts';
 import type { Db, Tx } from '../store/database.ts';
+import { type LockRow, locksInForce } from '../store/locks.ts';
 import type { ApprovalRow, PlanRow } from '../store/plans.ts';
 import {
   plansAndApprovalsOf,
@@ -58,14 +61,18 @@ type Extras = {
   plan: PlanRow | null;
   approvals: ApprovalRow[];
   queue: RunView['queue'];
+  /** Locks in force (those holding this run are shown); none when not read. */
+  locks?: readonly LockRow[];
   /** The rules' outcome when the caller has it (a decision that just evaluated them). */
   rules?: RulesOutcome | undefined;
 };
 
-/** The policy's state from the run's config snapshot and its stored approvals. */
+/** The policy's state from the run's config snapshot, its stored approvals and the locks in force. */
 function runPolicyView(
   row: RunRow,
   approvalViews: readonly ApprovalView[],
+  lockRows: readonly LockRow[],
+  now: Date,
   plan: PlanRow | null,
   known: RulesOutcome | undefined,
 ): PolicyView | null {
@@ -81,8 +88,7 @@ function runPolicyView(
   return {
     ...policyStages(deployment, stored, rules),
     rules: rules.results,
-    freeze: null,
-    locks: [],
+    ...holdsView(row, approvalViews, lockRows, now),
   };
 }
 
@@ -122,10 +128,11 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
-    policy: runPolicyView(row, approvalViews, extras.plan, extras.rules),
+    policy: runPolicyView(row, approvalViews, extras.locks ?? [], now, extras.plan, extras.rules),
     outputs: row.outputs ?? null,
     error: row.error,
-    recoveryHint: row.recoveryHint,
+    recoveryHint:
+      row.recoveryHint !== null ? { text: row.recoveryHint, steps: recoveryStepsOf(row) } : null,
     cancel: row.cancelledBy ? { by: row.cancelledBy, reason: row.cancelReason ?? '' } : null,
     requestedBy: row.requestedBy,
     requestedVia: row.requestedVia,
@@ -142,7 +149,10 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
 
 export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promise<RunView[]> {
   if (rows.length === 0) return [];
-  const { plans, approvals } = await plansAndApprovalsOf(db, rows);
+  const [{ plans, approvals }, locks] = await Promise.all([
+    plansAndApprovalsOf(db, rows),
+    locksInForce(db),
+  ]);
   const planById = new Map(plans.map((p) => [p.id, p]));
   await warmRunPolicies(db, rows);
   const now = new Date();
@@ -154,6 +164,7 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
           plan: row.planId ? (planById.get(row.planId) ?? null) : null,
           approvals: approvals.filter((a) => a.runId === row.id && a.planId === row.planId),
           queue: await queuePosition(db, row),
+          locks,
         },
         now,
       ),
@@ -169,7 +180,12 @@ export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> 
   await warmRunPolicies(db, [found.row]);
   return toRunView(
     found.row,
-    { plan: found.plan, approvals: found.approvals, queue: await queuePosition(db, found.row) },
+    {
+      plan: found.plan,
+      approvals: found.approvals,
+      queue: await queuePosition(db, found.row),
+      locks: found.locks,
+    },
     new Date(),
   );
 }

@@ -20,18 +20,22 @@ import {
   type TokenInfo,
 } from '../../core/auth/tokens.ts';
 import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
+import { parseLockTarget } from '../../core/policy/lock-target.ts';
 import { openApiDocument } from './openapi.ts';
 import {
+  applySchema,
   cancelSchema,
   decisionSchema,
   describeIssues,
   followLogsQuery,
   listRunsQuery,
+  lockSchema,
   loginCollectSchema,
   loginStartSchema,
   logsQuery,
   runIdSchema,
   runRequestSchema,
+  unlockSchema,
 } from './schemas.ts';
 import { openEventStream } from './sse.ts';
 
@@ -82,6 +86,12 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
   not_cancellable: 409,
   not_supported: 409,
   approval_expired: 409,
+  frozen: 409,
+  locked: 409,
+  already_locked: 409,
+  not_locked: 409,
+  lock_not_allowed: 403,
+  reason_required: 422,
   // Slack could not confirm a user-group membership: try again shortly.
   membership_unconfirmed: 503,
   no_config: 503,
@@ -347,9 +357,31 @@ export function createApiHandler(deps: ApiDeps) {
           params[1] === 'approve'
             ? await port.approvePlan(id, parse(decisionSchema, raw))
             : params[1] === 'apply'
-              ? await port.confirmApply(id, parse(decisionSchema, raw))
+              ? await port.confirmApply(id, parse(applySchema, raw))
               : await port.cancelRun(id, parse(cancelSchema, raw));
         sendJson(res, 200, run);
+      },
+    },
+    {
+      method: 'GET',
+      pattern: /^\/locks$/,
+      run: async ({ res, actor }) => sendJson(res, 200, { items: await portOf(actor).listLocks() }),
+    },
+    {
+      method: 'POST',
+      pattern: /^\/locks$/,
+      run: async ({ req, res, actor }) => {
+        const body = parse(lockSchema, await readJson(req));
+        const target = parseLockTarget(body.target)!;
+        sendJson(res, 201, await portOf(actor).lock(target, body.reason));
+      },
+    },
+    {
+      method: 'POST',
+      pattern: /^\/locks\/unlock$/,
+      run: async ({ req, res, actor }) => {
+        const body = parse(unlockSchema, await readJson(req));
+        sendJson(res, 200, await portOf(actor).unlock(parseLockTarget(body.target)!));
       },
     },
     {

@@ -3,11 +3,13 @@
 
 import { z } from 'zod';
 import {
+  applySchema,
   approvalViewSchema,
   cancelSchema,
   decisionSchema,
   followLogsQuery,
   listRunsQuery,
+  lockSchema,
   loginCollectSchema,
   loginStartSchema,
   logsQuery,
@@ -15,6 +17,7 @@ import {
   refusalSchema,
   runIdSchema,
   runRequestSchema,
+  unlockSchema,
 } from './schemas.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -187,12 +190,12 @@ export function openApiDocument(): JsonSchema {
         post: {
           summary: 'Confirm the apply (second approval): changes start',
           parameters: [runIdParameter],
-          requestBody: body(decisionSchema),
+          requestBody: body(applySchema),
           responses: {
             '200': RUN,
             '403': refusal('Not an approver, or your own run'),
             '409': refusal(
-              'The run is not awaiting this, the plan changed, or the deployment is busy',
+              'The run is not awaiting this, the plan changed, the deployment is busy, frozen (details: reason, endsAt, overrideFrom, canOverride) or locked (details: lockId, scope, target, reason, by, at)',
             ),
             ...COMMON,
           },
@@ -207,6 +210,40 @@ export function openApiDocument(): JsonSchema {
             '200': RUN,
             '403': refusal('Neither the requester nor an approver'),
             '409': refusal('Not cancellable now'),
+            ...COMMON,
+          },
+        },
+      },
+      '/locks': {
+        get: {
+          summary: 'The locks in force, oldest first',
+          responses: {
+            '200': { description: '{items}: id, scope, target, reason, by, via, at' },
+            ...COMMON,
+          },
+        },
+        post: {
+          summary:
+            'Lock a deployment, an environment or all: runs may plan, no apply or destroy is confirmed until unlocked',
+          requestBody: { ...body(lockSchema), required: true },
+          responses: {
+            '201': { description: 'The lock: id, scope, target, reason, by, via, at' },
+            '403': refusal('Not allowed to lock it (locks.from, default its approvers)'),
+            '404': refusal('No such deployment or environment'),
+            '409': refusal('Already locked'),
+            '422': refusal('No reason given'),
+            ...COMMON,
+          },
+        },
+      },
+      '/locks/unlock': {
+        post: {
+          summary: 'Lift the lock on a deployment, an environment or all',
+          requestBody: { ...body(unlockSchema), required: true },
+          responses: {
+            '200': { description: 'The lock as it was' },
+            '403': refusal('Not allowed to unlock it'),
+            '409': refusal('Not locked'),
             ...COMMON,
           },
         },

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { statusFilter } from '../../core/lifecycle/status-filter.ts';
 import { RUN_KINDS, STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
+import { parseLockTarget } from '../../core/policy/lock-target.ts';
 
 export const runIdSchema = z
   .string()
@@ -31,6 +32,34 @@ export const decisionSchema = z
     }),
   })
   .strict();
+
+export const applySchema = decisionSchema
+  .extend({
+    overrideReason: z.string().max(2000).optional().meta({
+      description:
+        "During a freeze: why the apply goes ahead anyway (required of someone in the deployment's override.from; stored, shown and audited). Without it, a freeze refuses (409 frozen)",
+    }),
+  })
+  .strict();
+
+const lockTargetSchema = z
+  .string()
+  .min(1)
+  .max(200)
+  .refine((t) => parseLockTarget(t) !== null, 'expected a deployment name, env:ENVIRONMENT or all')
+  .meta({ description: 'What to lock: a deployment name, env:ENVIRONMENT, or all' });
+
+export const lockSchema = z
+  .object({
+    target: lockTargetSchema,
+    reason: z
+      .string()
+      .max(2000)
+      .meta({ description: 'Why (required): shown on every run it holds' }),
+  })
+  .strict();
+
+export const unlockSchema = z.object({ target: lockTargetSchema }).strict();
 
 export const cancelSchema = z
   .object({
@@ -119,6 +148,21 @@ export const loginCollectSchema = z
 
 // ---- the run view's approval policy (responses; documented, not validated) ----
 
+export const lockViewSchema = z
+  .object({
+    id: z.string(),
+    scope: z.enum(['deployment', 'environment', 'all']),
+    target: z
+      .string()
+      .nullable()
+      .meta({ description: 'The deployment or environment; null for all' }),
+    reason: z.string(),
+    by: z.string().meta({ description: 'Who locked it' }),
+    via: z.string(),
+    at: z.string().meta({ description: 'When (ISO 8601)' }),
+  })
+  .meta({ description: 'An ad hoc lock: no apply or destroy is confirmed while it holds a run' });
+
 const policyEntrySchema = z
   .object({
     count: z.number().int().meta({ description: 'Distinct people this entry needs' }),
@@ -170,22 +214,25 @@ export const policyViewSchema = z
     freeze: z
       .object({
         reason: z.string(),
-        endsAt: z.string().nullable(),
-        overrideFrom: z.array(z.string()),
+        endsAt: z.string().meta({ description: 'When deploys are possible again (ISO 8601)' }),
+        overrideFrom: z
+          .array(z.string())
+          .meta({ description: 'Who may confirm the apply anyway, with a reason (override.from)' }),
+        overridden: z
+          .object({ by: z.string(), reason: z.string(), at: z.string() })
+          .nullable()
+          .meta({ description: 'The apply was confirmed during the freeze: by whom, why, when' }),
+        canOverride: z.boolean().optional().meta({
+          description:
+            'Whether the reader may override it (confirm_apply then stays in allowed; a reason is required); only on a run read for someone',
+        }),
       })
       .nullable()
-      .meta({ description: 'A freeze window holding the apply, or null' }),
-    locks: z
-      .array(
-        z.object({
-          id: z.string(),
-          scope: z.string(),
-          target: z.string(),
-          reason: z.string(),
-          by: z.string(),
-        }),
-      )
-      .meta({ description: 'Locks holding the run' }),
+      .meta({
+        description:
+          'The freeze window in force before the apply (or the one the apply overrode), or null',
+      }),
+    locks: z.array(lockViewSchema).meta({ description: 'Locks holding the run' }),
   })
   .nullable()
   .meta({ description: "The approval policy's state (null when the run's config cannot give it)" });

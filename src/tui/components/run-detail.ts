@@ -4,8 +4,9 @@
 
 import { Box } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
-import type { RunView, TransitionView } from '../../core/api/types.ts';
+import type { RecoveryStep, RunView, TransitionView } from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
+import { describeLockTarget, formatInstant } from '../../core/policy/lock-target.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../../core/text/plan.ts';
 import { approvalEntryText, stageSummary, stagesToShow } from '../../core/text/policy.ts';
 import { ruleLines } from '../../core/text/rules.ts';
@@ -97,6 +98,56 @@ export function timeline(run: RunView, transitions: readonly TransitionView[]): 
   });
 }
 
+/** The freeze (in force, or overridden by the apply) and the locks holding the run. */
+function holdRows(run: RunView, now: number, theme: Theme): Row[] {
+  const rows: Row[] = [];
+  const freeze = run.policy?.freeze;
+  if (freeze?.overridden) {
+    rows.push(
+      field(
+        'Freeze',
+        [
+          { text: `“${sanitize(freeze.reason)}” overridden`, color: theme.c('warning') },
+          {
+            text: ` by ${freeze.overridden.by}, ${clock(freeze.overridden.at, now)}: “${sanitize(freeze.overridden.reason)}”`,
+          },
+        ],
+        theme,
+      ),
+    );
+  } else if (freeze) {
+    const who =
+      freeze.canOverride === true
+        ? ' — you may override it (x asks why)'
+        : freeze.overrideFrom.length > 0
+          ? ` — override: ${freeze.overrideFrom.join(', ')}`
+          : ' — nobody may override it';
+    rows.push(
+      field(
+        'Frozen',
+        [
+          { text: `until ${formatInstant(freeze.endsAt)}`, color: theme.c('danger'), bold: true },
+          { text: `: “${sanitize(freeze.reason)}”${who}` },
+        ],
+        theme,
+      ),
+    );
+  }
+  for (const lock of run.policy?.locks ?? []) {
+    rows.push(
+      field(
+        'Locked',
+        [
+          { text: describeLockTarget(lock), color: theme.c('danger'), bold: true },
+          { text: ` by ${lock.by}, ${clock(lock.at, now)}: “${sanitize(lock.reason)}”` },
+        ],
+        theme,
+      ),
+    );
+  }
+  return rows;
+}
+
 export function detailRows(
   run: RunView,
   transitions: readonly TransitionView[],
@@ -150,6 +201,7 @@ export function detailRows(
       ),
     );
   }
+  rows.push(...holdRows(run, now, theme));
   // The plan's counts near the top: what an approver needs first.
   if (run.plan) rows.push(field('Plan', [{ text: planSummary(run), bold: true }], theme));
   rows.push(
@@ -189,10 +241,15 @@ export function detailRows(
       rows.push(section('Error', theme, run.failedPhase ? `failed in ${run.failedPhase}` : ''));
       if (run.error) rows.push(...wrapped(run.error, width, '  ', { color: theme.c('danger') }));
       if (run.recoveryHint) {
-        const hint = wrapped(`Hint: ${run.recoveryHint}`, width, '  ', {
+        const hint = wrapped(`Hint: ${run.recoveryHint.text}`, width, '  ', {
           color: theme.c('warning'),
         });
         rows.push(...hint);
+        for (const step of run.recoveryHint.steps) {
+          rows.push(
+            ...wrapped(`→ ${recoveryStepText(step)}`, width, '  ', { color: theme.c('warning') }),
+          );
+        }
       }
     }
     if (run.cancel) {
@@ -367,4 +424,16 @@ export function DetailPane(props: DetailPaneProps): ReactElement {
     { flexDirection: 'column', width: props.width, height: props.height, overflow: 'hidden' },
     ...children,
   );
+}
+
+/** deploy-tui's words for a recovery step: where it is on this screen, or elsewhere. */
+function recoveryStepText(step: RecoveryStep): string {
+  switch (step.kind) {
+    case 'see_logs':
+      return 'The log pane has the whole log (tab, z to zoom)';
+    case 'save_logs':
+      return `Save the whole log before anything else: deploy-bot logs ${step.runId} > ${step.runId}.log`;
+    case 'run_again':
+      return `Request ${step.deployment} again from Slack or the CLI (a new plan, both approvals)`;
+  }
 }

@@ -23,6 +23,8 @@ export function tuiCoreReadingAs(
     cancelRun: (runId, who, options) => core.cancelRun(runId, who, options),
     ping: (timeoutMs) => core.ping(timeoutMs),
     listDeployments: (who) => core.listDeployments(who),
+    lock: (target, who, reason) => core.lock(target, who, reason),
+    unlock: (target, who) => core.unlock(target, who),
     close: () => core.close(),
   };
 }

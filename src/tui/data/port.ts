@@ -17,4 +17,6 @@ export type TuiCore = Pick<
   | 'cancelRun'
   | 'ping'
   | 'listDeployments'
+  | 'lock'
+  | 'unlock'
 >;

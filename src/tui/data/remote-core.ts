@@ -56,5 +56,7 @@ export function tuiCoreOverPort(port: DeployPort, ping: () => Promise<unknown>):
       }
     },
     listDeployments: async () => [...(await port.listDeployments())],
+    lock: (target, _actor, reason) => port.lock(target, reason ?? ''),
+    unlock: (target) => port.unlock(target),
   };
 }

@@ -4,7 +4,7 @@
 
 import type { Key } from 'ink';
 import type { Message } from '../components/chrome.ts';
-import type { ActionKind, Dialog } from '../components/confirm.ts';
+import { type ActionKind, type Dialog, reasonAsked } from '../components/confirm.ts';
 import { clampTop } from '../components/run-detail.ts';
 import type { RunsQuery } from '../data/runs-store.ts';
 import { type Command, commandFor, GROUP_ORDER } from '../keys.ts';
@@ -80,9 +80,11 @@ function dialogKey(state: DashboardState, dialog: Dialog, input: string, key: Ke
     effects: [{ type: 'perform', dialog }],
   });
   const close = () => stay({ ...state, dialog: null });
-  if (dialog.action === 'cancel') {
+  const asked = reasonAsked(dialog);
+  if (asked !== null) {
     if (key.escape) return close();
-    if (key.return) return perform();
+    if (key.return)
+      return asked === 'required' && dialog.reason.trim() === '' ? stay(state) : perform();
     if (key.backspace || key.delete)
       return stay({
         ...state,
@@ -125,7 +127,12 @@ function ask(state: DashboardState, action: ActionKind, view: DashboardView): St
     });
   const blocker = actionBlocker(action, run);
   if (blocker) return stay({ ...state, message: { kind: 'info', text: blocker } });
-  return stay({ ...state, message: null, dialog: { action, run, reason: '', busy: false } });
+  // L locks the run's deployment, or unlocks it when a lock on it holds the run.
+  const locked = run.policy?.locks.some(
+    (l) => l.scope === 'deployment' && l.target === run.deployment,
+  );
+  const kind = action === 'lock' && locked ? 'unlock' : action;
+  return stay({ ...state, message: null, dialog: { action: kind, run, reason: '', busy: false } });
 }
 
 function runScreen(state: DashboardState, cmd: Command, see: See): Step {
@@ -175,6 +182,7 @@ function runScreen(state: DashboardState, cmd: Command, see: See): Step {
     case 'approve':
     case 'apply':
     case 'cancel':
+    case 'lock':
       return ask(state, cmd.type, see(state));
     case 'refresh':
       return { state, effects: [{ type: 'reload', run: true }] };
@@ -235,6 +243,7 @@ function runsScreen(state: DashboardState, cmd: Command, see: See): Step {
     case 'approve':
     case 'apply':
     case 'cancel':
+    case 'lock':
       return ask(state, cmd.type, view);
     case 'refresh':
       return { state, effects: [{ type: 'reload', run: false }] };

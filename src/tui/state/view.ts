@@ -72,6 +72,9 @@ export function actionBlocker(action: ActionKind, run: RunView): string | null {
       return STATUS_TABLE[run.status].cancellable
         ? null
         : `${run.id} cannot be cancelled: it is ${label}`;
+    case 'lock':
+    case 'unlock':
+      return null;
   }
 }
 

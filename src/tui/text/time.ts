@@ -1,17 +1,11 @@
 // Ages and durations for a dashboard: short, fixed-ish width, computed from the
 // timestamps in a RunView against a clock the app ticks once a second.
 
-/** "4s", "12m", "3h05m", "2d4h": compact, at most 6 columns. */
+import { formatDuration } from '../../core/text/duration.ts';
+
+/** "4s", "12m", "3h05m", "2d4h": the shared duration, compact (at most 6 columns). */
 export function shortDuration(ms: number): string {
-  const s = Math.max(0, Math.floor(ms / 1000));
-  if (s < 60) return `${s}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m${String(s % 60).padStart(2, '0')}s`;
-  const h = Math.floor(m / 60);
-  if (h < 24) return `${h}h${String(m % 60).padStart(2, '0')}m`;
-  const d = Math.floor(h / 24);
-  if (d < 100) return `${d}d${h % 24}h`;
-  return `${d}d`;
+  return formatDuration(ms, { compact: true });
 }
 
 export type Timed = {

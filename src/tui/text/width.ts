@@ -1,22 +1,13 @@
-// Display width of terminal text, and truncation with an ellipsis by width (not
-// by string length): a run name with wide or combining characters must never
-// push a table column out of line.
+// Terminal text for deploy-tui: escapes stripped, wrapped and scrolled by
+// display width (the width itself and truncation are core/text/width.ts's,
+// shared with the CLI).
 
 import { stripVTControlCharacters } from 'node:util';
-import stringWidth from 'string-width';
+import { displayWidth, ELLIPSIS, graphemeWidth, truncate } from '../../core/text/width.ts';
+
+export { displayWidth, ELLIPSIS, fit, graphemeWidth, truncate } from '../../core/text/width.ts';
 
 const segmenter = new Intl.Segmenter('en', { granularity: 'grapheme' });
-
-/**
- * Columns one grapheme takes in a terminal: 0, 1 or 2. Measured by string-width,
- * the measure Ink itself lays out with, so our columns and Ink's always agree.
- */
-export function graphemeWidth(grapheme: string): number {
-  const cp = grapheme.codePointAt(0) ?? 0;
-  if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0)) return 0;
-  if (cp < 0x7f && grapheme.length === 1) return 1;
-  return stringWidth(grapheme);
-}
 
 /** Removes ANSI escape sequences (colours, cursor moves). */
 export function stripAnsi(text: string): string {
@@ -29,38 +20,6 @@ const CONTROL = /[\u0000-\u0008\u000B-\u001F\u007F-\u009F]/g;
 /** A log line or name made safe for one table cell: no escapes, tabs as spaces, no newlines. */
 export function sanitize(text: string): string {
   return stripAnsi(text).replace(/\t/g, '  ').replace(/\r?\n/g, ' ').replace(CONTROL, '');
-}
-
-/** Display width in terminal columns. */
-export function displayWidth(text: string): number {
-  // Fast path: printable ASCII is one column per character.
-  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
-  return stringWidth(text);
-}
-
-export const ELLIPSIS = '…';
-
-/** Cuts `text` to at most `width` columns, ending with "…" when something was cut. */
-export function truncate(text: string, width: number): string {
-  if (width <= 0) return '';
-  if (displayWidth(text) <= width) return text;
-  if (width === 1) return ELLIPSIS;
-  let out = '';
-  let used = 0;
-  for (const { segment } of segmenter.segment(text)) {
-    const w = graphemeWidth(segment);
-    if (used + w > width - 1) break;
-    out += segment;
-    used += w;
-  }
-  return out + ELLIPSIS;
-}
-
-/** Truncates, then pads with spaces to exactly `width` columns. */
-export function fit(text: string, width: number, align: 'left' | 'right' = 'left'): string {
-  const cut = truncate(text, width);
-  const pad = ' '.repeat(Math.max(0, width - displayWidth(cut)));
-  return align === 'left' ? cut + pad : pad + cut;
 }
 
 /** Skips the first `columns` columns of `text` (horizontal scrolling of log lines). */

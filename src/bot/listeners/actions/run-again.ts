@@ -92,7 +92,7 @@ export function registerRunAgain(app: App, ctx: BotContext): void {
       } catch (error) {
         await forgetRequest(ctx.core.db, key).catch(() => {});
         if (isRefusal(error)) {
-          await reply(renderProblem(error.message));
+          await reply(renderProblem(error));
           return;
         }
         log.error('could not start the run again', { error });

@@ -22,6 +22,7 @@ import { createReply } from '../../slack/respond.ts';
 import { forgetRequest, getMessageRow, recordRequest } from '../../store/messages.ts';
 import { isNoticeMessage } from '../../store/notices.ts';
 import type { BotContext } from '../context.ts';
+import { openOverrideForm } from '../views/note-form.ts';
 
 export type Decide = (
   core: DeployCore,
@@ -138,6 +139,20 @@ export async function handleRunButton(
       if (!isRefusal(error)) throw error;
       await forgetRequest(ctx.core.db, key).catch(() => {});
       log.info('click refused', { runId, code: error.code, what: button.what });
+      // Someone who may override a freeze is asked why (the form confirms with it).
+      if (
+        error.code === 'frozen' &&
+        error.details.canOverride === true &&
+        button.actionId === ACTION_IDS.confirmApply &&
+        (await openOverrideForm(ctx, body.trigger_id, {
+          runId,
+          version: value.version,
+          planId: value.planId,
+          about: error.message,
+        }))
+      ) {
+        return;
+      }
       let now: RunView | null = null;
       if (STALE_CODES.has(error.code)) {
         await ctx.outbox.redeliver(runId);

@@ -31,6 +31,7 @@ import {
 import type { BotContext } from '../context.ts';
 import { openDeployForm } from '../views/deploy-form.ts';
 import { handleHistory, historyTarget } from './history.ts';
+import { handleLockCommand } from './locks.ts';
 import { handleAccountCommand } from './login.ts';
 import { closestSubcommand, type DeployRequest, parseDeployText, usageOf } from './parse.ts';
 
@@ -82,6 +83,8 @@ export async function handleDeployCommand(
   try {
     // `/deploy login|logout|tokens` (login.ts): signing in the CLI and deploy-tui.
     if (await handleAccountCommand(ctx, cmd, slackCommandText(cmd.text), reply)) return;
+    // `/deploy lock|unlock|locks` (locks.ts): ad hoc locks.
+    if (await handleLockCommand(ctx, cmd, slackCommandText(cmd.text), reply)) return;
   } catch (error) {
     log.error('command failed', { error });
     await reply(
@@ -171,7 +174,7 @@ function refusalReply(ctx: BotContext, refusal: Refusal, request: DeployRequest)
               : usageOf('status', command),
       });
     default:
-      return renderProblem(refusal.message);
+      return renderProblem(refusal);
   }
 }
 

@@ -47,6 +47,6 @@ export async function handleHistory(
     await reply(renderHistory(deployment, runs, ctx.command));
   } catch (error) {
     if (!isRefusal(error)) throw error;
-    await reply(renderProblem(error.message, { usage: [`${ctx.command} history <deployment>`] }));
+    await reply(renderProblem(error, { usage: [`${ctx.command} history <deployment>`] }));
   }
 }

@@ -21,6 +21,7 @@ import {
   renderDeployForm,
   variableBlockId,
 } from '../../render/modal.ts';
+import { refusalPlain } from '../../render/refusal.ts';
 import { renderErrorReply, renderProblem, renderRunAccepted } from '../../render/replies.ts';
 import { createReply } from '../../slack/respond.ts';
 import {
@@ -168,7 +169,7 @@ export async function checkDeployForm(
     } catch (error) {
       if (!isRefusal(error)) throw error;
       errors[state.channel === null ? DEPLOY_FORM.channelBlock : DEPLOY_FORM.deploymentBlock] =
-        error.message;
+        refusalPlain(error);
     }
   }
   const missing = missingSensitive(deployment);
@@ -232,7 +233,7 @@ async function startFromForm(
     if (isRefusal(error)) {
       await forgetRequest(ctx.core.db, key).catch(() => {});
       log.info('form refused', { code: error.code });
-      await reply(renderProblem(error.message));
+      await reply(renderProblem(error));
       return;
     }
     log.error('starting a run from the form failed', { error });

@@ -3,12 +3,15 @@
 // the buttons (the same core call, bound to the same run and plan, acting as
 // in the run's channel) with the note stored with the approval, or the reason
 // with the cancellation. An empty note keeps the form open with a message.
+// Apply during a freeze, pressed by someone who may override it, opens the
+// same form asking why: the reason is the override's (stored, shown, audited).
 
 import type { App } from '@slack/bolt';
 import { z } from 'zod';
 import type { Actor } from '../../../core/api/types.ts';
 import { isRefusal } from '../../../core/errors.ts';
 import { NOTE_ACTION_ID, type NoteKind, parseNoteOption } from '../../render/actions.ts';
+import { escapeMrkdwn } from '../../render/limits.ts';
 import { renderClickRefused, renderProblem } from '../../render/replies.ts';
 import { VIEW_LIMITS } from '../../render/view-limits.ts';
 import { createReply } from '../../slack/respond.ts';
@@ -36,20 +39,46 @@ const overflowSchema = z.looseObject({
 });
 
 const metadata = z.object({
-  kind: z.enum(['approve_plan', 'confirm_apply', 'cancel_run']),
+  kind: z.enum(['approve_plan', 'confirm_apply', 'cancel_run', 'override_apply']),
   runId: z.string().min(1),
   version: z.number().int(),
   planId: z.string().nullable(),
+  /** For an override: what the freeze is (the refusal's sentence). */
+  about: z.string().max(1000).optional(),
 });
+type FormKind = NoteKind | 'override_apply';
+export type NoteFormValue = z.infer<typeof metadata>;
 
-const TITLES: Record<NoteKind, { title: string; label: string; submit: string }> = {
-  approve_plan: { title: 'Approve the plan', label: 'Note', submit: 'Approve plan' },
-  confirm_apply: { title: 'Confirm', label: 'Note', submit: 'Confirm' },
-  cancel_run: { title: 'Cancel the run', label: 'Reason', submit: 'Cancel run' },
+const TITLES: Record<FormKind, { title: string; label: string; submit: string; hint: string }> = {
+  approve_plan: {
+    title: 'Approve the plan',
+    label: 'Note',
+    submit: 'Approve plan',
+    hint: 'Stored with your approval; shown on the run message, in the audit, the CLI and deploy-tui.',
+  },
+  confirm_apply: {
+    title: 'Confirm',
+    label: 'Note',
+    submit: 'Confirm',
+    hint: 'Stored with your approval; shown on the run message, in the audit, the CLI and deploy-tui.',
+  },
+  cancel_run: {
+    title: 'Cancel the run',
+    label: 'Reason',
+    submit: 'Cancel run',
+    hint: 'Shown on the run message, in the audit, the CLI and deploy-tui.',
+  },
+  override_apply: {
+    title: 'Override the freeze',
+    label: 'Why apply during the freeze?',
+    submit: 'Apply anyway',
+    hint: 'Required: stored with your confirmation; shown on the run message, in the audit, the CLI and deploy-tui.',
+  },
 };
 
-export function renderNoteForm(value: z.infer<typeof metadata>): Record<string, unknown> {
+export function renderNoteForm(value: NoteFormValue): Record<string, unknown> {
   const t = TITLES[value.kind];
+  const about = value.about !== undefined ? `\n${escapeMrkdwn(value.about)}` : '';
   return {
     type: 'modal',
     callback_id: NOTE_FORM.callbackId,
@@ -60,19 +89,13 @@ export function renderNoteForm(value: z.infer<typeof metadata>): Record<string, 
     blocks: [
       {
         type: 'section',
-        text: { type: 'mrkdwn', text: `Run \`${value.runId}\`` },
+        text: { type: 'mrkdwn', text: `Run \`${value.runId}\`${about}`.slice(0, 3000) },
       },
       {
         type: 'input',
         block_id: NOTE_FORM.block,
         label: { type: 'plain_text', text: t.label },
-        hint: {
-          type: 'plain_text',
-          text:
-            value.kind === 'cancel_run'
-              ? 'Shown on the run message, in the audit, the CLI and deploy-tui.'
-              : 'Stored with your approval; shown on the run message, in the audit, the CLI and deploy-tui.',
-        },
+        hint: { type: 'plain_text', text: t.hint },
         element: {
           type: 'plain_text_input',
           action_id: NOTE_FORM.action,
@@ -137,7 +160,9 @@ export function registerNoteForm(app: App, ctx: BotContext): void {
           [NOTE_FORM.block]:
             meta.data.kind === 'cancel_run'
               ? 'write the reason, or close this form and use Cancel'
-              : 'write the note, or close this form and use the button',
+              : meta.data.kind === 'override_apply'
+                ? 'write why the apply cannot wait for the freeze to end'
+                : 'write the note, or close this form and use the button',
         },
       });
       return;
@@ -161,7 +186,9 @@ export function registerNoteForm(app: App, ctx: BotContext): void {
           ? await ctx.core.approvePlan(runId, actor, { ...options, note })
           : kind === 'confirm_apply'
             ? await ctx.core.confirmApply(runId, actor, { ...options, note })
-            : await ctx.core.cancelRun(runId, actor, { reason: note });
+            : kind === 'override_apply'
+              ? await ctx.core.confirmApply(runId, actor, { ...options, overrideReason: note })
+              : await ctx.core.cancelRun(runId, actor, { reason: note });
       ctx.outbox.poke(run.id);
       log.info('decided with a note', { status: run.status });
     } catch (error) {
@@ -179,4 +206,22 @@ export function registerNoteForm(app: App, ctx: BotContext): void {
       await reply(renderClickRefused(error, await ctx.core.getRun(runId).catch(() => null)));
     }
   });
+}
+
+/** Opens the form asking why an apply goes ahead during a freeze; false when Slack would not. */
+export async function openOverrideForm(
+  ctx: BotContext,
+  triggerId: string,
+  value: Omit<NoteFormValue, 'kind'>,
+): Promise<boolean> {
+  try {
+    await ctx.client.views.open({
+      trigger_id: triggerId,
+      view: renderNoteForm({ ...value, kind: 'override_apply' }) as never,
+    });
+    return true;
+  } catch (error) {
+    ctx.log.warn('could not open the override form', { error });
+    return false;
+  }
 }
