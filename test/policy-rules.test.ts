@@ -11,6 +11,7 @@ import {
   NO_RULES,
   type RunFacts,
 } from '../src/core/policy/rules.ts';
+import { viewInstant } from '../src/core/policy/run-policy.ts';
 
 const FILE = '/etc/deploy/deploy.config.yaml';
 
@@ -190,6 +191,22 @@ rules:
         'deployments[0].rules[1].require.plan[0].notPlanApprovers: rule "fourEyes": notPlanApprovers applies to the apply only',
       ),
     ]);
+  });
+});
+
+describe('when a run view evaluates the rules', () => {
+  const now = new Date('2026-12-06T10:00:00Z');
+  const since = new Date('2026-12-04T16:00:00Z');
+  it('now while the run waits for a decision', () => {
+    const waiting = { status: 'awaiting_apply_approval', statusSince: since } as const;
+    expect(viewInstant(waiting, [{ at: '2026-12-04T15:00:00Z' }], now)).toEqual(now);
+  });
+  it('at the last decision once it moved on, so a finished run shows what the rules said then', () => {
+    const done = { status: 'completed', statusSince: since } as const;
+    expect(
+      viewInstant(done, [{ at: '2026-12-04T14:00:00Z' }, { at: '2026-12-04T15:30:00Z' }], now),
+    ).toEqual(new Date('2026-12-04T15:30:00Z'));
+    expect(viewInstant({ status: 'cancelled', statusSince: since }, [], now)).toEqual(since);
   });
 });
 

@@ -3,6 +3,7 @@
 // after the first read).
 
 import { deploymentsOfVersion, knownDeploymentsOfVersion } from '../config/versions.ts';
+import { AWAITING_APPROVAL_STATUSES } from '../lifecycle/statuses.ts';
 import type { Db, Tx } from '../store/database.ts';
 import type { plans, runs } from '../store/schema.ts';
 import type { AppliedRule } from './rule-config.ts';
@@ -84,17 +85,33 @@ export async function currentRulesOutcome(
 /**
  * The same, synchronously, for building a run view: the run's config version
  * must have been read in this process (warmRunPolicies does it for loaders).
+ * A run waiting for a decision is evaluated now; any other at its last
+ * decision (its newest approval, else when it entered its status), so that a
+ * finished run keeps showing what the rules said then, not what they say today.
  */
 export function viewRulesOutcome(
   row: RunRow,
   plan: PlanFacts | null,
-  approvals: readonly ApprovalFact[],
+  approvals: readonly (ApprovalFact & { readonly at?: string })[],
+  now = new Date(),
 ): RulesOutcome {
   if (row.configVersion === null) return NO_RULES;
   const deployment = knownDeploymentsOfVersion(row.configVersion)?.get(row.deployment);
   const rules = deployment?.appliedRules ?? [];
   if (rules.length === 0) return NO_RULES;
-  return runRulesOutcome(row, { rules, timezone: deployment?.timezone }, plan, approvals);
+  const at = viewInstant(row, approvals, now);
+  return runRulesOutcome(row, { rules, timezone: deployment?.timezone }, plan, approvals, at);
+}
+
+/** When a view evaluates a run's rules: now while it waits for a decision, else at its last one. */
+export function viewInstant(
+  row: Pick<RunRow, 'status' | 'statusSince'>,
+  approvals: readonly { readonly at?: string }[],
+  now: Date,
+): Date {
+  if (AWAITING_APPROVAL_STATUSES.includes(row.status)) return now;
+  const times = approvals.flatMap((a) => (a.at ? [Date.parse(a.at)] : []));
+  return times.length > 0 ? new Date(Math.max(...times)) : row.statusSince;
 }
 
 /** Reads the config versions of `rows` that this process has not read yet. */

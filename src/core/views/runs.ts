@@ -84,7 +84,14 @@ function runPolicyView(
     entry: a.entry ?? null,
   }));
   // The rules' answer now (the audit keeps what they said at each decision).
-  const rules = known ?? viewRulesOutcome(row, plan, stored);
+  const rules =
+    known ??
+    viewRulesOutcome(
+      row,
+      plan,
+      approvalViews.map((a) => ({ stage: a.stage, actor: a.by, at: a.at })),
+      now,
+    );
   return {
     ...policyStages(deployment, stored, rules),
     rules: rules.results,
