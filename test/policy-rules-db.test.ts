@@ -441,5 +441,9 @@ deployments:${DEPLOYMENT}
       err: expect.stringContaining('policy needs a subcommand'),
     });
     expect((await cli('policy', '--help')).out).toMatch(/^Usage: deploy-bot policy check/);
+    expect(await cli('policy', 'check', '--server', 'http://127.0.0.1:9')).toMatchObject({
+      code: 2,
+      err: expect.stringContaining('policy is an administrator’s command (local mode)'),
+    });
   });
 });

@@ -289,7 +289,7 @@ async function runCommand(
     case 'token':
       return tokenCommand(positionals, values, settings, io);
     case 'policy':
-      if (remoteTarget(values.server, process.env))
+      if ((values.server ?? process.env.DEPLOY_SERVER) !== undefined)
         throw new UsageError(
           'policy is an administrator’s command (local mode): check reads a config file; test reads the database where DATABASE_URL (or the data directory) reaches it. Run it without --server or DEPLOY_SERVER',
         );
