@@ -431,6 +431,29 @@ deployments:${DEPLOYMENT}
     await h.core.cancelRun(run.id, REQUESTER);
   });
 
+  it('test: a sensitive variable never reaches a rule, a plain one does', async () => {
+    const run = await planned('1.2.3');
+    const proposed = path.join(h.dir, 'sensitive.config.yaml');
+    writeFileSync(
+      proposed,
+      `deployments:${DEPLOYMENT}
+    rules:
+      - { name: sees-token, when: 'has(run.variables.token)', deny: "x", mode: dry-run }
+      - { name: sees-tag, when: 'has(run.variables.image_tag)', deny: "x", mode: dry-run }
+`,
+    );
+    const json = JSON.parse(
+      (await cli('policy', 'test', run.id, '--config', proposed, '--json')).out,
+    ) as { results: { name: string; matched: boolean }[] };
+    expect(json.results.map((r) => [r.name, r.matched])).toEqual([
+      ['sees-token', false],
+      ['sees-tag', true],
+    ]);
+    // The stored run has the token (a sensitive default), kept apart from the variables rules see.
+    expect((await h.core.getRun(run.id)).variables.token).toBe('••••••');
+    await h.core.cancelRun(run.id, REQUESTER);
+  });
+
   it('test: an unknown run is a refusal; a subcommand is needed', async () => {
     expect(await cli('policy', 'test', 'run-nope')).toMatchObject({
       code: 1,
