@@ -5,6 +5,7 @@
 // posted twice; changes within the update gap cost one delivery.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localBotPort } from '../src/bot/local-port.ts';
 import { createLog } from '../src/bot/log.ts';
 import { createOutbox } from '../src/bot/outbox/outbox.ts';
 import { createSchedule } from '../src/bot/outbox/schedule.ts';
@@ -475,7 +476,7 @@ describe('several bot processes and the sweep', () => {
       poolSize: 4,
     });
     const outbox2 = createOutbox({
-      core: core2,
+      core: localBotPort(core2),
       client: createSlackClient({
         token: FAKE_SLACK_TOKEN,
         slackApiUrl: b.slack.url,

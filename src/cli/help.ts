@@ -28,10 +28,10 @@ Signing in (remote mode)
 Server
   serve                        workers + the Slack bot (when Slack is configured)
   worker                       workers only, to scale out on more machines
-  migrate                      apply database migrations (serve does this at start)
+  migrate                      apply database migrations, the core's and the bot's (serve does this at start)
   db-stop                      stop the embedded PostgreSQL of this data directory
   secrets rotate               re-encrypt every stored secret under a new key
-  prune [--dry-run]            remove run logs and plan artifacts past retention (daily by itself)
+  prune [--dry-run]            remove what retention: says is past its time (daily by itself)
   policy check [--config FILE] validate a config's policies (rules, conditions, time zone)
   policy test RUN              replay a stored run against the published (or --config) rules
 
@@ -233,7 +233,9 @@ sha256 is stored. It expires after --expires (default 30d; e.g. 12h, 90m),
 and acts only as its user, under the same policy as a Slack click.`,
   migrate: `Usage: deploy-bot migrate
 
-Applies the database migrations in drizzle/ (serve and worker do it at start).`,
+Applies the database migrations: the core's (drizzle/; serve and worker apply
+them at start) and the Slack bot's own tables' (drizzle/bot/; serve applies
+them at start).`,
   secrets: `Usage: deploy-bot secrets rotate
 
 Re-encrypts every secret stored in the database (sensitive variable values,
@@ -250,10 +252,14 @@ transaction. Stop every serve and worker process first: they hold the old key.
 Removes what the config's retention: says is past its time, as the daily
 schedule of serve and worker does (03:17 UTC): the log lines of runs that ended
 more than retention.runLogs ago (default 90d), and the stored plan artifacts of
-runs that ended more than retention.planArtifacts ago (default 30d). Runs, their
-plans and audit trails are kept; so is everything of an unfinished run and of the
-last completed run of each deployment. A pruned log keeps one line saying when
-and why it was removed. It works in small batches beside live runs.
+runs that ended more than retention.planArtifacts ago (default 30d); with
+retention.audit, the audit trails of runs that ended longer ago than that, and
+with retention.runs, whole runs (plan, approvals, audit trail, log) that ended
+longer ago than that (both kept by default). Everything of an unfinished run and
+of the last completed run of each deployment is kept. A pruned log or audit
+trail keeps one entry saying when and why it was removed. It works in small batches beside live runs, resting
+after each statement so that it works at most retention.pace of the time
+(default 25%; retention.batchLines log lines per statement, default 1000).
 
   --dry-run     say what would be removed; change nothing
   --json        the report as JSON`,

@@ -5,6 +5,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { migrateBotTables } from '../bot/store/migrate.ts';
 import { AccountUsageError, remoteTarget } from '../client/remote.ts';
 import { DeployCore } from '../core/api/core.ts';
 import { ApiError, httpPort } from '../core/api/http-client.ts';
@@ -26,8 +27,7 @@ import {
   parseLockTarget,
 } from '../core/policy/lock-target.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
-import { connect, migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
-import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
+import { connect, migrateDatabase } from '../core/store/database.ts';
 import {
   configureSecrets,
   currentKey,
@@ -37,6 +37,7 @@ import {
 } from '../core/store/secrets.ts';
 import { rotateSecrets } from '../core/store/secrets-rotate.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
+import { resolveDatabaseUrl, stopEmbeddedPostgres } from '../server/embedded-postgres.ts';
 import { login, logout, osUser, tokenCommand } from './account.ts';
 import { formatDeployment, formatLock, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
@@ -144,7 +145,7 @@ function need(positionals: string[], index: number, what: string, command: strin
 /** A client of the server's config: runs use the version serve/worker published. */
 async function openCore(settings: Settings, migrate = true) {
   return DeployCore.open({
-    databaseUrl: settings.databaseUrl,
+    databaseUrl: await resolveDatabaseUrl(settings),
     dataDir: settings.dataDir,
     migrate,
     poolSize: 4,
@@ -260,6 +261,7 @@ async function runCommand(
     case 'migrate': {
       const url = await resolveDatabaseUrl(settings);
       await migrateDatabase(url);
+      await migrateBotTables(url);
       io.out(
         `database migrated (${settings.databaseUrl ? 'DATABASE_URL' : `embedded, data in ${settings.dataDir}`})`,
       );

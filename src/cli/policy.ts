@@ -15,12 +15,13 @@ import type { AppliedRule } from '../core/policy/rule-config.ts';
 import type { RuleResult, RulesOutcome } from '../core/policy/rules.ts';
 import { runRulesOutcome } from '../core/policy/run-policy.ts';
 import type { Settings } from '../core/settings.ts';
-import { connect, resolveDatabaseUrl } from '../core/store/database.ts';
+import { connect } from '../core/store/database.ts';
 import { eq } from '../core/store/orm.ts';
 import { planById } from '../core/store/plans.ts';
 import { requireRunRow } from '../core/store/runs.ts';
 import { approvals } from '../core/store/schema.ts';
 import { configureSecrets } from '../core/store/secrets.ts';
+import { resolveDatabaseUrl } from '../server/embedded-postgres.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
 

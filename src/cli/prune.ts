@@ -5,9 +5,10 @@
 
 import { loadConfig } from '../core/config/load.ts';
 import { describePrune, pruneHistory } from '../core/retention/prune.ts';
-import { DEFAULT_RETENTION, describeKeep } from '../core/retention/settings.ts';
+import { DEFAULT_RETENTION, describeKeep, describePace } from '../core/retention/settings.ts';
 import type { Settings } from '../core/settings.ts';
-import { connect, resolveDatabaseUrl } from '../core/store/database.ts';
+import { connect } from '../core/store/database.ts';
+import { resolveDatabaseUrl } from '../server/embedded-postgres.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
 
@@ -28,7 +29,7 @@ export async function pruneCommand(
       return 0;
     }
     io.out(
-      `retention (${settings.configFile}): run logs ${describeKeep(retention.runLogs)}, plan artifacts ${describeKeep(retention.planArtifacts)} after the run ends; runs and audit kept`,
+      `retention (${settings.configFile}): run logs ${describeKeep(retention.runLogs)}, plan artifacts ${describeKeep(retention.planArtifacts)} after the run ends; runs ${describeKeep(retention.runs)}, audit trails ${retention.audit === null ? 'kept as long as their run' : describeKeep(retention.audit)}; ${describePace(retention)}`,
     );
     io.out(describePrune(report));
     if (options.dryRun) io.out('dry run: nothing was removed (run without --dry-run to remove it)');

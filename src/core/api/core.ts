@@ -26,13 +26,7 @@ import {
 import { NO_RULES } from '../policy/rules.ts';
 import { currentRulesOutcome, type PlanFacts } from '../policy/run-policy.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
-import {
-  type Connection,
-  connect,
-  migrateDatabase,
-  resolveDatabaseUrl,
-  type Tx,
-} from '../store/database.ts';
+import { type Connection, connect, migrateDatabase, type Tx } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { approvalsOfRun, planById, planTextOf } from '../store/plans.ts';
 import { listEvaluations } from '../store/policy-evaluations.ts';
@@ -74,7 +68,8 @@ import type {
 } from './types.ts';
 
 export type CoreOptions = {
-  readonly databaseUrl?: string | undefined;
+  /** DATABASE_URL, or the embedded PostgreSQL's (src/server/embedded-postgres.ts). */
+  readonly databaseUrl: string;
   readonly dataDir: string;
   /**
    * A config file to load, or an already loaded config: the process is a
@@ -159,10 +154,7 @@ export class DeployCore {
       typeof options.config === 'string' ? loadConfig(options.config) : (options.config ?? null);
     // The key of secrets at rest: DEPLOY_SECRET_KEY, else the data directory's key file.
     configureSecrets({ dataDir: options.dataDir });
-    const url = await resolveDatabaseUrl({
-      databaseUrl: options.databaseUrl,
-      dataDir: options.dataDir,
-    });
+    const url = options.databaseUrl;
     if (options.migrate !== false) await migrateDatabase(url);
     const instanceId = newInstanceId();
     // The instance id in every session's application_name tells other

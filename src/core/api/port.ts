@@ -20,7 +20,38 @@ import type {
   Unsubscribe,
 } from './types.ts';
 
+export type { LoginApproval } from '../auth/login.ts';
+export type { TokenInfo } from '../auth/tokens.ts';
+// What front ends see of these, without importing the modules that make them.
+export type { Deployment } from '../config/load.ts';
+export type { LogRange } from '../store/logs.ts';
+export type { Accounts } from './accounts.ts';
 export type { ActOptions, RunChange } from './core.ts';
+
+/**
+ * The core in this process with the actor given per call, for a front end that
+ * acts for whoever is at the keyboard (deploy-tui in local mode). DeployCore is one.
+ */
+export type LocalCore = Pick<
+  DeployCore,
+  | 'listRuns'
+  | 'getRun'
+  | 'getRunFor'
+  | 'transitions'
+  | 'readLogs'
+  | 'countLogLines'
+  | 'followLogs'
+  | 'subscribeRuns'
+  | 'approvePlan'
+  | 'confirmApply'
+  | 'cancelRun'
+  | 'ping'
+  | 'listDeployments'
+  | 'lock'
+  | 'unlock'
+  | 'listLocks'
+  | 'close'
+>;
 
 export type Page<T> = {
   readonly items: readonly T[];

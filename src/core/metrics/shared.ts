@@ -245,7 +245,7 @@ new Gauge({
 
 new Counter({
   name: 'deploybot_retention_removed_total',
-  help: 'What retention removed (what: run_log_lines, plan_artifact_files), all processes',
+  help: 'What retention removed (what: run_log_lines, plan_artifact_files, runs, audit_entries), all processes',
   labelNames: ['what'] as const,
   registers: [registry],
   collect: fromSnapshot<Counter<'what'>>((counter, snap) => {

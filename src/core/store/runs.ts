@@ -2,9 +2,15 @@
 // move runs (transition.ts), decide about them (the core) and show them
 // (views/runs.ts). Moving a run is transition.ts's job only.
 
+import type { SQL } from 'drizzle-orm';
 import type { RunFilter } from '../api/types.ts';
 import { Refusal } from '../errors.ts';
-import { AWAITING_APPROVAL_STATUSES, SLOT_STATUSES } from '../lifecycle/statuses.ts';
+import {
+  AWAITING_APPROVAL_STATUSES,
+  RUN_STATUSES,
+  type RunStatus,
+  SLOT_STATUSES,
+} from '../lifecycle/statuses.ts';
 import type { Db, Tx } from './database.ts';
 import type { LockRow } from './locks.ts';
 import { and, asc, eq, gt, inArray, sql } from './orm.ts';
@@ -146,21 +152,41 @@ export async function transitionRows(db: Db, runId: string) {
     .orderBy(asc(runTransitions.id));
 }
 
+/**
+ * `status in (…)` with the statuses written out, not as parameters: a prepared
+ * statement's generic plan can then use an index whose predicate is a status
+ * group (runs_failed_seq). Null when the list is every status (no condition).
+ */
+function statusCondition(statuses: readonly RunStatus[]): SQL | null {
+  const wanted = new Set(statuses);
+  if (RUN_STATUSES.every((s) => wanted.has(s))) return null;
+  for (const s of wanted)
+    if (!RUN_STATUSES.includes(s)) throw new TypeError(`not a run status: ${JSON.stringify(s)}`);
+  return sql`${runs.status} in (${sql.raw([...wanted].map((s) => `'${s}'`).join(', '))})`;
+}
+
 export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> {
   const conditions = [];
   if (filter.deployment) conditions.push(eq(runs.deployment, filter.deployment));
   if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
-  if (filter.statuses && filter.statuses.length > 0)
-    conditions.push(inArray(runs.status, [...filter.statuses]));
+  const status = filter.statuses?.length ? statusCondition(filter.statuses) : null;
+  if (status) conditions.push(status);
   if (filter.before)
     conditions.push(sql`${runs.seq} < (select seq from runs where id = ${filter.before})`);
   if (filter.requestedBy) conditions.push(eq(runs.requestedBy, filter.requestedBy));
-  return selectRows(
-    db,
-    runs,
-    conditions.length ? and(...conditions) : undefined,
-    sql`order by ${runs.seq} desc limit ${Math.min(Math.max(filter.limit ?? 50, 1), 5000)}`,
+  const where = conditions.length ? and(...conditions) : undefined;
+  const limit = Math.min(Math.max(filter.limit ?? 50, 1), 5000);
+  if (status === null || (filter.statuses?.length ?? 0) < 2)
+    return selectRows(db, runs, where, sql`order by ${runs.seq} desc limit ${limit}`);
+  // Several statuses: no index has the rows in seq order, so the planner read
+  // every match (a deployment's year of failed runs) and sorted it. Here the
+  // page's seqs come from an index alone (in order for a status group with an
+  // index of its own, else a sort of seqs only), then only the page's rows.
+  const rows = await db.execute<Record<string, unknown>>(
+    sql`select r.* from (select ${runs.seq} from ${runs} where ${where} order by ${runs.seq} desc limit ${limit}) page
+      join ${runs} r on r.seq = page.seq order by r.seq desc`,
   );
+  return rows.map(runRowFrom);
 }
 
 /** The runs changed since a moment (their newest state), oldest change first. */

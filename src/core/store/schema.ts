@@ -13,6 +13,7 @@ import {
   RUN_STATUSES,
   type RunStatus,
   SLOT_STATUSES,
+  STATUS_GROUPS,
 } from '../lifecycle/statuses.ts';
 import type { RuleResult } from '../policy/rules.ts';
 import { pgCore, sql } from './orm.ts';
@@ -93,6 +94,8 @@ export const runs = pgTable(
     logsPrunedAt: tz('logs_pruned_at'),
     /** When retention removed the run's plan artifacts (null: kept). */
     artifactsPrunedAt: tz('artifacts_pruned_at'),
+    /** When retention removed the run's audit trail (null: whole). */
+    auditPrunedAt: tz('audit_pruned_at'),
     /** Bumped on every change: front ends render a run when their copy is older. */
     version: integer('version').notNull().default(1),
   },
@@ -113,6 +116,15 @@ export const runs = pgTable(
     // deploy-tui's frame filtered by deployment and a status group (a bitmap AND of
     // the two indexes above read 130,000 failed runs of all deployments: 110 ms).
     index('runs_deployment_status_seq').on(t.deployment, t.status, t.seq),
+    // The failed group (several statuses) in seq order, for all deployments and for
+    // one: its first page is read in order and the read stops there, however many
+    // failed runs a year holds (listRunRows reads the page's seqs from these).
+    index('runs_failed_seq')
+      .on(t.seq)
+      .where(sql`${t.status} in (${inList(STATUS_GROUPS.failed)})`),
+    index('runs_failed_deployment_seq')
+      .on(t.deployment, t.seq)
+      .where(sql`${t.status} in (${inList(STATUS_GROUPS.failed)})`),
     // Retention finds what is due without reading what it already pruned.
     index('runs_logs_prunable')
       .on(t.finishedAt)
@@ -120,6 +132,11 @@ export const runs = pgTable(
     index('runs_artifacts_prunable')
       .on(t.finishedAt)
       .where(sql`${t.finishedAt} is not null and ${t.artifactsPrunedAt} is null`),
+    index('runs_audit_prunable')
+      .on(t.finishedAt)
+      .where(sql`${t.finishedAt} is not null and ${t.auditPrunedAt} is null`),
+    // retention.runs: finished runs by their end, oldest first.
+    index('runs_finished').on(t.finishedAt).where(sql`${t.finishedAt} is not null`),
     index('runs_last_completed')
       .on(t.deployment, t.finishedAt)
       .where(sql`${t.status} = 'completed'`),
