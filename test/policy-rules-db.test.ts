@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { isRefusal } from '../src/core/errors.ts';
+import { pruneHistory } from '../src/core/retention/prune.ts';
+import { DEFAULT_RETENTION } from '../src/core/retention/settings.ts';
 import { startApiHarness } from './support/api-server.ts';
 import { APPROVER, type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
@@ -468,5 +470,25 @@ deployments:${DEPLOYMENT}
       code: 2,
       err: expect.stringContaining('policy is an administrator’s command (local mode)'),
     });
+  });
+});
+
+describe('retention', () => {
+  it('retention.audit removes a finished run’s rule evaluations with its trail, and counts them', async () => {
+    const run = await planned('frozen');
+    await refusalOf(h.core.approvePlan(run.id, APPROVER));
+    await h.core.cancelRun(run.id, REQUESTER);
+    const evaluations = (await h.core.policyEvaluations(run.id)).length;
+    const transitions = (await h.core.transitions(run.id)).length;
+    expect(evaluations).toBe(2);
+    const report = await pruneHistory(
+      h.core.connection.sql,
+      { ...DEFAULT_RETENTION, runLogs: null, planArtifacts: null, audit: 1 },
+      { now: new Date(Date.now() + 60_000) },
+    );
+    expect(report.audit.entries).toBeGreaterThanOrEqual(evaluations + transitions);
+    expect(await h.core.policyEvaluations(run.id)).toEqual([]);
+    const [notice] = await h.core.transitions(run.id);
+    expect(notice?.reason).toContain(`${evaluations + transitions} audit entries`);
   });
 });
