@@ -7,8 +7,9 @@ import { blocksTextLength, LIMITS, validateBlocks } from '../src/bot/render/limi
 import { renderClickRefused } from '../src/bot/render/replies.ts';
 import { renderRunMessage } from '../src/bot/render/run-message.ts';
 import { formatRun } from '../src/cli/format.ts';
+import { auditEntries, formatEvaluation } from '../src/cli/policy.ts';
 import { refusalSentence } from '../src/cli/refusals.ts';
-import type { RunView } from '../src/core/api/types.ts';
+import type { PolicyEvaluationView, RunView } from '../src/core/api/types.ts';
 import type { RuleResult } from '../src/core/policy/rules.ts';
 import { detailRows } from '../src/tui/components/run-detail.ts';
 import { PLAIN_THEME } from '../src/tui/theme.ts';
@@ -89,6 +90,70 @@ describe('matched rules in every front end', () => {
     const text = tuiText(runWith(RULES));
     expect(text).toContain('rule no-friday-prod refuses approvals');
     expect(text).toContain('rule big-changes (warn): more than 20 changes');
+  });
+});
+
+describe('rule evaluations in the audit', () => {
+  const evaluation: PolicyEvaluationView = {
+    moment: 'approve_plan',
+    actor: 'U0ALICE',
+    via: 'slack',
+    configVersion: '8c0774cb0592aa',
+    result: 'denied',
+    evaluated: 3,
+    rules: [RULES[0] as RuleResult, RULES[2] as RuleResult],
+    at: '2024-05-01T12:05:00.000Z',
+  };
+
+  it('CLI audit and deploy-tui show the same line', () => {
+    const line =
+      'policy: approve plan by U0ALICE (slack): DENIED; 3 rule(s) of config 8c0774cb0592; no-friday-prod [enforce deny], big-changes [warn deny]';
+    expect(formatEvaluation(evaluation)).toBe(`2024-05-01T12:05:00.000Z  ${line}`);
+    const rows = detailRows(
+      runWith([]),
+      [],
+      200,
+      Date.parse('2024-05-01T12:10:00Z'),
+      PLAIN_THEME,
+      [],
+      [evaluation],
+    ).map((r) => r.map((x) => x.text).join(''));
+    expect(rows.join('\n')).toContain('Rule evaluations');
+    expect(rows.join('\n')).toContain(line);
+  });
+
+  it('the audit lists status changes and evaluations by time; a decision’s evaluation before its change', () => {
+    const t = (at: string, to: RunView['status']) => ({
+      from: null,
+      to,
+      actor: 'U0ALICE',
+      via: 'slack' as const,
+      reason: null,
+      credential: null,
+      at,
+    });
+    const entries = auditEntries(
+      [
+        t('2024-05-01T12:00:00.000Z', 'awaiting_plan_approval'),
+        t('2024-05-01T12:05:00.000Z', 'awaiting_apply_approval'),
+      ],
+      [
+        { ...evaluation, result: 'allowed', at: '2024-05-01T12:05:00.000Z' },
+        {
+          ...evaluation,
+          moment: 'plan_ready',
+          actor: null,
+          via: null,
+          at: '2024-05-01T12:00:00.000Z',
+        },
+      ],
+    );
+    expect(entries.map((e) => (e.entry === 'policy' ? e.moment : e.to))).toEqual([
+      'awaiting_plan_approval',
+      'plan_ready',
+      'approve_plan',
+      'awaiting_apply_approval',
+    ]);
   });
 });
 

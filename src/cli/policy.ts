@@ -21,6 +21,7 @@ import { planById } from '../core/store/plans.ts';
 import { requireRunRow } from '../core/store/runs.ts';
 import { approvals } from '../core/store/schema.ts';
 import { configureSecrets } from '../core/store/secrets.ts';
+import { evaluationText } from '../core/text/rules.ts';
 import { resolveDatabaseUrl } from '../server/embedded-postgres.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
@@ -307,22 +308,9 @@ function decisionLine(outcome: RulesOutcome): string {
 
 // ---- audit -------------------------------------------------------------------
 
-const MOMENT: Record<PolicyEvaluationView['moment'], string> = {
-  plan_ready: 'plan ready',
-  approve_plan: 'approve plan',
-  confirm_apply: 'confirm apply',
-};
-
 /** One audit line for an evaluation of the run's rules. */
 export function formatEvaluation(e: PolicyEvaluationView): string {
-  const who = e.actor ? ` by ${e.actor} (${e.via})` : '';
-  const rules =
-    e.rules.length === 0
-      ? 'no rule matched'
-      : e.rules
-          .map((r) => `${r.name} [${r.mode} ${r.effect}${r.error !== null ? ' FAILED' : ''}]`)
-          .join(', ');
-  return `${e.at}  policy: ${MOMENT[e.moment]}${who}: ${e.result.toUpperCase()}; ${e.evaluated} rule(s) of config ${e.configVersion ? shortVersion(e.configVersion) : '—'}; ${rules}`;
+  return `${e.at}  ${evaluationText(e)}`;
 }
 
 export type AuditEntry =

@@ -38,6 +38,7 @@ export type LocalCore = Pick<
   | 'getRun'
   | 'getRunFor'
   | 'transitions'
+  | 'policyEvaluations'
   | 'readLogs'
   | 'countLogLines'
   | 'followLogs'

@@ -1,6 +1,7 @@
 // The rules that say something about a run, in words every front end shows:
 // enforced denials and failures, added approvals, warnings and dry runs.
 
+import type { PolicyEvaluationView } from '../api/types.ts';
 import type { RuleResult } from '../policy/rules.ts';
 
 export type RuleLineKind = 'refuses' | 'requires' | 'warns' | 'dry-run';
@@ -44,4 +45,23 @@ export function ruleLines(results: readonly RuleResult[] | undefined): RuleLine[
           },
         ];
   });
+}
+
+const MOMENT: Record<PolicyEvaluationView['moment'], string> = {
+  plan_ready: 'plan ready',
+  approve_plan: 'approve plan',
+  confirm_apply: 'confirm apply',
+};
+
+/** One evaluation of a run's rules, as the audit shows it (after its time). */
+export function evaluationText(e: PolicyEvaluationView): string {
+  const who = e.actor ? ` by ${e.actor} (${e.via})` : '';
+  const rules =
+    e.rules.length === 0
+      ? 'no rule matched'
+      : e.rules
+          .map((r) => `${r.name} [${r.mode} ${r.effect}${r.error !== null ? ' FAILED' : ''}]`)
+          .join(', ');
+  const version = e.configVersion ? e.configVersion.slice(0, 12) : '—';
+  return `policy: ${MOMENT[e.moment]}${who}: ${e.result.toUpperCase()}; ${e.evaluated} rule(s) of config ${version}; ${rules}`;
 }
