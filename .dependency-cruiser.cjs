@@ -34,8 +34,9 @@ const PORT_MODULES = [
  */
 const COMPOSITION_ROOTS = [
   // the CLI in local mode, serve/worker (and its metrics port), and the
-  // administrator's commands that need the database (token create, prune)
-  '^src/cli/(main|serve|metrics-port|account|prune)[.]ts$',
+  // administrator's commands that need the database or the config file
+  // (token create, prune, policy check/test)
+  '^src/cli/(main|serve|metrics-port|account|prune|policy)[.]ts$',
   // deploy-tui in local mode
   '^src/tui/main[.]ts$',
   // the bot's port over the core, and the start of the bot beside the API server

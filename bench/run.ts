@@ -12,6 +12,7 @@ import { Report, renderMarkdown } from './lib/report.ts';
 import { benchLifecycle } from './lifecycle.ts';
 import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
+import { benchPolicy } from './policy.ts';
 import { benchSlackUpdates } from './slack-updates.ts';
 import { benchTui } from './tui.ts';
 import { benchTuiApi } from './tui-api.ts';
@@ -29,6 +30,7 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   views: benchViews,
   history: benchHistory,
   holds: benchHolds,
+  policy: benchPolicy,
   decisions: benchDecisions,
 };
 

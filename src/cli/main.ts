@@ -41,6 +41,7 @@ import { resolveDatabaseUrl, stopEmbeddedPostgres } from '../server/embedded-pos
 import { login, logout, osUser, tokenCommand } from './account.ts';
 import { formatDeployment, formatLock, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
+import { auditEntries, formatEvaluation, PolicyUsageError, policyCommand } from './policy.ts';
 import { pruneCommand } from './prune.ts';
 import { refusalSentence } from './refusals.ts';
 import { serve } from './serve.ts';
@@ -76,6 +77,7 @@ const FLAGS = {
   expires: { type: 'string' },
   'dry-run': { type: 'boolean' },
   requester: { type: 'string' },
+  at: { type: 'string' },
   'override-reason': { type: 'string' },
 } as const;
 
@@ -229,7 +231,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err(`deploy-bot: ${error.issues.map((i) => i.message).join('; ')}`);
       return 2;
     }
-    if (error instanceof AccountUsageError) {
+    if (error instanceof AccountUsageError || error instanceof PolicyUsageError) {
       io.err(`deploy-bot: ${error.message}`);
       return 2;
     }
@@ -288,6 +290,17 @@ async function runCommand(
       return logout(values.server, process.env, io);
     case 'token':
       return tokenCommand(positionals, values, settings, io);
+    case 'policy':
+      if ((values.server ?? process.env.DEPLOY_SERVER) !== undefined)
+        throw new UsageError(
+          'policy is an administrator’s command (local mode): check reads a config file; test reads the database where DATABASE_URL (or the data directory) reaches it. Run it without --server or DEPLOY_SERVER',
+        );
+      return policyCommand(
+        positionals,
+        settings,
+        { json: Boolean(values.json), proposed: values.config !== undefined, at: values.at },
+        io,
+      );
     case 'prune':
       if (remoteTarget(values.server, process.env))
         throw new UsageError(
@@ -474,12 +487,19 @@ async function runCommand(
         return 0;
       }
       case 'audit': {
-        const entries = await core.audit(need(positionals, 0, 'a run id', command));
+        const runId = need(positionals, 0, 'a run id', command);
+        const [transitions, evaluations] = await Promise.all([
+          core.audit(runId),
+          core.policyAudit(runId),
+        ]);
+        const entries = auditEntries(transitions, evaluations);
         if (values.json) io.out(JSON.stringify(entries, null, 2));
         else {
           for (const t of entries) {
             io.out(
-              `${t.at}  ${(t.from ?? '—').padEnd(24)} → ${t.to.padEnd(24)} ${t.actor} (${t.via})${t.reason ? `: ${t.reason}` : ''}${t.credential ? ` [${t.credential}]` : ''}`,
+              t.entry === 'policy'
+                ? formatEvaluation(t)
+                : `${t.at}  ${(t.from ?? '—').padEnd(24)} → ${t.to.padEnd(24)} ${t.actor} (${t.via})${t.reason ? `: ${t.reason}` : ''}${t.credential ? ` [${t.credential}]` : ''}`,
             );
           }
         }

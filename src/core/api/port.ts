@@ -13,6 +13,7 @@ import type {
   LockTarget,
   LockView,
   LogLine,
+  PolicyEvaluationView,
   RunFilter,
   RunView,
   TransitionView,
@@ -37,6 +38,7 @@ export type LocalCore = Pick<
   | 'getRun'
   | 'getRunFor'
   | 'transitions'
+  | 'policyEvaluations'
   | 'readLogs'
   | 'countLogLines'
   | 'followLogs'
@@ -75,6 +77,8 @@ export interface DeployPort {
   listRuns(filter?: RunFilter): Promise<Page<RunView>>;
   listDeployments(): Promise<readonly DeploymentView[]>;
   audit(runId: string): Promise<readonly TransitionView[]>;
+  /** Each evaluation of the run's rules: config version, rules matched, result. */
+  policyAudit(runId: string): Promise<readonly PolicyEvaluationView[]>;
   readLogs(runId: string, range?: LogRange): Promise<readonly LogLine[]>;
   countLogLines(runId: string): Promise<number>;
   /** Lines after `afterId` (0: all), in order, each once, until unsubscribed. */
@@ -145,6 +149,7 @@ export function localPort(
     listRuns: (filter = {}) => pageOfRuns((f) => core.listRuns(f), filter),
     listDeployments: () => core.listDeployments(),
     audit: (runId) => core.transitions(runId),
+    policyAudit: (runId) => core.policyEvaluations(runId),
     readLogs: (runId, range = {}) => core.readLogs(runId, range),
     countLogLines: (runId) => core.countLogLines(runId),
     followLogs: (runId, onLines, o = {}) =>

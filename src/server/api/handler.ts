@@ -361,8 +361,12 @@ export function createApiHandler(deps: ApiDeps) {
     {
       method: 'GET',
       pattern: /^\/runs\/([^/]+)\/audit$/,
-      run: async ({ res, params, actor }) =>
-        sendJson(res, 200, { items: await portOf(actor).audit(runId(params[0])) }),
+      run: async ({ res, params, actor }) => {
+        const port = portOf(actor);
+        const id = runId(params[0]);
+        const [items, evaluations] = await Promise.all([port.audit(id), port.policyAudit(id)]);
+        sendJson(res, 200, { items, evaluations });
+      },
     },
     {
       method: 'GET',

@@ -14,6 +14,7 @@ export function tuiCoreReadingAs(
     listRuns: (filter) => core.listRuns(filter),
     getRun: (runId) => (actor ? core.getRunFor(runId, actor) : core.getRun(runId)),
     transitions: (runId) => core.transitions(runId),
+    policyEvaluations: (runId) => core.policyEvaluations(runId),
     readLogs: (runId, range) => core.readLogs(runId, range),
     countLogLines: (runId) => core.countLogLines(runId),
     followLogs: (runId, onLines, options) => core.followLogs(runId, onLines, options),

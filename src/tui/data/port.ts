@@ -8,6 +8,7 @@ export type TuiCore = Pick<
   | 'listRuns'
   | 'getRun'
   | 'transitions'
+  | 'policyEvaluations'
   | 'readLogs'
   | 'countLogLines'
   | 'followLogs'
