@@ -2,7 +2,7 @@ import { defineConfig } from 'drizzle-kit';
 
 export default defineConfig({
   dialect: 'postgresql',
-  // The core's tables, and the Slack bot's outbox beside them.
-  schema: ['./src/core/store/schema.ts', './src/bot/store/schema.ts'],
+  // The core's tables. The Slack bot's have their own migrations (drizzle.bot.config.ts).
+  schema: './src/core/store/schema.ts',
   out: './drizzle',
 });

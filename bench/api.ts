@@ -7,7 +7,14 @@ import type { AddressInfo } from 'node:net';
 import { DeployCore } from '../src/core/api/core.ts';
 import { httpPort } from '../src/core/api/http-client.ts';
 import { issueToken } from '../src/core/auth/tokens.ts';
-import { freshDatabase, type Proc, sleep, startDeployBot, workspace } from './lib/env.ts';
+import {
+  freshDatabase,
+  type Proc,
+  sleep,
+  startDeployBot,
+  waitForHttp,
+  workspace,
+} from './lib/env.ts';
 import { type Report, row } from './lib/report.ts';
 import { ms, summarize } from './lib/stats.ts';
 
@@ -70,7 +77,7 @@ export async function benchApi(report: Report) {
   try {
     const port = await freePort();
     serve = await startDeployBot('serve', ws, db.url, { PORT: String(port), HOST: '127.0.0.1' });
-    await sleep(500);
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     const { secret } = await issueToken(core.db, {
       userId: 'U0BENCH',
       name: 'bench',
@@ -154,7 +161,7 @@ export async function benchApi(report: Report) {
     );
     row(section, 'p50 / p99 / max', `${ms(s.p50)} / ${ms(s.p99)} / ${ms(s.max)}`);
     section.notes.push(
-      'GET: sequential requests from this process over one keep-alive connection, alternating blocks of the two servers. Through serve the request crosses its HTTP front thread (which owns PORT) to the API server on loopback, checks the token and reads the run (run, plan and approvals in one statement, started together with the token check); the bare server answers the same bytes from memory.',
+      'GET: sequential requests from this process over one keep-alive connection, alternating blocks of the two servers. Through serve the request reaches its HTTP front thread (which owns PORT) and crosses to the main thread over the thread’s MessagePort, which checks the token and reads the run (run, plan and approvals in one statement, started together with the token check) and sends the answer back whole in one message; the bare server answers the same bytes from memory.',
       'The token check: PostgreSQL (rate-limit row and token hash in one query) at most once a second per token and client address; in between, the acceptance it gave is reused (src/core/auth/token-cache.ts: a revocation drops it at once in this process, by NOTIFY in others, and after 1 s whatever happens).',
       'SSE: the step prints lines with their own timestamp; the follower is the HTTP client (src/core/api/http-client.ts) in this process, over /api/v1/runs/ID/logs/stream of a real serve.',
       'deploy-tui frames over the API against local ones: `npm run bench -- tui-api`.',

@@ -4,12 +4,15 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { benchAck } from './ack.ts';
 import { benchApi } from './api.ts';
+import { benchDecisions } from './decisions.ts';
 import { benchHistory } from './history.ts';
+import { benchHolds } from './holds.ts';
 import { machine, ROOT } from './lib/env.ts';
 import { Report, renderMarkdown } from './lib/report.ts';
 import { benchLifecycle } from './lifecycle.ts';
 import { benchLogs } from './logs.ts';
 import { benchPickup } from './pickup.ts';
+import { benchPolicy } from './policy.ts';
 import { benchSlackUpdates } from './slack-updates.ts';
 import { benchTui } from './tui.ts';
 import { benchTuiApi } from './tui-api.ts';
@@ -26,6 +29,9 @@ const ALL: Record<string, (r: Report) => Promise<void>> = {
   'tui-api': benchTuiApi,
   views: benchViews,
   history: benchHistory,
+  holds: benchHolds,
+  policy: benchPolicy,
+  decisions: benchDecisions,
 };
 
 const wanted = process.argv.slice(2).filter((a) => !a.startsWith('-'));

@@ -9,7 +9,15 @@ import { DeployCore } from '../src/core/api/core.ts';
 import { issueToken } from '../src/core/auth/tokens.ts';
 import { STATUS_TABLE } from '../src/core/lifecycle/statuses.ts';
 import { type Pty, startPty } from '../test/support/tui-pty.ts';
-import { freshDatabase, type Proc, ROOT, sleep, startDeployBot, workspace } from './lib/env.ts';
+import {
+  freshDatabase,
+  type Proc,
+  ROOT,
+  sleep,
+  startDeployBot,
+  waitForHttp,
+  workspace,
+} from './lib/env.ts';
 import { type Report, row } from './lib/report.ts';
 import { ms, summarize } from './lib/stats.ts';
 
@@ -76,6 +84,7 @@ export async function benchTuiApi(report: Report) {
   try {
     const port = await freePort();
     serve = await startDeployBot('serve', ws, db.url, { PORT: String(port), HOST: '127.0.0.1' });
+    await waitForHttp(`http://127.0.0.1:${port}/healthz`);
     const { secret } = await issueToken(core.db, {
       userId: 'U0BENCH',
       name: 'bench',

@@ -395,16 +395,34 @@ describe('the API over HTTP', () => {
     expect((await call('GET', '/me', { token: silent })).body.message).toMatch(revokedMessage);
   });
 
+  it('refuses a request body over 256 KiB with 413, starting nothing', async () => {
+    const alice = await api.token('U0ALICE');
+    const before = (await h.core.listRuns({ limit: 500 })).length;
+    const big = await call('POST', '/runs', {
+      token: alice,
+      body: { deployment: 'web', variables: { image_tag: 'x'.repeat(300 * 1024) } },
+    });
+    expect(big.status).toBe(413);
+    expect(big.body).toEqual({ code: 'too_large', message: 'the request body is over 256 KiB' });
+    expect((await h.core.listRuns({ limit: 500 })).length).toBe(before);
+  });
+
   it('rate-limits repeated failures with 429 (state in PostgreSQL), and a good token from there too', async () => {
     const good = await api.token('U0ALICE');
     let last = { status: 0, headers: new Headers(), body: null as unknown };
-    for (let i = 0; i < 12; i++) last = await call('GET', '/runs', { token: `dbt_guess${i}` });
+    // An address the client claims is not believed: failures count against the one it connects from.
+    for (let i = 0; i < 12; i++)
+      last = await call('GET', '/runs', {
+        token: `dbt_guess${i}`,
+        headers: { 'x-forwarded-for': `203.0.113.${i}` },
+      });
     expect(last.status).toBe(429);
     expect(Number(last.headers.get('retry-after'))).toBeGreaterThan(0);
     expect(last.body).toMatchObject({
       code: 'rate_limited',
       message: expect.stringMatching(/^too many failed sign-ins from .+: try again in \d+ s$/),
     });
+    expect(JSON.stringify(last.body)).not.toContain('203.0.113');
     expect((await call('GET', '/runs', { token: good })).status).toBe(429);
     const [row] = await h.core.connection.sql`select failures from auth_failures`;
     expect(row?.failures).toBeGreaterThanOrEqual(10);

@@ -9,6 +9,7 @@ import { ConfigError, isRefusal, Refusal } from '../src/core/errors.ts';
 import { deploymentRequirements } from '../src/core/policy/evaluate.ts';
 import { openApiDocument } from '../src/server/api/openapi.ts';
 import { approvalViewSchema, policyViewSchema } from '../src/server/api/schemas.ts';
+import { startApiHarness } from './support/api-server.ts';
 import { type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
 const RACERS = Array.from({ length: 50 }, (_, i) => `U0RACE${String(i).padStart(2, '0')}`);
@@ -186,6 +187,33 @@ describe('requirements per decision', () => {
       ['U0SRE2', 0],
     ]);
     await h.core.cancelRun(run.id, slack('U0SRE2'));
+  });
+
+  it('over the API: counted approvals, a refusal with its details (409), the policy in the run', async () => {
+    const api = await startApiHarness(h);
+    try {
+      const run = await planned('web-prod');
+      const sre = await api.port('U0SRE1');
+      const first = await sre.approvePlan(run.id);
+      expect(first.policy?.plan.entries[0]?.satisfiedBy).toEqual(['U0SRE1']);
+      const token = await api.token('U0SRE1');
+      const response = await fetch(`${api.url}/api/v1/runs/${run.id}/approve`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+        body: '{}',
+      });
+      expect(response.status).toBe(409);
+      expect(await response.json()).toMatchObject({
+        code: 'already_approved',
+        details: { stage: 'plan', missing: [{ entry: 0, from: ['S0SRE', 'U0LEAD'], missing: 1 }] },
+      });
+      const read = await (await api.port('U0LEAD')).getRun(run.id);
+      expect(read.allowed).toContain('approve_plan');
+      expect(policyViewSchema.parse(read.policy)).toEqual(read.policy);
+      await h.core.cancelRun(run.id, slack('U0LEAD'));
+    } finally {
+      await api.close();
+    }
   });
 
   it('a group Slack cannot confirm fails closed for that group only', async () => {

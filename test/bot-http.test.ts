@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BotHttpServer } from '../src/bot/http/receiver.ts';
 import { botRoutes } from '../src/bot/http/routes.ts';
 import { verifySlackSignature } from '../src/bot/http/verify.ts';
+import { localBotPort } from '../src/bot/local-port.ts';
 import { silentLog } from '../src/bot/log.ts';
 import { ACTION_IDS } from '../src/bot/render/actions.ts';
 import type { RunView } from '../src/core/api/types.ts';
@@ -462,7 +463,7 @@ describe('the HTTP thread', () => {
       port: 0,
       host: '127.0.0.1',
       log: silentLog,
-      routes: botRoutes({ core: b.h.core, apiToken: undefined, log: silentLog }),
+      routes: botRoutes({ core: localBotPort(b.h.core), apiToken: undefined, log: silentLog }),
     });
     const address = await server.start();
     const base = `http://127.0.0.1:${address.port}`;
@@ -516,6 +517,6 @@ function routesOnlyServer() {
     port: 0,
     host: '127.0.0.1',
     log: silentLog,
-    routes: botRoutes({ core: b.h.core, apiToken: undefined, log: silentLog }),
+    routes: botRoutes({ core: localBotPort(b.h.core), apiToken: undefined, log: silentLog }),
   });
 }

@@ -5,6 +5,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../src/bot/app.ts';
+import { localBotPort } from '../src/bot/local-port.ts';
 import { createLog } from '../src/bot/log.ts';
 import { validateBlocks } from '../src/bot/render/limits.ts';
 import { DeployCore } from '../src/core/api/core.ts';
@@ -55,7 +56,7 @@ beforeAll(async () => {
     poolSize: 4,
   });
   bot2 = await startBot({
-    core: core2,
+    core: localBotPort(core2),
     botToken: FAKE_SLACK_TOKEN,
     mode: { kind: 'http', signingSecret: TEST_SIGNING_SECRET },
     port: 0,

@@ -4,6 +4,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../src/bot/app.ts';
+import { localBotPort } from '../src/bot/local-port.ts';
 import { createLog } from '../src/bot/log.ts';
 import { DEPLOY_FORM, variableBlockId } from '../src/bot/render/modal.ts';
 import { CHANNEL } from './support/bot-harness.ts';
@@ -41,7 +42,7 @@ beforeAll(async () => {
   h = await startHarness({ config: CONFIG, files: FILES });
   slack = await startFakeSlack();
   bot = await startBot({
-    core: h.core,
+    core: localBotPort(h.core),
     botToken: FAKE_SLACK_TOKEN,
     mode: { kind: 'socket', appToken: FAKE_APP_TOKEN },
     port: 0,

@@ -3,6 +3,7 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBot, startBot } from '../src/bot/app.ts';
+import { localBotPort } from '../src/bot/local-port.ts';
 import { createLog, type LogRecord } from '../src/bot/log.ts';
 import { ACTION_IDS } from '../src/bot/render/actions.ts';
 import { CHANNEL, shownStatus } from './support/bot-harness.ts';
@@ -40,7 +41,7 @@ beforeAll(async () => {
   h = await startHarness({ config: CONFIG, files: FILES });
   slack = await startFakeSlack();
   bot = await startBot({
-    core: h.core,
+    core: localBotPort(h.core),
     botToken: FAKE_SLACK_TOKEN,
     mode: { kind: 'socket', appToken: FAKE_APP_TOKEN },
     port: 0,

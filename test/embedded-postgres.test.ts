@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../src/core/store/embedded.ts';
+import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../src/server/embedded-postgres.ts';
 
 // The product's own embedded database (not the test server): shared by every
 // process on the machine, started once, never re-initialised.
@@ -20,7 +20,7 @@ afterAll(async () => {
 
 function startInChild(): Promise<{ url: string; started: boolean }> {
   const script = `
-    const { ensureEmbeddedPostgres } = await import(${JSON.stringify(path.resolve(import.meta.dirname, '../src/core/store/embedded.ts'))});
+    const { ensureEmbeddedPostgres } = await import(${JSON.stringify(path.resolve(import.meta.dirname, '../src/server/embedded-postgres.ts'))});
     const s = await ensureEmbeddedPostgres(${JSON.stringify(dir)});
     process.stdout.write(JSON.stringify({ url: s.url, started: s.started }));
   `;

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refusalSentence } from '../src/cli/refusals.ts';
 import type { Refusal } from '../src/core/errors.ts';
 import { isRefusal } from '../src/core/errors.ts';
 import { APPROVER, type Harness, REQUESTER, startHarness } from './support/harness.ts';
@@ -257,7 +258,13 @@ describe('queueing, expiry and superseded plans', () => {
     const r = await refusal(h.core.confirmApply(waiting.id, APPROVER));
     expect(r.code).toBe('deployment_busy');
     expect(r.message).toMatch(
-      new RegExp(`^app is busy: ${busy.id} is planning\\. Press Apply again when it finishes`),
+      new RegExp(
+        `^app is busy: ${busy.id} is planning\\. Confirm the apply again when it finishes`,
+      ),
+    );
+    expect(r.details).toEqual({ behind: busy.id, runId: waiting.id });
+    expect(refusalSentence(r.code, r.message, r.details)).toContain(
+      `(deploy-bot apply ${waiting.id})`,
     );
     await h.waitFor(busy.id, 'awaiting_plan_approval');
     await h.core.confirmApply(waiting.id, APPROVER);

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BotHttpServer } from '../src/bot/http/receiver.ts';
 import { botRoutes } from '../src/bot/http/routes.ts';
+import { localBotPort } from '../src/bot/local-port.ts';
 import { silentLog } from '../src/bot/log.ts';
 import { metricsEndpoint } from '../src/core/metrics/endpoint.ts';
 import { type MetricsServer, startMetricsServer } from '../src/core/metrics/server.ts';
@@ -206,7 +207,7 @@ describe('GET /metrics', () => {
       port: 0,
       host: '127.0.0.1',
       log: silentLog,
-      routes: botRoutes({ core: h.core, apiToken: undefined, log: silentLog }),
+      routes: botRoutes({ core: localBotPort(h.core), apiToken: undefined, log: silentLog }),
     });
     const address = await http.start();
     try {

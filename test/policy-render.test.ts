@@ -11,9 +11,11 @@ import { formatRun } from '../src/cli/format.ts';
 import { refusalSentence } from '../src/cli/refusals.ts';
 import type { ApprovalView, RunView } from '../src/core/api/types.ts';
 import type { ApprovalPolicy } from '../src/core/policy/evaluate.ts';
+import { performAction } from '../src/tui/actions.ts';
 import { detailRows } from '../src/tui/components/run-detail.ts';
 import { PLAIN_THEME } from '../src/tui/theme.ts';
 import { fixturePolicy, makeRun } from './support/run-fixtures.ts';
+import { FakeCore } from './support/tui-fake-core.ts';
 
 const WEB_PROD: ApprovalPolicy = {
   approvers: ['U0LEAD', 'S0SRE'],
@@ -158,6 +160,24 @@ describe('the policy in the CLI and deploy-tui', () => {
     const text = tuiText(run);
     expect(text).toContain('Apply approvals 1 of 2: still needs 1 from S0ONCALL');
     expect(text).toMatch(/✓ apply\s+by U0BOTH via slack.*for 1 from S0SECURITY/);
+  });
+
+  it('deploy-tui: an approval that counted says what the decision still needs', async () => {
+    const waiting = runWith('awaiting_plan_approval', []);
+    const counted = runWith('awaiting_plan_approval', [approval('plan', 'U0SRE1', 0, 1)]);
+    class CountingCore extends FakeCore {
+      override async approvePlan(): Promise<RunView> {
+        return counted;
+      }
+    }
+    const outcome = await performAction(
+      new CountingCore(),
+      { id: 'U0SRE1', via: 'tui' },
+      { action: 'approve', run: waiting, reason: '', busy: false },
+    );
+    expect(outcome.message.text).toBe(
+      `approval counted: ${counted.id}: Plan approvals 1 of 2: still needs 1 from S0SRE, U0LEAD`,
+    );
   });
 
   it('the CLI refusal adds what is missing and where to look', () => {

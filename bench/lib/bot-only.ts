@@ -6,10 +6,11 @@
 import { startBotFromEnv } from '../../src/bot/start.ts';
 import { DeployCore } from '../../src/core/api/core.ts';
 import { readSettings } from '../../src/core/settings.ts';
+import { resolveDatabaseUrl } from '../../src/server/embedded-postgres.ts';
 
 const settings = readSettings(process.env);
 const core = await DeployCore.open({
-  databaseUrl: settings.databaseUrl,
+  databaseUrl: await resolveDatabaseUrl(settings),
   dataDir: settings.dataDir,
   config: settings.configFile,
   poolSize: Math.min(32, settings.workerConcurrency + 6),

@@ -10,7 +10,7 @@ import path from 'node:path';
 import postgres from 'postgres';
 import { startQueue } from '../../src/core/queue/boss.ts';
 import { migrateDatabase } from '../../src/core/store/database.ts';
-import { ensureEmbeddedPostgres } from '../../src/core/store/embedded.ts';
+import { ensureEmbeddedPostgres } from '../../src/server/embedded-postgres.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const BIN = path.join(ROOT, 'bin', 'deploy-bot.js');
@@ -137,6 +137,22 @@ export async function startDeployBot(
       await exited;
     },
   };
+}
+
+/** Waits until `url` answers 200 (serve prints "serving" before its HTTP server listens). */
+export async function waitForHttp(url: string, timeoutMs = 60_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > until) throw new Error(`${url} did not answer 200 within ${timeoutMs} ms`);
+    await sleep(100);
+  }
 }
 
 export function machine(): string {

@@ -6,9 +6,8 @@
 import { hostname } from 'node:os';
 import { App, type AuthorizeResult, SocketModeReceiver } from '@slack/bolt';
 import { z } from 'zod';
-import type { DeployCore } from '../core/api/core.ts';
 import { BotConfigError, type SlackMode } from './config.ts';
-import type { ApiProxy } from './http/front-protocol.ts';
+import type { ApiForward } from './http/front-protocol.ts';
 import { BotHttpServer, EVENTS_PATH } from './http/receiver.ts';
 import { botRoutes } from './http/routes.ts';
 import { registerApprovePlan } from './listeners/actions/approve-plan.ts';
@@ -24,11 +23,12 @@ import { registerNoteForm } from './listeners/views/note-form.ts';
 import { boltLogger, createLog, type Log } from './log.ts';
 import { createHomePublisher, type HomePublisher, type HomeTuning } from './outbox/home.ts';
 import { createOutbox, type Outbox, type OutboxTuning } from './outbox/outbox.ts';
+import type { BotPort } from './port.ts';
 import { classifySlackError, createSlackClient, slackErrorText } from './slack/client.ts';
 import { createSlackGroups } from './slack/groups.ts';
 
 export type BotOptions = {
-  readonly core: DeployCore;
+  readonly core: BotPort;
   readonly botToken: string;
   readonly mode: SlackMode;
   /** HTTP port (0: any free port) and address. */
@@ -47,8 +47,8 @@ export type BotOptions = {
   readonly outbox?: Partial<OutboxTuning>;
   readonly home?: Partial<HomeTuning>;
   readonly groupsTtlMs?: number;
-  /** Where the HTTP front forwards /api/v1/… (src/server/api/server.ts). */
-  readonly apiProxy?: ApiProxy | null | undefined;
+  /** What answers /api/v1/… that the HTTP front hands over (src/server/api/server.ts). */
+  readonly api?: ApiForward | null | undefined;
 };
 
 export type RunningBot = {
@@ -126,7 +126,7 @@ export async function startBot(options: BotOptions): Promise<RunningBot> {
     host: options.host,
     log,
     workNice: options.workNice ?? 0,
-    apiProxy: options.apiProxy,
+    api: options.api,
     routes: botRoutes({
       core,
       apiToken: options.apiToken,

@@ -10,7 +10,9 @@ import { startBot } from './app.ts';
 import { readBotSettings } from './config.ts';
 import { BotHttpServer } from './http/receiver.ts';
 import { botRoutes } from './http/routes.ts';
+import { localBotPort } from './local-port.ts';
 import { createLog } from './log.ts';
+import { migrateBotTables } from './store/migrate.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
 
@@ -21,6 +23,9 @@ export async function startBotFromEnv(
   env: NodeJS.ProcessEnv,
   io: Io,
 ): Promise<Bot | null> {
+  // The bot's own tables, after the core's (DeployCore.open migrated those).
+  await migrateBotTables(core.connection.url);
+  const port = localBotPort(core);
   const read = readBotSettings(env);
   if (!read.ok) {
     io.out(
@@ -39,8 +44,8 @@ export async function startBotFromEnv(
       port: read.port,
       host: read.host,
       log,
-      apiProxy: api,
-      routes: botRoutes({ core, apiToken: read.apiToken, log }),
+      api: api.handle,
+      routes: botRoutes({ core: port, apiToken: read.apiToken, log }),
     });
     let address: Awaited<ReturnType<BotHttpServer['start']>>;
     try {
@@ -68,7 +73,7 @@ export async function startBotFromEnv(
   const log = createLog({ level: s.logLevel, format: readLogSettings(env).format });
   const api = await startApiServer({ core, log: (msg, fields) => log.error(msg, fields) });
   const bot = await startBot({
-    core,
+    core: port,
     botToken: s.botToken,
     mode: s.mode,
     port: s.port,
@@ -80,7 +85,7 @@ export async function startBotFromEnv(
     botUserId: s.botUserId,
     workNice: s.workNice,
     log,
-    apiProxy: api,
+    api: api.handle,
   }).catch(async (error: unknown) => {
     await api.stop();
     throw error;

@@ -11,6 +11,7 @@ import { DeployCore } from '../core/api/core.ts';
 import { ApiError, normaliseServer } from '../core/api/http-client.ts';
 import { IDENTITY_PATTERN, parseLifetime } from '../core/auth/tokens.ts';
 import type { Settings } from '../core/settings.ts';
+import { resolveDatabaseUrl } from '../server/embedded-postgres.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
 
@@ -179,7 +180,7 @@ export async function tokenCommand(
     );
   }
   const core = await DeployCore.open({
-    databaseUrl: settings.databaseUrl,
+    databaseUrl: await resolveDatabaseUrl(settings),
     dataDir: settings.dataDir,
     poolSize: 2,
     applicationName: 'deploy-bot:token',

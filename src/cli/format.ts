@@ -13,6 +13,7 @@ import { describeLockTarget, formatInstant, lockTargetText } from '../core/polic
 import { formatDuration } from '../core/text/duration.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../core/text/plan.ts';
 import { approvalEntryText, stageSummary, stagesToShow } from '../core/text/policy.ts';
+import { ruleLines } from '../core/text/rules.ts';
 import { fit } from '../core/text/width.ts';
 import { variablesWithSources } from '../core/variables/sources.ts';
 
@@ -101,6 +102,7 @@ export function formatRun(run: RunView): string {
   for (const [stage, view] of stagesToShow(run.policy)) {
     lines.push(`  policy:    ${stageSummary(stage, view)}`);
   }
+  for (const rule of ruleLines(run.policy?.rules)) lines.push(`  rules:     ${rule.text}`);
   for (const a of run.approvals) {
     const entry = approvalEntryText(run.policy, a);
     lines.push(

@@ -11,7 +11,8 @@ Runs
   status RUN [--wait]          show a run; --json prints it for scripts
   list [--status GROUP]        recent runs (GROUP: active, awaiting_approval, failed, all)
   logs RUN [-n N] [--follow]   a run's log, or its last N lines; --follow keeps reading
-  audit RUN                    every status change of a run: who, when, via, why
+  audit RUN                    every status change of a run (who, when, via, why) and each
+                               evaluation of its rules (config version, rules matched, result)
   deployments                  the deployments in the config and their state
 
 Locks
@@ -27,10 +28,12 @@ Signing in (remote mode)
 Server
   serve                        workers + the Slack bot (when Slack is configured)
   worker                       workers only, to scale out on more machines
-  migrate                      apply database migrations (serve does this at start)
+  migrate                      apply database migrations, the core's and the bot's (serve does this at start)
   db-stop                      stop the embedded PostgreSQL of this data directory
   secrets rotate               re-encrypt every stored secret under a new key
   prune [--dry-run]            remove what retention: says is past its time (daily by itself)
+  policy check [--config FILE] validate a config's policies (rules, conditions, time zone)
+  policy test RUN              replay a stored run against the published (or --config) rules
 
 Remote:   --server URL or DEPLOY_SERVER: every run command goes through the server's API as
           the user you signed in as (deploy-bot login), or DEPLOY_TOKEN; no database or config
@@ -155,7 +158,35 @@ locked with). The same people who may lock it may unlock it.`,
 The locks in force, oldest first: target, who locked it, via, since when, why.`,
   audit: `Usage: deploy-bot audit RUN [--json]
 
-Every status change of RUN: from, to, who, via (slack, cli, tui, system), when and why.`,
+Every status change of RUN: from, to, who, via (slack, cli, tui, system), when and why;
+and, for a deployment with rules, each evaluation of its rules (when the plan became
+ready and at each decision, refused or not): the config version, the rules that
+matched or failed (mode, effect) and the result (allowed, denied, failed).
+--json: one list by time; each entry has "entry": "transition" or "policy".`,
+  policy: `Usage: deploy-bot policy check [--config FILE] [--json]
+       deploy-bot policy test RUN [--config FILE] [--at TIME] [--json]
+
+An administrator's commands (local mode).
+
+check  Loads a config file as serve would (--config FILE, DEPLOY_CONFIG,
+       ./deploy.config.yaml) and checks its policies: every rule's condition is
+       parsed and type-checked (CEL), names are unique per deployment, entries
+       can be met, the time zone exists. Each problem names the file, the path
+       (deployments[0].rules[1].when), the rule and the column. Prints the rules
+       each deployment gets, and warns about conditions that would fail at every
+       evaluation (a variable the deployment lacks or a sensitive one).
+       Exit 0: valid; 2: problems.
+
+test   Replays the stored run RUN (its kind, requester, variables without
+       sensitive ones, plan, approvals so far) against the rules of the
+       published config, or of a proposed one with --config FILE, and prints
+       what each rule would decide (matched, failed, warn, dry-run), whether a
+       decision would be refused, and what each stage would require. Changes
+       nothing. Needs database access.
+
+  --config FILE  the config to check, or the proposed config to test against
+  --at TIME      evaluate at this ISO date-time instead of now (now.weekday, now.hour…)
+  --json         the report as JSON`,
   deployments: `Usage: deploy-bot deployments [--json]
 
 The deployments in the config, their usage, and whether a run is active, queued
@@ -202,7 +233,9 @@ sha256 is stored. It expires after --expires (default 30d; e.g. 12h, 90m),
 and acts only as its user, under the same policy as a Slack click.`,
   migrate: `Usage: deploy-bot migrate
 
-Applies the database migrations in drizzle/ (serve and worker do it at start).`,
+Applies the database migrations: the core's (drizzle/; serve and worker apply
+them at start) and the Slack bot's own tables' (drizzle/bot/; serve applies
+them at start).`,
   secrets: `Usage: deploy-bot secrets rotate
 
 Re-encrypts every secret stored in the database (sensitive variable values,

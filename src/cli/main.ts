@@ -5,6 +5,7 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
+import { migrateBotTables } from '../bot/store/migrate.ts';
 import { AccountUsageError, remoteTarget } from '../client/remote.ts';
 import { DeployCore } from '../core/api/core.ts';
 import { ApiError, httpPort } from '../core/api/http-client.ts';
@@ -26,8 +27,7 @@ import {
   parseLockTarget,
 } from '../core/policy/lock-target.ts';
 import { readSettings, type Settings } from '../core/settings.ts';
-import { connect, migrateDatabase, resolveDatabaseUrl } from '../core/store/database.ts';
-import { stopEmbeddedPostgres } from '../core/store/embedded.ts';
+import { connect, migrateDatabase } from '../core/store/database.ts';
 import {
   configureSecrets,
   currentKey,
@@ -37,9 +37,11 @@ import {
 } from '../core/store/secrets.ts';
 import { rotateSecrets } from '../core/store/secrets-rotate.ts';
 import { ArgsError, splitAssignments } from '../core/variables/args.ts';
+import { resolveDatabaseUrl, stopEmbeddedPostgres } from '../server/embedded-postgres.ts';
 import { login, logout, osUser, tokenCommand } from './account.ts';
 import { formatDeployment, formatLock, formatLogLine, formatRun, formatRunRow } from './format.ts';
 import { COMMAND_HELP, GENERAL_HELP } from './help.ts';
+import { auditEntries, formatEvaluation, PolicyUsageError, policyCommand } from './policy.ts';
 import { pruneCommand } from './prune.ts';
 import { refusalSentence } from './refusals.ts';
 import { serve } from './serve.ts';
@@ -75,6 +77,7 @@ const FLAGS = {
   expires: { type: 'string' },
   'dry-run': { type: 'boolean' },
   requester: { type: 'string' },
+  at: { type: 'string' },
   'override-reason': { type: 'string' },
 } as const;
 
@@ -142,7 +145,7 @@ function need(positionals: string[], index: number, what: string, command: strin
 /** A client of the server's config: runs use the version serve/worker published. */
 async function openCore(settings: Settings, migrate = true) {
   return DeployCore.open({
-    databaseUrl: settings.databaseUrl,
+    databaseUrl: await resolveDatabaseUrl(settings),
     dataDir: settings.dataDir,
     migrate,
     poolSize: 4,
@@ -228,7 +231,7 @@ export async function main(argv: string[], io: Io = stdio): Promise<number> {
       io.err(`deploy-bot: ${error.issues.map((i) => i.message).join('; ')}`);
       return 2;
     }
-    if (error instanceof AccountUsageError) {
+    if (error instanceof AccountUsageError || error instanceof PolicyUsageError) {
       io.err(`deploy-bot: ${error.message}`);
       return 2;
     }
@@ -258,6 +261,7 @@ async function runCommand(
     case 'migrate': {
       const url = await resolveDatabaseUrl(settings);
       await migrateDatabase(url);
+      await migrateBotTables(url);
       io.out(
         `database migrated (${settings.databaseUrl ? 'DATABASE_URL' : `embedded, data in ${settings.dataDir}`})`,
       );
@@ -286,6 +290,17 @@ async function runCommand(
       return logout(values.server, process.env, io);
     case 'token':
       return tokenCommand(positionals, values, settings, io);
+    case 'policy':
+      if ((values.server ?? process.env.DEPLOY_SERVER) !== undefined)
+        throw new UsageError(
+          'policy is an administrator’s command (local mode): check reads a config file; test reads the database where DATABASE_URL (or the data directory) reaches it. Run it without --server or DEPLOY_SERVER',
+        );
+      return policyCommand(
+        positionals,
+        settings,
+        { json: Boolean(values.json), proposed: values.config !== undefined, at: values.at },
+        io,
+      );
     case 'prune':
       if (remoteTarget(values.server, process.env))
         throw new UsageError(
@@ -472,12 +487,19 @@ async function runCommand(
         return 0;
       }
       case 'audit': {
-        const entries = await core.audit(need(positionals, 0, 'a run id', command));
+        const runId = need(positionals, 0, 'a run id', command);
+        const [transitions, evaluations] = await Promise.all([
+          core.audit(runId),
+          core.policyAudit(runId),
+        ]);
+        const entries = auditEntries(transitions, evaluations);
         if (values.json) io.out(JSON.stringify(entries, null, 2));
         else {
           for (const t of entries) {
             io.out(
-              `${t.at}  ${(t.from ?? '—').padEnd(24)} → ${t.to.padEnd(24)} ${t.actor} (${t.via})${t.reason ? `: ${t.reason}` : ''}${t.credential ? ` [${t.credential}]` : ''}`,
+              t.entry === 'policy'
+                ? formatEvaluation(t)
+                : `${t.at}  ${(t.from ?? '—').padEnd(24)} → ${t.to.padEnd(24)} ${t.actor} (${t.via})${t.reason ? `: ${t.reason}` : ''}${t.credential ? ` [${t.credential}]` : ''}`,
             );
           }
         }

@@ -7,7 +7,8 @@ import { loadConfig } from '../core/config/load.ts';
 import { describePrune, pruneHistory } from '../core/retention/prune.ts';
 import { DEFAULT_RETENTION, describeKeep, describePace } from '../core/retention/settings.ts';
 import type { Settings } from '../core/settings.ts';
-import { connect, resolveDatabaseUrl } from '../core/store/database.ts';
+import { connect } from '../core/store/database.ts';
+import { resolveDatabaseUrl } from '../server/embedded-postgres.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
 

@@ -11,6 +11,10 @@ export function refusalSentence(
   switch (code) {
     case 'unknown_run':
       return `${message} (deploy-bot list shows recent runs)`;
+    case 'deployment_busy':
+      return typeof details.runId === 'string'
+        ? `${message} (deploy-bot apply ${details.runId})`
+        : message;
     case 'no_identity':
       return `${message}: pass --as U… (your Slack user id) or set DEPLOY_USER`;
     case 'frozen':
@@ -23,6 +27,10 @@ export function refusalSentence(
     case 'approval_not_needed':
     case 'plan_approver':
       return `${message}${stillNeeds(code, details)} (deploy-bot status RUN shows who approved)`;
+    case 'rule_denied':
+      return `${message} (deploy-bot audit RUN lists each evaluation of the run's rules)`;
+    case 'rule_failed':
+      return `${message} (deploy-bot policy test RUN shows each rule's result; deploy-bot policy check --config FILE checks a fix before it is published)`;
     default:
       return message;
   }

@@ -10,6 +10,7 @@ import { configureProcessLog, processLog, readLogSettings } from '../core/logs/l
 import { startRetentionSchedule } from '../core/retention/schedule.ts';
 import { DEFAULT_RETENTION } from '../core/retention/settings.ts';
 import type { Settings } from '../core/settings.ts';
+import { resolveDatabaseUrl } from '../server/embedded-postgres.ts';
 import { startMetricsFromEnv } from './metrics-port.ts';
 
 type Io = { out: (text: string) => void; err: (text: string) => void };
@@ -32,7 +33,7 @@ export async function serve(options: ServeOptions): Promise<number> {
       : z.coerce.number().int().min(1).max(256).parse(options.concurrency);
   configureProcessLog(readLogSettings(process.env));
   const core = await DeployCore.open({
-    databaseUrl: settings.databaseUrl,
+    databaseUrl: await resolveDatabaseUrl(settings),
     dataDir: settings.dataDir,
     config: settings.configFile,
     poolSize: Math.min(32, concurrency + 6),

@@ -3,7 +3,7 @@
 
 import type { Actor, RunView } from '../core/api/types.ts';
 import { errorMessage, isRefusal } from '../core/errors.ts';
-import { stillNeeds } from '../core/text/policy.ts';
+import { stageSummary, stillNeeds } from '../core/text/policy.ts';
 import type { Message } from './components/chrome.ts';
 import type { Dialog } from './components/confirm.ts';
 import type { TuiCore } from './data/port.ts';
@@ -28,6 +28,15 @@ async function lockAction(core: TuiCore, actor: Actor, dialog: Dialog): Promise<
   };
 }
 
+/** What happened: the run's new status, or (an approval that counted, the run waits for more) what it still needs. */
+function outcomeText(action: keyof typeof DONE, before: RunView, run: RunView): string {
+  const stage = action === 'approve' ? 'plan' : action === 'apply' ? 'apply' : null;
+  if (stage !== null && run.status === before.status && run.policy) {
+    return `approval counted: ${run.id}: ${stageSummary(stage, run.policy[stage])}`;
+  }
+  return `${DONE[action]}: ${run.id} is now ${run.statusLabel.toLowerCase()}`;
+}
+
 export async function performAction(
   core: TuiCore,
   actor: Actor,
@@ -47,10 +56,7 @@ export async function performAction(
           : await core.cancelRun(id, actor, { reason });
     return {
       run,
-      message: {
-        kind: 'success',
-        text: `${DONE[dialog.action]}: ${id} is now ${run.statusLabel.toLowerCase()}`,
-      },
+      message: { kind: 'success', text: outcomeText(dialog.action, dialog.run, run) },
     };
   } catch (error) {
     return {

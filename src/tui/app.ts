@@ -121,6 +121,7 @@ function Dashboard(props: DashboardProps): ReactElement {
   });
 
   const transitions = detail.snapshot?.transitions;
+  const evaluations = detail.snapshot?.evaluations;
   const data: DashboardData = {
     runs: runsSnap,
     detail: detail.snapshot,
@@ -128,7 +129,15 @@ function Dashboard(props: DashboardProps): ReactElement {
     width,
     height,
     detailRowCount: (run, w) =>
-      detailRows(run, transitions ?? [], w, now, theme, availableActions(run, actor)).length,
+      detailRows(
+        run,
+        transitions ?? [],
+        w,
+        now,
+        theme,
+        availableActions(run, actor),
+        evaluations ?? [],
+      ).length,
   };
   const view = viewOf(state, data);
   const { runs, selected, selectedRun, openRun, target, layout } = view;
@@ -179,8 +188,19 @@ function Dashboard(props: DashboardProps): ReactElement {
   }, [logWindow, logHeight]);
 
   const rows = useMemo(
-    () => (openRun ? detailRows(openRun, transitions ?? [], detailWidth, now, theme, actions) : []),
-    [openRun, transitions, detailWidth, now, theme, actions],
+    () =>
+      openRun
+        ? detailRows(
+            openRun,
+            transitions ?? [],
+            detailWidth,
+            now,
+            theme,
+            actions,
+            evaluations ?? [],
+          )
+        : [],
+    [openRun, transitions, evaluations, detailWidth, now, theme, actions],
   );
   const shownDetailTop = clampTop(state.detailTop, rows.length, layout.detailVisible);
 

@@ -3,6 +3,7 @@
 // the app full-screen, and resolves with the exit code when the person quits.
 
 import { isSystemActor } from '../core/text/plan.ts';
+import { resolveDatabaseUrl } from '../server/embedded-postgres.ts';
 import './production.ts';
 import { parseArgs } from 'node:util';
 import { render } from 'ink';
@@ -63,14 +64,16 @@ export function describeDatabase(settings: Settings): string {
 }
 
 async function openCore(settings: Settings): Promise<DeployCore> {
-  const opening = DeployCore.open({
-    databaseUrl: settings.databaseUrl,
-    dataDir: settings.dataDir,
-    poolSize: 4,
-    applicationName: 'deploy-tui',
-    // The dashboard owns the screen: connection trouble shows as its banner, not as text over it.
-    log: () => {},
-  });
+  const opening = resolveDatabaseUrl(settings).then((databaseUrl) =>
+    DeployCore.open({
+      databaseUrl,
+      dataDir: settings.dataDir,
+      poolSize: 4,
+      applicationName: 'deploy-tui',
+      // The dashboard owns the screen: connection trouble shows as its banner, not as text over it.
+      log: () => {},
+    }),
+  );
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
     timer = setTimeout(

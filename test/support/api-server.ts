@@ -3,6 +3,7 @@
 
 import { BotHttpServer } from '../../src/bot/http/receiver.ts';
 import { botRoutes } from '../../src/bot/http/routes.ts';
+import { localBotPort } from '../../src/bot/local-port.ts';
 import { createLog } from '../../src/bot/log.ts';
 import { httpPort } from '../../src/core/api/http-client.ts';
 import { issueToken } from '../../src/core/auth/tokens.ts';
@@ -25,8 +26,8 @@ export async function startApiHarness(h: Harness): Promise<ApiHarness> {
     port: 0,
     host: '127.0.0.1',
     log,
-    apiProxy: api,
-    routes: botRoutes({ core: h.core, apiToken: undefined, log }),
+    api: api.handle,
+    routes: botRoutes({ core: localBotPort(h.core), apiToken: undefined, log }),
   });
   const address = await server.start();
   const url = `http://127.0.0.1:${address.port}`;

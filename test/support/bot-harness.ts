@@ -4,6 +4,7 @@
 
 import type { RunningBot } from '../../src/bot/app.ts';
 import { startBot } from '../../src/bot/app.ts';
+import { localBotPort } from '../../src/bot/local-port.ts';
 import { createLog, type LogRecord } from '../../src/bot/log.ts';
 import type { OutboxTuning } from '../../src/bot/outbox/outbox.ts';
 import { startApiServer } from '../../src/server/api/server.ts';
@@ -105,8 +106,8 @@ export async function startBotHarness(options: BotHarnessOptions): Promise<BotHa
   const logs: LogRecord[] = [];
   const api = options.api ? await startApiServer({ core: h.core, log: () => {} }) : null;
   const bot = await startBot({
-    apiProxy: api,
-    core: h.core,
+    api: api?.handle,
+    core: localBotPort(h.core),
     botToken: FAKE_SLACK_TOKEN,
     mode: { kind: 'http', signingSecret: TEST_SIGNING_SECRET },
     port: 0,

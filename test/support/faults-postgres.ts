@@ -9,7 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { startQueue } from '../../src/core/queue/boss.ts';
 import { migrateDatabase } from '../../src/core/store/database.ts';
-import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../../src/core/store/embedded.ts';
+import {
+  ensureEmbeddedPostgres,
+  stopEmbeddedPostgres,
+} from '../../src/server/embedded-postgres.ts';
 
 export type OwnPostgres = {
   /** The temporary directory that holds everything (config, data). */

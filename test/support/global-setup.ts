@@ -5,9 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
+import { migrateBotTables } from '../../src/bot/store/migrate.ts';
 import { startQueue } from '../../src/core/queue/boss.ts';
 import { migrateDatabase } from '../../src/core/store/database.ts';
-import { ensureEmbeddedPostgres, stopEmbeddedPostgres } from '../../src/core/store/embedded.ts';
+import {
+  ensureEmbeddedPostgres,
+  stopEmbeddedPostgres,
+} from '../../src/server/embedded-postgres.ts';
 
 function withDatabase(url: string, database: string) {
   const u = new URL(url);
@@ -42,6 +46,7 @@ export default async function setup(project: TestProject) {
     await admin.unsafe(`create database ${TEMPLATE}`);
     const templateUrl = withDatabase(adminUrl, TEMPLATE);
     await migrateDatabase(templateUrl);
+    await migrateBotTables(templateUrl);
     // Install pg-boss's schema and queues once, so each test database has them.
     const queue = await startQueue(templateUrl, { supervise: false });
     await queue.stop();

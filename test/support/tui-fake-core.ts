@@ -9,6 +9,7 @@ import type {
   LockTarget,
   LockView,
   LogLine,
+  PolicyEvaluationView,
   RunFilter,
   RunView,
   TransitionView,
@@ -23,6 +24,7 @@ type Follower = { runId: string; cursor: number; onLines: (lines: LogLine[]) => 
 export class FakeCore implements TuiCore {
   runs: RunView[] = [];
   transitionsOf = new Map<string, TransitionView[]>();
+  evaluationsOf = new Map<string, PolicyEvaluationView[]>();
   /** Log lines per run, generated lazily when `logSize` is set for the run. */
   logs = new Map<string, LogLine[]>();
   pingOk = true;
@@ -134,6 +136,10 @@ export class FakeCore implements TuiCore {
     const run = this.runs.find((r) => r.id === runId);
     if (!run) throw new Refusal('unknown_run', `there is no run ${runId}: check the id`);
     return run;
+  }
+
+  async policyEvaluations(runId: string): Promise<PolicyEvaluationView[]> {
+    return this.evaluationsOf.get(runId) ?? [];
   }
 
   async transitions(runId: string): Promise<TransitionView[]> {

@@ -25,11 +25,39 @@ export type FrontOptions = {
   readonly appReady: boolean;
   /** The nice value the thread runs at (the main thread's before it lowered its own); null: as started. */
   readonly nice: number | null;
-  /** Where /api/v1/… is forwarded (the API server on loopback), with its secret; null: no API. */
-  readonly apiProxy: ApiProxy | null;
+  /** Whether /api/v1/… is answered (by the main thread, over the port); false: 404. */
+  readonly api: boolean;
 };
 
-export type ApiProxy = { readonly port: number; readonly secret: string };
+/** An /api/v1 request as the thread hands it over: its body read whole. */
+export type ForwardedRequest = {
+  readonly method: string;
+  /** The path and query, as the client sent them. */
+  readonly url: string;
+  readonly headers: IncomingHttpHeaders;
+  /** The client's address, as the thread's socket saw it. */
+  readonly client: string;
+  readonly body: Uint8Array | null;
+};
+
+/** The answer to a forwarded request, as the main thread writes it. */
+export interface ForwardedResponse {
+  readonly headersSent: boolean;
+  readonly finished: boolean;
+  writeHead(status: number, headers: Readonly<Record<string, string | number>>): void;
+  /** Sends the head now: a stream (Server-Sent Events) starts. */
+  flushHeaders(): void;
+  write(text: string): void;
+  end(text?: string): void;
+  /** The client went away, or the answer ended. */
+  onClose(fn: () => void): void;
+}
+
+/** What answers /api/v1 on the main thread (src/server/api/handler.ts). */
+export type ApiForward = (req: ForwardedRequest, res: ForwardedResponse) => Promise<void>;
+
+/** The largest /api/v1 request body the thread reads (413 beyond). */
+export const API_BODY_LIMIT = 256 * 1024;
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
@@ -71,6 +99,10 @@ export type FrontMessage =
       readonly msg: string;
       readonly fields: Record<string, unknown>;
     }
+  /** An /api/v1 request: answered by `api-answer`, or `api-head`, `api-data`… `api-end`. */
+  | ({ readonly type: 'api'; readonly id: number } & ForwardedRequest)
+  /** The client of an /api/v1 request went away before its answer ended. */
+  | { readonly type: 'api-closed'; readonly id: number }
   /** The server is closed (after a `stop`): the thread may be terminated. */
   | { readonly type: 'closed' };
 
@@ -87,4 +119,21 @@ export type MainMessage =
     }
   /** The listener's ack of a held request (`text`: JSON, or '' for an empty 200). */
   | { readonly type: 'answer'; readonly id: number; readonly text: string }
+  /** A whole /api/v1 answer in one message (the common case). */
+  | {
+      readonly type: 'api-answer';
+      readonly id: number;
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string | number>>;
+      readonly text: string;
+    }
+  /** The head of a streamed /api/v1 answer; then `api-data`, and `api-end`. */
+  | {
+      readonly type: 'api-head';
+      readonly id: number;
+      readonly status: number;
+      readonly headers: Readonly<Record<string, string | number>>;
+    }
+  | { readonly type: 'api-data'; readonly id: number; readonly text: string }
+  | { readonly type: 'api-end'; readonly id: number; readonly text: string }
   | { readonly type: 'stop' };

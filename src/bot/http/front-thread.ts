@@ -6,21 +6,24 @@
 // url_verification gets its challenge), and the request answered 200 with an
 // empty body at once (every listener acks with nothing) before it is handed
 // to the main thread, which runs Bolt on it. Other routes (health, the JSON
-// API) are answered by the main thread over the port, by request id.
+// API) are answered by the main thread over the port, by request id: an
+// /api/v1 request crosses as its method, path, headers, client address and
+// body, and its answer comes back whole in one message (or, for a stream, as
+// its head and then each chunk), so no second HTTP server or parser is involved.
 //
 // Imports stay to node:http, the verifier and the payload schemas (no Bolt,
 // no database) so the thread starts quickly and stays small.
 
-import { Agent, createServer, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parentPort, workerData } from 'node:worker_threads';
 import { parseSlackBody } from '../slack/payloads.ts';
-import type {
-  ApiProxy,
-  FrontMessage,
-  FrontOptions,
-  LogLevel,
-  MainMessage,
+import {
+  API_BODY_LIMIT,
+  type FrontMessage,
+  type FrontOptions,
+  type LogLevel,
+  type MainMessage,
 } from './front-protocol.ts';
 import { header, readBody, sendEmpty, sendJson, sendText, TooLarge } from './http-io.ts';
 import { restoreThreadPriority, threadNice } from './thread-priority.ts';
@@ -117,57 +120,54 @@ async function handleSlack(req: IncomingMessage, res: ServerResponse, signingSec
   });
 }
 
-const apiAgent = new Agent({ keepAlive: true, maxFreeSockets: 64 });
+/** /api/v1 requests handed to the main thread, by id, until their answer ends. */
+const apiWaiting = new Map<number, ServerResponse>();
 
-/** /api/v1/… goes to the API server on loopback as is (streams included). */
-function proxyApi(req: IncomingMessage, res: ServerResponse, target: ApiProxy) {
-  const headers = { ...req.headers };
-  // The client's own x-forwarded-for is not believed: the address is the one we saw.
-  headers['x-forwarded-for'] = req.socket.remoteAddress ?? 'unknown';
-  headers['x-deploy-front'] = target.secret;
-  const upstream = request(
-    {
-      host: '127.0.0.1',
-      port: target.port,
-      method: req.method,
-      path: req.url,
-      headers,
-      agent: apiAgent,
-    },
-    (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    },
-  );
-  upstream.on('error', (error) => {
-    log('error', 'the API server did not answer', { error });
-    if (!res.headersSent)
-      sendJson(res, 502, { code: 'unavailable', message: 'the API is unavailable: try again' });
-    else res.destroy();
-  });
-  res.once('close', () => {
-    if (!upstream.writableEnded || !res.writableFinished) upstream.destroy();
-  });
-  // A GET carries no body: the request goes out now, not a turn later when the
-  // empty body has been piped.
+/** /api/v1/… goes to the main thread over the port (streams included). */
+function forwardApi(req: IncomingMessage, res: ServerResponse) {
+  const id = nextId++;
+  const hand = (body: Uint8Array | null) => {
+    apiWaiting.set(id, res);
+    res.once('close', () => {
+      // Closed before the answer ended: the client went away (a stream ends there).
+      if (apiWaiting.delete(id)) post({ type: 'api-closed', id });
+    });
+    post({
+      type: 'api',
+      id,
+      method: (req.method ?? 'GET').toUpperCase(),
+      url: req.url ?? '/',
+      headers: req.headers,
+      client: req.socket.remoteAddress ?? 'unknown',
+      body,
+    });
+  };
+  // A GET carries no body: it crosses now, not once an empty body has been read.
   const bodyless =
-    (req.method === 'GET' || req.method === 'HEAD') &&
     req.headers['transfer-encoding'] === undefined &&
     (req.headers['content-length'] === undefined || req.headers['content-length'] === '0');
   if (bodyless) {
     req.resume();
-    upstream.end();
-  } else req.pipe(upstream);
+    hand(null);
+    return;
+  }
+  readBody(req, API_BODY_LIMIT, { drainUpTo: 16 * API_BODY_LIMIT }).then(
+    (body) => hand(body),
+    (error: unknown) =>
+      error instanceof TooLarge
+        ? sendJson(res, 413, {
+            code: 'too_large',
+            message: `the request body is over ${API_BODY_LIMIT / 1024} KiB`,
+          })
+        : sendEmpty(res, 400),
+  );
 }
 
 function handle(req: IncomingMessage, res: ServerResponse) {
   const url = new URL(req.url ?? '/', 'http://bot.invalid');
   const method = (req.method ?? 'GET').toUpperCase();
-  if (
-    options.apiProxy !== null &&
-    (url.pathname === '/api/v1' || url.pathname.startsWith('/api/v1/'))
-  ) {
-    return proxyApi(req, res, options.apiProxy);
+  if (options.api && (url.pathname === '/api/v1' || url.pathname.startsWith('/api/v1/'))) {
+    return forwardApi(req, res);
   }
   if (url.pathname === options.eventsPath && options.signingSecret !== null) {
     if (method !== 'POST') return sendJson(res, 405, { error: 'POST only' }, { allow: 'POST' });
@@ -225,6 +225,26 @@ port.on('message', (message: MainMessage) => {
       const res = held.get(message.id);
       held.delete(message.id);
       if (res) sendText(res, 200, message.text);
+      return;
+    }
+    case 'api-answer': {
+      const res = apiWaiting.get(message.id);
+      apiWaiting.delete(message.id);
+      res?.writeHead(message.status, message.headers).end(message.text);
+      return;
+    }
+    case 'api-head': {
+      const res = apiWaiting.get(message.id);
+      res?.writeHead(message.status, message.headers).flushHeaders();
+      return;
+    }
+    case 'api-data':
+      apiWaiting.get(message.id)?.write(message.text);
+      return;
+    case 'api-end': {
+      const res = apiWaiting.get(message.id);
+      apiWaiting.delete(message.id);
+      res?.end(message.text);
       return;
     }
     case 'stop':

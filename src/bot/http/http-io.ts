@@ -7,21 +7,32 @@ export class TooLarge extends Error {
   override readonly name = 'TooLarge';
 }
 
-/** The whole body; rejects with TooLarge (and drops the connection) past `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+/**
+ * The whole body; rejects with TooLarge past `limit` bytes. The connection is
+ * dropped there, or, with `drainUpTo`, the rest is read and thrown away (up to
+ * that many bytes in all) so that the client can read the answer that says why.
+ */
+export function readBody(
+  req: IncomingMessage,
+  limit: number,
+  options: { readonly drainUpTo?: number } = {},
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        reject(new TooLarge());
-        req.destroy();
+      if (size <= limit) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(chunk);
+      chunks.length = 0;
+      if (size > (options.drainUpTo ?? 0)) {
+        reject(new TooLarge());
+        req.destroy();
+      }
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('end', () => (size > limit ? reject(new TooLarge()) : resolve(Buffer.concat(chunks))));
     req.on('error', reject);
   });
 }

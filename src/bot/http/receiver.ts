@@ -16,7 +16,13 @@ import type { AddressInfo } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type { App, Receiver, ReceiverEvent } from '@slack/bolt';
 import type { Log } from '../log.ts';
-import type { ApiProxy, FrontMessage, FrontOptions, MainMessage } from './front-protocol.ts';
+import type {
+  ApiForward,
+  ForwardedResponse,
+  FrontMessage,
+  FrontOptions,
+  MainMessage,
+} from './front-protocol.ts';
 import { lowerThreadPriority, type NiceChange } from './thread-priority.ts';
 
 export const EVENTS_PATH = '/slack/events';
@@ -57,12 +63,76 @@ export type BotHttpServerOptions = {
    * is made than the HTTP thread's once it listens (a nice value; 0: unchanged).
    */
   readonly workNice?: number;
-  /** Where /api/v1/… is forwarded (src/server/api/server.ts). */
-  readonly apiProxy?: ApiProxy | null | undefined;
+  /** What answers /api/v1/… (src/server/api/server.ts); without it, 404. */
+  readonly api?: ApiForward | null | undefined;
 };
 
 type EventMessage = Extract<FrontMessage, { type: 'event' }>;
 type RouteMessage = Extract<FrontMessage, { type: 'route' }>;
+type ApiMessage = Extract<FrontMessage, { type: 'api' }>;
+
+/**
+ * The answer to one forwarded /api/v1 request, written back over the thread's
+ * port: a whole answer in one message; a stream as its head, then its chunks.
+ */
+function forwardedResponse(
+  post: (message: MainMessage) => void,
+  id: number,
+): ForwardedResponse & { close(): void } {
+  let head: { status: number; headers: Readonly<Record<string, string | number>> } | null = null;
+  let headSent = false;
+  let finished = false;
+  /** Chunks written in this turn of the event loop: one message for all of them. */
+  let pending = '';
+  const closers: (() => void)[] = [];
+  const close = () => {
+    if (closers.length === 0) return;
+    for (const fn of closers.splice(0)) fn();
+  };
+  const sendHead = () => {
+    if (headSent || head === null) return;
+    headSent = true;
+    post({ type: 'api-head', id, status: head.status, headers: head.headers });
+  };
+  return {
+    get headersSent() {
+      return head !== null;
+    },
+    get finished() {
+      return finished;
+    },
+    writeHead(status, headers) {
+      if (head === null) head = { status, headers };
+    },
+    flushHeaders: sendHead,
+    write(text) {
+      if (finished || text === '') return;
+      sendHead();
+      if (pending === '')
+        queueMicrotask(() => {
+          if (pending === '') return;
+          const chunk = pending;
+          pending = '';
+          post({ type: 'api-data', id, text: chunk });
+        });
+      pending += text;
+    },
+    end(text = '') {
+      if (finished) return;
+      finished = true;
+      const rest = pending + text;
+      pending = '';
+      if (headSent || head === null) post({ type: 'api-end', id, text: rest });
+      else post({ type: 'api-answer', id, status: head.status, headers: head.headers, text: rest });
+      close();
+    },
+    onClose(fn) {
+      if (finished) fn();
+      else closers.push(fn);
+    },
+    close,
+  };
+}
 
 export class BotHttpServer implements Receiver {
   private app: App | undefined;
@@ -75,6 +145,8 @@ export class BotHttpServer implements Receiver {
   private lowered: NiceChange | null = null;
   private readonly options: BotHttpServerOptions;
   private readonly log: Log;
+  /** Forwarded /api/v1 requests whose answer has not ended (their client may go away). */
+  private readonly apiOpen = new Map<number, { close(): void }>();
 
   constructor(options: BotHttpServerOptions) {
     this.options = options;
@@ -146,9 +218,7 @@ export class BotHttpServer implements Receiver {
       appReady: this.app !== undefined,
       // A thread started again by the lowered main thread inherits its priority.
       nice: this.lowered?.from ?? null,
-      apiProxy: this.options.apiProxy
-        ? { port: this.options.apiProxy.port, secret: this.options.apiProxy.secret }
-        : null,
+      api: this.options.api !== null && this.options.api !== undefined,
     };
     const worker = new Worker(new URL('./front-thread.ts', import.meta.url), {
       workerData: data,
@@ -183,6 +253,13 @@ export class BotHttpServer implements Receiver {
           case 'route':
             void this.onRoute(worker, message);
             return;
+          case 'api':
+            this.onApi(worker, message);
+            return;
+          case 'api-closed':
+            this.apiOpen.get(message.id)?.close();
+            this.apiOpen.delete(message.id);
+            return;
         }
       });
       worker.on('error', (error) => {
@@ -190,6 +267,9 @@ export class BotHttpServer implements Receiver {
         this.log.error('the HTTP thread failed', { error });
       });
       worker.on('exit', (code) => {
+        // Its clients are gone with it: open streams stop following.
+        for (const open of [...this.apiOpen.values()]) open.close();
+        this.apiOpen.clear();
         if (!listening) {
           reject(failure ?? new Error(`the HTTP thread exited (${code}) before listening`));
           return;
@@ -258,6 +338,25 @@ export class BotHttpServer implements Receiver {
     };
     app.processEvent(event).catch((error: unknown) => {
       this.log.error('processing a Slack request failed', { error, kind });
+    });
+  }
+
+  /** An /api/v1 request: the API answers it here, back over the thread's port. */
+  private onApi(worker: Worker, message: ApiMessage): void {
+    const api = this.options.api;
+    const res = forwardedResponse((m) => worker.postMessage(m), message.id);
+    if (!api) {
+      res.writeHead(404, { 'content-type': 'application/json; charset=utf-8' });
+      res.end(JSON.stringify({ code: 'not_found', message: 'no API here' }));
+      return;
+    }
+    this.apiOpen.set(message.id, res);
+    res.onClose(() => this.apiOpen.delete(message.id));
+    const { type: _type, id: _id, ...req } = message;
+    api(req, res).catch((error: unknown) => {
+      this.log.error('an API request failed', { error, path: message.url });
+      if (!res.headersSent) res.writeHead(500, { 'content-length': 0 });
+      res.end();
     });
   }
 

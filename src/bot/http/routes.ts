@@ -8,16 +8,15 @@
 // configured it is off.
 
 import { z } from 'zod';
-import type { DeployCore } from '../../core/api/core.ts';
 import { isRefusal } from '../../core/errors.ts';
 import { statusFilter } from '../../core/lifecycle/status-filter.ts';
-import { metricsEndpoint } from '../../core/metrics/endpoint.ts';
 import type { Log } from '../log.ts';
+import type { BotPort } from '../port.ts';
 import type { Route, RouteRequest } from './receiver.ts';
 import { safeEqual } from './verify.ts';
 
 export type RouteDeps = {
-  readonly core: DeployCore;
+  readonly core: BotPort;
   readonly apiToken: string | undefined;
   readonly log: Log;
   /** Extra readiness facts (e.g. the Slack connection). */
@@ -112,10 +111,10 @@ export function botRoutes(deps: RouteDeps): Route[] {
       method: 'GET',
       path: '/metrics',
       handler: async () => {
-        const metrics = metricsEndpoint(deps.core.connection.sql);
+        const metrics = await deps.core.metrics();
         return {
           status: 200,
-          body: await metrics.text(),
+          body: metrics.text,
           headers: { 'content-type': metrics.contentType },
         };
       },

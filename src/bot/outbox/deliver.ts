@@ -6,10 +6,10 @@
 
 import type { WebClient } from '@slack/web-api';
 import { z } from 'zod';
-import type { DeployCore } from '../../core/api/core.ts';
 import type { LogLine, RunView } from '../../core/api/types.ts';
 import type { RunStatus } from '../../core/lifecycle/statuses.ts';
 import type { Log } from '../log.ts';
+import type { BotPort } from '../port.ts';
 import type { RenderedMessage } from '../render/blocks.ts';
 import { codeText, fitEncoded } from '../render/format.ts';
 import { renderLogChunks, renderPlanChunks } from '../render/plan-thread.ts';
@@ -62,7 +62,7 @@ export async function call<T>(method: string, fn: () => Promise<T>): Promise<T> 
 const postResult = z.object({ ok: z.literal(true), ts: z.string().min(1) });
 
 export type DeliverDeps = {
-  readonly core: DeployCore;
+  readonly core: BotPort;
   readonly client: WebClient;
   readonly log: Log;
   readonly owner: string;
@@ -75,7 +75,7 @@ export class LeaseLost extends Error {
 }
 
 async function save(deps: DeliverDeps, row: MessageRow, patch: MessagePatch): Promise<MessageRow> {
-  const next = await updateLeased(deps.core.db, row.runId, deps.owner, patch);
+  const next = await updateLeased(deps.core.store, row.runId, deps.owner, patch);
   if (!next) throw new LeaseLost(`lost the delivery lease of ${row.runId}`);
   return next;
 }
@@ -162,7 +162,7 @@ export async function deliverMessage(
     nextAttemptAt: null,
   };
   if (row.ts === null) {
-    const stored = await storeFirstTs(deps.core.db, row.runId, deps.owner, ts, patch);
+    const stored = await storeFirstTs(deps.core.store, row.runId, deps.owner, ts, patch);
     if (!stored) throw new LeaseLost(`another delivery stored the message of ${row.runId}`);
     deps.log.info('posted the run message', { runId: run.id, channel: row.channel, ts });
     return stored;
@@ -267,7 +267,7 @@ function formatLogLine(line: LogLine): string {
   return `[${line.phase}${line.stream === 'stderr' ? ' stderr' : ''}] ${line.line}`;
 }
 
-async function allLogLines(core: DeployCore, runId: string, max: number): Promise<LogLine[]> {
+async function allLogLines(core: BotPort, runId: string, max: number): Promise<LogLine[]> {
   const lines: LogLine[] = [];
   let afterId = 0;
   while (lines.length < max) {

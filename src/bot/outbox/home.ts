@@ -9,18 +9,15 @@
 // job when the gap ends.
 
 import type { WebClient } from '@slack/web-api';
-import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
-import type { DeployCore } from '../../core/api/core.ts';
 import type { Actor, RunView, Unsubscribe } from '../../core/api/types.ts';
 import { STATUS_GROUPS } from '../../core/lifecycle/statuses.ts';
-import { inArray } from '../../core/store/orm.ts';
-import { selectRows } from '../../core/store/rows.ts';
 import type { Log } from '../log.ts';
+import type { BotPort } from '../port.ts';
 import { renderHome } from '../render/home.ts';
 import { classifySlackError, slackErrorText } from '../slack/client.ts';
 import { claimPublish, homeOf, homeOpened, markHomesDue, publishFailed } from '../store/homes.ts';
-import { slackMessages } from '../store/schema.ts';
+import { messageChannels } from '../store/messages.ts';
 
 export const HOME_QUEUE = 'slack-home';
 
@@ -53,7 +50,7 @@ type Snapshot = {
 };
 
 export function createHomePublisher(options: {
-  readonly core: DeployCore;
+  readonly core: BotPort;
   readonly client: WebClient;
   readonly log: Log;
   readonly command: string;
@@ -62,7 +59,7 @@ export function createHomePublisher(options: {
   const { core, client, command } = options;
   const tuning: HomeTuning = { ...DEFAULT_HOME_TUNING, ...options.tuning };
   const log = options.log.child({ component: 'home' });
-  const boss: PgBoss = core.queue.boss;
+  const boss = core.jobs;
   let workId: string | null = null;
   let unsubscribe: Unsubscribe | null = null;
   let changeTimer: NodeJS.Timeout | null = null;
@@ -100,15 +97,12 @@ export function createHomePublisher(options: {
       core.listRuns({ limit: 200 }),
     ]);
     const ids = [...new Set([...awaiting, ...running, ...recent].map((r) => r.id))];
-    const rows =
-      ids.length > 0
-        ? await selectRows(core.db, slackMessages, inArray(slackMessages.runId, ids))
-        : [];
+    const channels = await messageChannels(core.store, ids);
     return {
       awaiting,
       running: running.filter((r) => !STATUS_GROUPS.awaiting_approval.includes(r.status)),
       recent,
-      channels: new Map(rows.map((r) => [r.runId, r.channel])),
+      channels,
     };
   };
 
@@ -132,9 +126,9 @@ export function createHomePublisher(options: {
   };
 
   const publishOne = async (userId: string, snap: Snapshot) => {
-    const claimed = await claimPublish(core.db, userId, tuning.gapMs);
+    const claimed = await claimPublish(core.store, userId, tuning.gapMs);
     if (claimed === null) {
-      const row = await homeOf(core.db, userId);
+      const row = await homeOf(core.store, userId);
       if (row?.due && row.publishedAt !== null)
         await later(userId, row.publishedAt.getTime() + tuning.gapMs);
       return;
@@ -153,7 +147,7 @@ export function createHomePublisher(options: {
       log.debug('published a Home', { userId });
     } catch (error) {
       const failure = classifySlackError(error);
-      await publishFailed(core.db, userId, slackErrorText(failure));
+      await publishFailed(core.store, userId, slackErrorText(failure));
       log.warn('could not publish a Home', { userId, error: slackErrorText(failure) });
       const wait =
         failure.kind === 'rate_limited' ? failure.retryAfterSeconds * 1000 : tuning.gapMs * 2;
@@ -175,7 +169,7 @@ export function createHomePublisher(options: {
       changeTimer = null;
       void (async () => {
         // Every process hears the change; each Home is claimed by one of them.
-        const due = await markHomesDue(core.db, tuning.recentMs);
+        const due = await markHomesDue(core.store, tuning.recentMs);
         const now = Date.now();
         const ready: string[] = [];
         const held: Promise<void>[] = [];
@@ -219,7 +213,7 @@ export function createHomePublisher(options: {
       unsubscribe = await core.subscribeRuns(onChange);
     },
     async opened(userId) {
-      await homeOpened(core.db, userId);
+      await homeOpened(core.store, userId);
       await publish([userId]);
     },
     publish,
@@ -228,8 +222,7 @@ export function createHomePublisher(options: {
       if (changeTimer !== null) clearTimeout(changeTimer);
       for (const timer of timers.values()) clearTimeout(timer);
       timers.clear();
-      if (workId !== null)
-        await boss.offWork(HOME_QUEUE, { id: workId, wait: true }).catch(() => {});
+      if (workId !== null) await boss.offWork(HOME_QUEUE, workId).catch(() => {});
       await unsubscribe?.().catch(() => {});
     },
   };

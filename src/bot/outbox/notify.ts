@@ -7,8 +7,8 @@
 // say who decided, without buttons. `remind` tells them once more.
 
 import { z } from 'zod';
+import type { Deployment } from '../../core/api/port.ts';
 import type { RunView } from '../../core/api/types.ts';
-import type { Deployment } from '../../core/config/load.ts';
 import {
   renderDmDecided,
   renderDmNotice,
@@ -98,7 +98,7 @@ async function send(
   notice: NoticeRow,
   deployment: Deployment,
 ): Promise<void> {
-  const claimed = await claimSend(deps.core.db, key(notice));
+  const claimed = await claimSend(deps.core.store, key(notice));
   if (claimed === null) return;
   try {
     let channel: string;
@@ -132,7 +132,7 @@ async function send(
     }
     const remindAt =
       deployment.remind !== undefined ? new Date(Date.now() + deployment.remind) : null;
-    await storeSent(deps.core.db, key(notice), { channel, ts, remindAt });
+    await storeSent(deps.core.store, key(notice), { channel, ts, remindAt });
     deps.log.info('told the approvers', {
       runId: run.id,
       step: notice.step,
@@ -141,7 +141,7 @@ async function send(
   } catch (error) {
     const text = error instanceof Error ? error.message : String(error);
     if (error instanceof SlackCallError && !transient(error)) {
-      await giveUpNotice(deps.core.db, key(notice), text);
+      await giveUpNotice(deps.core.store, key(notice), text);
       deps.log.warn('could not tell an approver', {
         runId: run.id,
         target: notice.target,
@@ -149,7 +149,7 @@ async function send(
       });
       return;
     }
-    await releaseSend(deps.core.db, key(notice), text);
+    await releaseSend(deps.core.store, key(notice), text);
     throw error;
   }
 }
@@ -162,7 +162,7 @@ async function remind(
   deployment: Deployment,
 ): Promise<void> {
   if (notice.ts === null || notice.channel === null) return;
-  if (!(await claimRemind(deps.core.db, key(notice)))) return;
+  if (!(await claimRemind(deps.core.store, key(notice)))) return;
   const text =
     notice.target === 'thread'
       ? renderThreadNotice(run, notice.step, threadMentions(deployment, run), true)
@@ -215,7 +215,7 @@ async function closeOver(
         });
       }
     }
-    await closeNotice(deps.core.db, key(notice));
+    await closeNotice(deps.core.store, key(notice));
   }
 }
 
@@ -230,7 +230,7 @@ export async function deliverNotices(
 ): Promise<number | null> {
   if (row.ts === null) return null;
   const step = stepOf(run);
-  let notices = await noticesOf(deps.core.db, run.id);
+  let notices = await noticesOf(deps.core.store, run.id);
   await closeOver(deps, row, run, notices, step);
   if (step === null) return null;
   let deployment: Deployment;
@@ -245,8 +245,8 @@ export async function deliverNotices(
       deployment.notify === 'thread'
         ? ['thread']
         : await eligiblePeople(deps, deployment, run, row.channel);
-    await ensureNotices(deps.core.db, run.id, step, targets);
-    notices = await noticesOf(deps.core.db, run.id);
+    await ensureNotices(deps.core.store, run.id, step, targets);
+    notices = await noticesOf(deps.core.store, run.id);
   }
   let wake: number | null = null;
   let sentNow = false;

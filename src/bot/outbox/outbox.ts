@@ -22,12 +22,10 @@
 // without waiting for the polling interval.
 
 import type { WebClient } from '@slack/web-api';
-import type { PgBoss } from 'pg-boss';
 import { z } from 'zod';
-import type { DeployCore } from '../../core/api/core.ts';
 import type { Unsubscribe } from '../../core/api/types.ts';
-import { LOG_CHANNEL, loggedRunId } from '../../core/store/run-notifications.ts';
 import type { Log } from '../log.ts';
+import type { BotPort } from '../port.ts';
 import { dueRuns, markStale, pruneRequests } from '../store/messages.ts';
 import { dueNoticeRuns } from '../store/notices.ts';
 import type { DeliverDeps } from './deliver.ts';
@@ -72,7 +70,7 @@ export const DEFAULT_TUNING: OutboxTuning = {
 };
 
 export type OutboxOptions = {
-  readonly core: DeployCore;
+  readonly core: BotPort;
   readonly client: WebClient;
   readonly log: Log;
   /** This process's name in leases. */
@@ -101,7 +99,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   const tuning: OutboxTuning = { ...DEFAULT_TUNING, ...options.tuning };
   const { core, client, owner } = options;
   const log = options.log.child({ component: 'outbox' });
-  const boss: PgBoss = core.queue.boss;
+  const boss = core.jobs;
   const deps: DeliverDeps = {
     core,
     client,
@@ -113,7 +111,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
   let stopped = false;
   let workId: string | null = null;
   let unsubscribeRuns: Unsubscribe | null = null;
-  let unlistenLogs: (() => Promise<void>) | null = null;
+  let unlistenLogs: Unsubscribe | null = null;
   let sweepTimer: NodeJS.Timeout | null = null;
   const pending = new Set<string>();
   /** Slack said 429: nothing is sent from this process before this time. */
@@ -165,7 +163,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     if (stopped) return 0;
     // A run this process has in hand is delivered anyway; a job sent for it
     // would only be refused as a duplicate (a round trip each, hundreds under load).
-    const due = new Set([...(await dueRuns(core.db)), ...(await dueNoticeRuns(core.db))]);
+    const due = new Set([...(await dueRuns(core.store)), ...(await dueNoticeRuns(core.store))]);
     const runIds = [...due].filter((runId) => !schedule.inHand(runId));
     for (const runId of runIds) await enqueue(runId);
     return runIds.length;
@@ -205,16 +203,12 @@ export function createOutbox(options: OutboxOptions): Outbox {
         (change) => schedule.changed(change.runId, change.version, change.status),
         () => void sweep().catch(() => {}),
       );
-      const listener = await core.connection.sql.listen(LOG_CHANNEL, (payload) => {
-        const runId = loggedRunId(payload);
-        if (runId) schedule.logged(runId);
-      });
-      unlistenLogs = () => listener.unlisten();
+      unlistenLogs = await core.followLogActivity((runId) => schedule.logged(runId));
       let sweeps = 0;
       sweepTimer = setInterval(() => {
         sweeps += 1;
         void sweep().catch((error: unknown) => log.warn('sweep failed', { error }));
-        if (sweeps % 720 === 0) void pruneRequests(core.db).catch(() => {});
+        if (sweeps % 720 === 0) void pruneRequests(core.store).catch(() => {});
       }, tuning.sweepMs);
       sweepTimer.unref();
       void sweep().catch(() => {});
@@ -238,7 +232,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
     async redeliver(runId) {
       // Rendered from scratch at the next delivery, which keeps the update gap:
       // a burst of clicks on an outdated message refreshes it once, not once a click.
-      if (await markStale(core.db, runId)) schedule.stale(runId);
+      if (await markStale(core.store, runId)) schedule.stale(runId);
     },
 
     sweep,
@@ -248,8 +242,7 @@ export function createOutbox(options: OutboxOptions): Outbox {
       stopped = true;
       if (sweepTimer) clearInterval(sweepTimer);
       schedule.stop();
-      if (workId !== null)
-        await boss.offWork(SYNC_QUEUE, { id: workId, wait: true }).catch(() => {});
+      if (workId !== null) await boss.offWork(SYNC_QUEUE, workId).catch(() => {});
       await unsubscribeRuns?.().catch(() => {});
       await unlistenLogs?.().catch(() => {});
     },

@@ -124,7 +124,7 @@ export function createSync(deps: SyncDeps): (runId: string) => Promise<SyncOutco
     }
     const text = slackErrorText(failure);
     const next = new Date(Date.now() + delay);
-    await updateLeased(core.db, row.runId, owner, {
+    await updateLeased(core.store, row.runId, owner, {
       attempts,
       lastError: `${error.method}: ${text}`.slice(0, 2000),
       nextAttemptAt: giveUp ? null : next,
@@ -196,7 +196,7 @@ export function createSync(deps: SyncDeps): (runId: string) => Promise<SyncOutco
       // A finished run changes no more: one last look that nothing arrived meanwhile.
       const again = await core.getRun(row.runId);
       if (again.version === row.deliveredVersion) {
-        await updateLeased(core.db, row.runId, owner, { settled: true });
+        await updateLeased(core.store, row.runId, owner, { settled: true });
         schedule.forget(row.runId);
         return { outcome, shown: null };
       }
@@ -205,9 +205,9 @@ export function createSync(deps: SyncDeps): (runId: string) => Promise<SyncOutco
   };
 
   const syncLeased = async (runId: string): Promise<Result> => {
-    const leased = await claimLease(core.db, runId, owner, tuning.leaseMs);
+    const leased = await claimLease(core.store, runId, owner, tuning.leaseMs);
     if (!leased) {
-      const row = await getMessageRow(core.db, runId);
+      const row = await getMessageRow(core.store, runId);
       if (!row) {
         schedule.none(runId);
         return nothing('none');
@@ -221,7 +221,7 @@ export function createSync(deps: SyncDeps): (runId: string) => Promise<SyncOutco
       return nothing('busy');
     }
     if (leased.nextAttemptAt !== null && leased.nextAttemptAt.getTime() > Date.now()) {
-      await releaseLease(core.db, runId, owner).catch(() => {});
+      await releaseLease(core.store, runId, owner).catch(() => {});
       schedule.wakeAt(runId, leased.nextAttemptAt.getTime(), true);
       return nothing('deferred');
     }
@@ -235,7 +235,7 @@ export function createSync(deps: SyncDeps): (runId: string) => Promise<SyncOutco
       if (isRefusal(error) && error.code === 'unknown_run') return nothing('none');
       throw error;
     } finally {
-      await releaseLease(core.db, runId, owner).catch(() => {});
+      await releaseLease(core.store, runId, owner).catch(() => {});
     }
   };
 

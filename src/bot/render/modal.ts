@@ -6,7 +6,7 @@
 // the product. Their defaults are used; without one the form says how to give
 // the value instead.
 
-import type { Deployment } from '../../core/config/load.ts';
+import type { Deployment } from '../../core/api/port.ts';
 import type { VariableSpec } from '../../core/config/schema.ts';
 import { truncate } from './limits.ts';
 import { VIEW_LIMITS } from './view-limits.ts';

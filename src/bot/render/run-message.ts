@@ -21,6 +21,7 @@ import {
 import { formatDuration } from '../../core/text/duration.ts';
 import { planCounts } from '../../core/text/plan.ts';
 import { approvalEntryText, isSingleApproval, stageSummary } from '../../core/text/policy.ts';
+import { type RuleLine, ruleLines } from '../../core/text/rules.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
 import {
   ACTION_IDS,
@@ -80,6 +81,8 @@ export const RUN_MESSAGE_BUDGET = {
   context: 300,
   /** Each stage's approvals (and what its policy still needs). */
   approvals: 1500,
+  /** The rules that matched on a run waiting for a decision. */
+  rules: 900,
   /** The whole message: a final guard shortens the longest section past this. */
   total: 11_500,
 } as const;
@@ -147,6 +150,21 @@ function approvalLines(run: RunView, stage: ApprovalStage, withSummary: boolean)
     RUN_MESSAGE_BUDGET.approvals,
     (n) => `…and ${n} more approvals`,
   );
+}
+
+const RULE_MARK: Record<RuleLine['kind'], string> = {
+  refuses: '⛔',
+  requires: '➕',
+  warns: '⚠️',
+  'dry-run': '🧪',
+};
+
+/** The rules that matched (or failed) on a run waiting for a decision, fitted into their budget. */
+function ruleMessageLines(run: RunView): string[] {
+  const lines = ruleLines(run.policy?.rules).map(
+    (r) => `${RULE_MARK[r.kind]} ${escapeMrkdwn(truncate(r.text, 300))}`,
+  );
+  return fitLines(lines, RUN_MESSAGE_BUDGET.rules, (n) => `…and ${n} more rules`);
 }
 
 function durationOf(run: RunView, now: Date | undefined): number {
@@ -496,6 +514,7 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
             [
               `⏸ *Plan approval needed.* Review the plan (the complete plan is in the thread), then approve or cancel.`,
               ...approvalLines(run, 'plan', true),
+              ...ruleMessageLines(run),
             ].join('\n'),
           ],
         ],
@@ -510,6 +529,7 @@ function detailFor(run: RunView, opts: RunMessageOptions, duration: string): Det
         ...(approved.length > 0 ? approved : ['Plan approved.']),
         final,
         ...approvalLines(run, 'apply', true),
+        ...ruleMessageLines(run),
       ];
       return { sections: [['status', lines.join('\n')]] };
     }

@@ -2,14 +2,14 @@
 // be published again. A publish is claimed with a compare-and-set that also
 // keeps one person's publishes `gapMs` apart, across processes.
 
-import type { Db } from '../../core/store/database.ts';
-import { eq, sql } from '../../core/store/orm.ts';
-import { returningRows, selectRows } from '../../core/store/rows.ts';
+import { eq, sql } from '../../db/orm.ts';
+import { returningRows, selectRows } from '../../db/rows.ts';
+import type { BotDb } from './database.ts';
 import { slackHomes } from './schema.ts';
 
 export type HomeRow = typeof slackHomes.$inferSelect;
 
-export async function homeOpened(db: Db, userId: string): Promise<void> {
+export async function homeOpened(db: BotDb, userId: string): Promise<void> {
   await db
     .insert(slackHomes)
     .values({ userId })
@@ -17,7 +17,7 @@ export async function homeOpened(db: Db, userId: string): Promise<void> {
 }
 
 /** Marks the Homes opened within `recentMs` due; returns them. */
-export async function markHomesDue(db: Db, recentMs: number): Promise<HomeRow[]> {
+export async function markHomesDue(db: BotDb, recentMs: number): Promise<HomeRow[]> {
   return returningRows(
     db,
     slackHomes,
@@ -29,7 +29,11 @@ export async function markHomesDue(db: Db, recentMs: number): Promise<HomeRow[]>
 }
 
 /** Takes the right to publish `userId`'s Home now; null when not due or published within the gap. */
-export async function claimPublish(db: Db, userId: string, gapMs: number): Promise<HomeRow | null> {
+export async function claimPublish(
+  db: BotDb,
+  userId: string,
+  gapMs: number,
+): Promise<HomeRow | null> {
   const [row] = await returningRows(
     db,
     slackHomes,
@@ -43,13 +47,13 @@ export async function claimPublish(db: Db, userId: string, gapMs: number): Promi
   return row ?? null;
 }
 
-export async function homeOf(db: Db, userId: string): Promise<HomeRow | null> {
+export async function homeOf(db: BotDb, userId: string): Promise<HomeRow | null> {
   const [row] = await selectRows(db, slackHomes, eq(slackHomes.userId, userId));
   return row ?? null;
 }
 
 /** Publishing failed: due again, to be tried later. */
-export async function publishFailed(db: Db, userId: string, error: string): Promise<void> {
+export async function publishFailed(db: BotDb, userId: string, error: string): Promise<void> {
   await db
     .update(slackHomes)
     .set({ due: true, lastError: error.slice(0, 2000) })

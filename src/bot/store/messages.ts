@@ -2,9 +2,9 @@
 // (slack_requests). Every write that matters for "never twice" is a
 // compare-and-set in the WHERE clause.
 
-import type { Db, Tx } from '../../core/store/database.ts';
-import { and, eq, isNull, lt, or, sql } from '../../core/store/orm.ts';
-import { returningRows, selectRows } from '../../core/store/rows.ts';
+import { and, eq, inArray, isNull, lt, or, sql } from '../../db/orm.ts';
+import { returningRows, selectRows } from '../../db/rows.ts';
+import type { BotDb } from './database.ts';
 import { slackMessages, slackRequests } from './schema.ts';
 
 export type MessageRow = typeof slackMessages.$inferSelect;
@@ -13,13 +13,23 @@ export type MessagePatch = Partial<
 >;
 
 export async function createMessageRow(
-  db: Db | Tx,
+  db: BotDb,
   input: { runId: string; channel: string; requestedBy: string; responseUrl: string | null },
 ): Promise<void> {
   await db.insert(slackMessages).values(input).onConflictDoNothing();
 }
 
-export async function getMessageRow(db: Db, runId: string): Promise<MessageRow | null> {
+/** The channel of each of these runs' messages (runs without one are left out). */
+export async function messageChannels(
+  db: BotDb,
+  runIds: readonly string[],
+): Promise<Map<string, string>> {
+  if (runIds.length === 0) return new Map();
+  const rows = await selectRows(db, slackMessages, inArray(slackMessages.runId, [...runIds]));
+  return new Map(rows.map((r) => [r.runId, r.channel]));
+}
+
+export async function getMessageRow(db: BotDb, runId: string): Promise<MessageRow | null> {
   const [row] = await selectRows(db, slackMessages, eq(slackMessages.runId, runId));
   return row ?? null;
 }
@@ -29,7 +39,7 @@ export async function getMessageRow(db: Db, runId: string): Promise<MessageRow |
  * there is no such row or another process holds the lease.
  */
 export async function claimLease(
-  db: Db,
+  db: BotDb,
   runId: string,
   owner: string,
   leaseMs: number,
@@ -54,7 +64,7 @@ export async function claimLease(
   return row ?? null;
 }
 
-export async function releaseLease(db: Db, runId: string, owner: string): Promise<void> {
+export async function releaseLease(db: BotDb, runId: string, owner: string): Promise<void> {
   await db
     .update(slackMessages)
     .set({ leaseOwner: null, leaseUntil: null })
@@ -63,7 +73,7 @@ export async function releaseLease(db: Db, runId: string, owner: string): Promis
 
 /** Updates the row while this process holds its lease; null when the lease was lost. */
 export async function updateLeased(
-  db: Db,
+  db: BotDb,
   runId: string,
   owner: string,
   patch: MessagePatch,
@@ -81,7 +91,7 @@ export async function updateLeased(
 
 /** Records the first post's ts, only if no ts is stored yet (the first post wins). */
 export async function storeFirstTs(
-  db: Db,
+  db: BotDb,
   runId: string,
   owner: string,
   ts: string,
@@ -105,7 +115,7 @@ export async function storeFirstTs(
 }
 
 /** The message shows something older than the truth: render it again at the next delivery. */
-export async function markStale(db: Db, runId: string): Promise<boolean> {
+export async function markStale(db: BotDb, runId: string): Promise<boolean> {
   const rows = await db
     .update(slackMessages)
     .set({ deliveredVersion: 0, settled: false, updatedAt: sql`now()` })
@@ -115,7 +125,7 @@ export async function markStale(db: Db, runId: string): Promise<boolean> {
 }
 
 /** Runs whose message (or thread) is behind and may be delivered now. */
-export async function dueRuns(db: Db, limit = 200): Promise<string[]> {
+export async function dueRuns(db: BotDb, limit = 200): Promise<string[]> {
   const rows = await db.execute<{ run_id: string }>(sql`
     select sm.run_id
     from slack_messages sm join runs r on r.id = sm.run_id
@@ -140,7 +150,7 @@ export async function dueRuns(db: Db, limit = 200): Promise<string[]> {
 
 /** True the first time `key` is seen; false for a retry or duplicate delivery. */
 export async function recordRequest(
-  db: Db,
+  db: BotDb,
   key: string,
   kind: string,
   runId: string | null = null,
@@ -153,16 +163,16 @@ export async function recordRequest(
   return rows.length > 0;
 }
 
-export async function setRequestRun(db: Db, key: string, runId: string): Promise<void> {
+export async function setRequestRun(db: BotDb, key: string, runId: string): Promise<void> {
   await db.update(slackRequests).set({ runId }).where(eq(slackRequests.key, key));
 }
 
 /** Forgets a request that failed before it did anything, so a retry may act. */
-export async function forgetRequest(db: Db, key: string): Promise<void> {
+export async function forgetRequest(db: BotDb, key: string): Promise<void> {
   await db.delete(slackRequests).where(eq(slackRequests.key, key));
 }
 
-export async function pruneRequests(db: Db, olderThanHours = 24): Promise<void> {
+export async function pruneRequests(db: BotDb, olderThanHours = 24): Promise<void> {
   await db
     .delete(slackRequests)
     .where(lt(slackRequests.createdAt, sql`now() - ${`${olderThanHours} hours`}::interval`));

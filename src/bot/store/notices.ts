@@ -2,9 +2,9 @@
 // per step. Sending is claimed with a compare-and-set on sent_at, so two
 // processes never send the same notice; a failed send gives the claim back.
 
-import type { Db } from '../../core/store/database.ts';
-import { and, eq, isNull, sql } from '../../core/store/orm.ts';
-import { returningRows, selectRows } from '../../core/store/rows.ts';
+import { and, eq, isNull, sql } from '../../db/orm.ts';
+import { returningRows, selectRows } from '../../db/rows.ts';
+import type { BotDb } from './database.ts';
 import { slackNotices } from './schema.ts';
 
 export type NoticeRow = typeof slackNotices.$inferSelect;
@@ -19,7 +19,7 @@ const byKey = (k: NoticeKey) =>
 
 /** Records the notices of a step (once: existing ones are kept as they are). */
 export async function ensureNotices(
-  db: Db,
+  db: BotDb,
   runId: string,
   step: string,
   targets: readonly string[],
@@ -31,12 +31,12 @@ export async function ensureNotices(
     .onConflictDoNothing();
 }
 
-export function noticesOf(db: Db, runId: string): Promise<NoticeRow[]> {
+export function noticesOf(db: BotDb, runId: string): Promise<NoticeRow[]> {
   return selectRows(db, slackNotices, eq(slackNotices.runId, runId));
 }
 
 /** Takes the right to send a notice; null when it was sent (or is being sent) by anyone. */
-export async function claimSend(db: Db, key: NoticeKey): Promise<NoticeRow | null> {
+export async function claimSend(db: BotDb, key: NoticeKey): Promise<NoticeRow | null> {
   const [row] = await returningRows(
     db,
     slackNotices,
@@ -49,7 +49,7 @@ export async function claimSend(db: Db, key: NoticeKey): Promise<NoticeRow | nul
 }
 
 export async function storeSent(
-  db: Db,
+  db: BotDb,
   key: NoticeKey,
   patch: { channel: string; ts: string; remindAt: Date | null },
 ): Promise<void> {
@@ -60,7 +60,7 @@ export async function storeSent(
 }
 
 /** Sending failed: another attempt (here or in another process) may send it. */
-export async function releaseSend(db: Db, key: NoticeKey, error: string): Promise<void> {
+export async function releaseSend(db: BotDb, key: NoticeKey, error: string): Promise<void> {
   await db
     .update(slackNotices)
     .set({ sentAt: null, lastError: error.slice(0, 2000) })
@@ -68,7 +68,7 @@ export async function releaseSend(db: Db, key: NoticeKey, error: string): Promis
 }
 
 /** Sending failed for good (a person the bot cannot write to): not tried again. */
-export async function giveUpNotice(db: Db, key: NoticeKey, error: string): Promise<void> {
+export async function giveUpNotice(db: BotDb, key: NoticeKey, error: string): Promise<void> {
   await db
     .update(slackNotices)
     .set({ closed: true, lastError: error.slice(0, 2000) })
@@ -76,7 +76,7 @@ export async function giveUpNotice(db: Db, key: NoticeKey, error: string): Promi
 }
 
 /** Takes the right to remind, once, when it is time. */
-export async function claimRemind(db: Db, key: NoticeKey): Promise<boolean> {
+export async function claimRemind(db: BotDb, key: NoticeKey): Promise<boolean> {
   const rows = await db
     .update(slackNotices)
     .set({ remindedAt: sql`now()` })
@@ -93,7 +93,7 @@ export async function claimRemind(db: Db, key: NoticeKey): Promise<boolean> {
 }
 
 /** Marks a notice done with (its DM shows the decision, or its step is over). */
-export async function closeNotice(db: Db, key: NoticeKey): Promise<boolean> {
+export async function closeNotice(db: BotDb, key: NoticeKey): Promise<boolean> {
   const rows = await db
     .update(slackNotices)
     .set({ closed: true })
@@ -104,7 +104,7 @@ export async function closeNotice(db: Db, key: NoticeKey): Promise<boolean> {
 
 /** Whether `ts` in `channel` is a notice of the run (a DM whose buttons act like the message's). */
 export async function isNoticeMessage(
-  db: Db,
+  db: BotDb,
   runId: string,
   channel: string,
   ts: string,
@@ -118,7 +118,7 @@ export async function isNoticeMessage(
 }
 
 /** Runs with a notice to remind now, or one left unsent (a failed attempt, a process that stopped). */
-export async function dueNoticeRuns(db: Db, limit = 100): Promise<string[]> {
+export async function dueNoticeRuns(db: BotDb, limit = 100): Promise<string[]> {
   const rows = await db.execute<{ run_id: string }>(sql`
     select distinct run_id from slack_notices
     where closed = false

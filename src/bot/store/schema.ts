@@ -1,11 +1,17 @@
 // The Slack bot's own tables: the outbox of run messages and the record of
-// Slack requests already handled. Migrations are generated from this file
-// together with src/core/store/schema.ts (see drizzle.config.ts).
+// Slack requests already handled. Their migrations are the bot's own, in
+// drizzle/bot/ (drizzle.bot.config.ts), applied by the processes that run the
+// bot (src/bot/store/migrate.ts).
 
-import { pgCore, sql } from '../../core/store/orm.ts';
-import { runs } from '../../core/store/schema.ts';
+import { pgCore, sql } from '../../db/orm.ts';
 
 const { bigint, boolean, index, integer, pgTable, primaryKey, text, timestamp } = pgCore;
+
+/**
+ * The core's runs table, as far as the bot's foreign keys see it (a run's id):
+ * not exported, so the bot's migrations never create or change it.
+ */
+const runs = pgTable('runs', { id: text('id').primaryKey() });
 
 const tz = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
 

@@ -12,7 +12,7 @@ import {
 } from '../config/versions.ts';
 import { newInstanceId, startWorker, type Worker, type WorkerOptions } from '../engine/worker.ts';
 import { Refusal } from '../errors.ts';
-import type { Decision } from '../lifecycle/decisions.ts';
+import { type Decision, decisionsAt } from '../lifecycle/decisions.ts';
 import { allowedDecisions, checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import type { RunKind, RunStatus } from '../lifecycle/statuses.ts';
 import {
@@ -23,16 +23,13 @@ import {
   takeLock,
   withoutHeld,
 } from '../policy/holds.ts';
+import { NO_RULES } from '../policy/rules.ts';
+import { currentRulesOutcome, type PlanFacts } from '../policy/run-policy.ts';
 import { type Queue, startQueue } from '../queue/boss.ts';
-import {
-  type Connection,
-  connect,
-  migrateDatabase,
-  resolveDatabaseUrl,
-  type Tx,
-} from '../store/database.ts';
+import { type Connection, connect, migrateDatabase, type Tx } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
-import { approvalsOfRun, planTextOf } from '../store/plans.ts';
+import { approvalsOfRun, planById, planTextOf } from '../store/plans.ts';
+import { listEvaluations } from '../store/policy-evaluations.ts';
 import { listRunRows, type RunRow, requireRunRow, runsChangedSince } from '../store/runs.ts';
 import { configureSecrets } from '../store/secrets.ts';
 import { insertRun } from '../store/transition.ts';
@@ -63,6 +60,7 @@ import type {
   LockTarget,
   LockView,
   LogLine,
+  PolicyEvaluationView,
   RunFilter,
   RunView,
   TransitionView,
@@ -70,7 +68,8 @@ import type {
 } from './types.ts';
 
 export type CoreOptions = {
-  readonly databaseUrl?: string | undefined;
+  /** DATABASE_URL, or the embedded PostgreSQL's (src/server/embedded-postgres.ts). */
+  readonly databaseUrl: string;
   readonly dataDir: string;
   /**
    * A config file to load, or an already loaded config: the process is a
@@ -155,10 +154,7 @@ export class DeployCore {
       typeof options.config === 'string' ? loadConfig(options.config) : (options.config ?? null);
     // The key of secrets at rest: DEPLOY_SECRET_KEY, else the data directory's key file.
     configureSecrets({ dataDir: options.dataDir });
-    const url = await resolveDatabaseUrl({
-      databaseUrl: options.databaseUrl,
-      dataDir: options.dataDir,
-    });
+    const url = options.databaseUrl;
     if (options.migrate !== false) await migrateDatabase(url);
     const instanceId = newInstanceId();
     // The instance id in every session's application_name tells other
@@ -375,7 +371,7 @@ export class DeployCore {
       entry: a.entry ?? null,
     }));
     return async (actor) => {
-      const allowed = await this.allowedFor(view.status, row, approvals, actor);
+      const allowed = await this.allowedFor(view.status, row, approvals, actor, view.plan);
       const freeze = view.policy?.freeze;
       if (!view.policy || !freeze || freeze.overridden) return { ...view, allowed };
       const canOverride = await mayOverride(row, actor, this.groups);
@@ -386,8 +382,11 @@ export class DeployCore {
   /** The decisions `actor` may take on a run now. */
   async decisionsFor(runId: string, actor: Actor): Promise<Decision[]> {
     const row = await requireRunRow(this.db, runId);
-    const approvals = (await approvalsOfRun(this.db, runId)).filter((a) => a.planId === row.planId);
-    return this.allowedFor(row.status, row, approvals, actor);
+    const [approvals, plan] = await Promise.all([
+      approvalsOfRun(this.db, runId).then((all) => all.filter((a) => a.planId === row.planId)),
+      row.planId ? planById(this.db, row.planId) : null,
+    ]);
+    return this.allowedFor(row.status, row, approvals, actor, plan);
   }
 
   /** The decisions `actor` may take on a run in `status`: the check each decision runs. */
@@ -396,8 +395,13 @@ export class DeployCore {
     row: RunRow,
     approvals: readonly ApprovalFacts[],
     actor: Actor,
+    plan: PlanFacts | null,
   ): Promise<Decision[]> {
-    const subject = decisionSubject(row, approvals);
+    // The rules matter only where the status offers an approval.
+    const rules = decisionsAt(status).some((d) => d !== 'cancel')
+      ? await currentRulesOutcome(this.db, row, plan, approvals)
+      : NO_RULES;
+    const subject = decisionSubject(row, approvals, rules);
     const allowed = await allowedDecisions(status, subject, actor, this.groups);
     return withoutHeld(this.db, row, actor, this.groups, allowed);
   }
@@ -433,6 +437,11 @@ export class DeployCore {
 
   transitions(runId: string): Promise<TransitionView[]> {
     return requireRunRow(this.db, runId).then(() => listTransitions(this.db, runId));
+  }
+
+  /** Each evaluation of the run's rules (the audit's other half), oldest first. */
+  policyEvaluations(runId: string): Promise<PolicyEvaluationView[]> {
+    return requireRunRow(this.db, runId).then(() => listEvaluations(this.db, runId));
   }
 
   async planText(runId: string): Promise<string | null> {

@@ -16,7 +16,8 @@ import { changeStatusFor, type RunStatus, STATUS_TABLE } from '../lifecycle/stat
 import { processLog } from '../logs/logger.ts';
 import { countDecision, type DecisionName } from '../metrics/totals.ts';
 import { checkHolds, overrideAudit, recordOverride } from '../policy/holds.ts';
-import { NO_RULES } from '../policy/rules.ts';
+import { NO_RULES, type RulesOutcome } from '../policy/rules.ts';
+import { enforceRules, recordRefusedEvaluation } from '../policy/run-rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import { approvalDeadlineIsPast } from '../store/claims.ts';
 import type { Db, Tx } from '../store/database.ts';
@@ -61,7 +62,11 @@ export type ApprovalFacts = {
  * What the policy checks a decision against: the run's own config snapshot,
  * requester and approvals of its current plan (in approval order).
  */
-export function decisionSubject(row: RunRow, approvals: readonly ApprovalFacts[]): DecisionSubject {
+export function decisionSubject(
+  row: RunRow,
+  approvals: readonly ApprovalFacts[],
+  rules: RulesOutcome = NO_RULES,
+): DecisionSubject {
   const of = (stage: string) =>
     approvals.filter((a) => a.stage === stage).map((a) => ({ actor: a.actor, entry: a.entry }));
   return {
@@ -69,8 +74,8 @@ export function decisionSubject(row: RunRow, approvals: readonly ApprovalFacts[]
     requestedBy: row.requestedBy,
     kind: row.kind,
     approvals: { plan: of('plan'), apply: of('apply') },
-    // ↓ Rules on the run and its plan: their extra requirements and denials come in here.
-    rules: NO_RULES,
+    // Rules on the run and its plan: their extra requirements and denials.
+    rules,
   };
 }
 
@@ -183,9 +188,10 @@ function approve(
       const plan = await requirePlan(tx, row);
       const all = await approvalsOfRun(tx, runId);
       const current = all.filter((a) => a.planId === plan.id);
+      const rules = await enforceRules(tx, row, plan, current, decision, actor);
       const counts = await checkApprovalDecision(
         decision,
-        decisionSubject(row, current),
+        decisionSubject(row, current, rules.outcome),
         actor,
         ctx.groups,
       );
@@ -201,6 +207,7 @@ function approve(
         ...(await insertApproval(tx, runId, stage, plan, actor, note, counts.entry)),
         overrideReason: override?.reason ?? null,
       };
+      await rules.recorded;
       await recordOverride(tx, runId, actor, override);
       const moves = current
         .filter((a) => a.stage === stage && counts.assignment.get(a.actor) !== a.entry)
@@ -215,7 +222,7 @@ function approve(
       if (!counts.satisfied) {
         // Stored and shown ("1 of 2"); the run waits for the rest.
         const touched = await touchRun(tx, runId);
-        return toRunView(touched, { plan, approvals, queue: null });
+        return toRunView(touched, { plan, approvals, queue: null, rules: rules.after });
       }
       const by = approvals.filter((a) => a.stage === stage).map((a) => a.actor);
       const what =
@@ -230,7 +237,7 @@ function approve(
         actor,
         `${what} by ${by.join(', ')}${overrideAudit(override)}${note !== null ? `: ${note}` : ''}`,
       );
-      return toRunView(moved, { plan, approvals, queue: null });
+      return toRunView(moved, { plan, approvals, queue: null, rules: rules.after });
     }),
   );
 }
@@ -242,8 +249,8 @@ async function checkSlotFree(tx: Tx, row: RunRow): Promise<void> {
   if (holder) {
     throw new Refusal(
       'deployment_busy',
-      `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status].label.toLowerCase()}. Press Apply again when it finishes; your plan stays valid unless that run applies`,
-      { behind: holder.id },
+      `${row.deployment} is busy: ${holder.id} is ${STATUS_TABLE[holder.status].label.toLowerCase()}. Confirm the apply again when it finishes; your plan stays valid unless that run applies`,
+      { behind: holder.id, runId: row.id },
     );
   }
 }
@@ -297,6 +304,7 @@ async function counted<T>(
     result = await act();
   } catch (error) {
     if (isRefusal(error)) {
+      await recordRefusedEvaluation(ctx.db, error);
       processLog().info('decision refused', { ...line, code: error.code, result: 'refused' });
       await countDecisionQuietly(ctx, decision, 'refused', error.code);
     }

@@ -14,6 +14,7 @@ import type {
   DeploymentView,
   LockView,
   LogLine,
+  PolicyEvaluationView,
   RunView,
   TransitionView,
   Unsubscribe,
@@ -248,6 +249,9 @@ export function httpPort(options: HttpPortOptions): DeployPort & { me(): Promise
       (await call<{ items: DeploymentView[] }>('GET', '/deployments')).items,
     audit: async (runId) =>
       (await call<{ items: TransitionView[] }>('GET', `${runPath(runId)}/audit`)).items,
+    policyAudit: async (runId) =>
+      (await call<{ evaluations?: PolicyEvaluationView[] }>('GET', `${runPath(runId)}/audit`))
+        .evaluations ?? [],
     readLogs: async (runId, range: LogRange = {}) => {
       const q = new URLSearchParams();
       if (range.tail !== undefined) q.set('tail', String(range.tail));

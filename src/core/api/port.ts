@@ -13,13 +13,46 @@ import type {
   LockTarget,
   LockView,
   LogLine,
+  PolicyEvaluationView,
   RunFilter,
   RunView,
   TransitionView,
   Unsubscribe,
 } from './types.ts';
 
+export type { LoginApproval } from '../auth/login.ts';
+export type { TokenInfo } from '../auth/tokens.ts';
+// What front ends see of these, without importing the modules that make them.
+export type { Deployment } from '../config/load.ts';
+export type { LogRange } from '../store/logs.ts';
+export type { Accounts } from './accounts.ts';
 export type { ActOptions, RunChange } from './core.ts';
+
+/**
+ * The core in this process with the actor given per call, for a front end that
+ * acts for whoever is at the keyboard (deploy-tui in local mode). DeployCore is one.
+ */
+export type LocalCore = Pick<
+  DeployCore,
+  | 'listRuns'
+  | 'getRun'
+  | 'getRunFor'
+  | 'transitions'
+  | 'policyEvaluations'
+  | 'readLogs'
+  | 'countLogLines'
+  | 'followLogs'
+  | 'subscribeRuns'
+  | 'approvePlan'
+  | 'confirmApply'
+  | 'cancelRun'
+  | 'ping'
+  | 'listDeployments'
+  | 'lock'
+  | 'unlock'
+  | 'listLocks'
+  | 'close'
+>;
 
 export type Page<T> = {
   readonly items: readonly T[];
@@ -44,6 +77,8 @@ export interface DeployPort {
   listRuns(filter?: RunFilter): Promise<Page<RunView>>;
   listDeployments(): Promise<readonly DeploymentView[]>;
   audit(runId: string): Promise<readonly TransitionView[]>;
+  /** Each evaluation of the run's rules: config version, rules matched, result. */
+  policyAudit(runId: string): Promise<readonly PolicyEvaluationView[]>;
   readLogs(runId: string, range?: LogRange): Promise<readonly LogLine[]>;
   countLogLines(runId: string): Promise<number>;
   /** Lines after `afterId` (0: all), in order, each once, until unsubscribed. */
@@ -114,6 +149,7 @@ export function localPort(
     listRuns: (filter = {}) => pageOfRuns((f) => core.listRuns(f), filter),
     listDeployments: () => core.listDeployments(),
     audit: (runId) => core.transitions(runId),
+    policyAudit: (runId) => core.policyEvaluations(runId),
     readLogs: (runId, range = {}) => core.readLogs(runId, range),
     countLogLines: (runId) => core.countLogLines(runId),
     followLogs: (runId, onLines, o = {}) =>

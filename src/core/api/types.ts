@@ -212,6 +212,26 @@ export type TransitionView = {
   readonly at: string;
 };
 
+/**
+ * One evaluation of a run's rules, as the audit keeps it: when the plan became
+ * ready and at each decision (refused or not), for deployments with rules.
+ */
+export type PolicyEvaluationView = {
+  readonly moment: 'plan_ready' | 'approve_plan' | 'confirm_apply';
+  /** Who decided; null when the plan became ready. */
+  readonly actor: string | null;
+  readonly via: Via | null;
+  /** The config version whose rules were evaluated (the run's). */
+  readonly configVersion: string | null;
+  /** allowed, denied (an enforce rule said no) or failed (an enforce rule's condition failed). */
+  readonly result: 'allowed' | 'denied' | 'failed';
+  /** How many rules were evaluated. */
+  readonly evaluated: number;
+  /** The rules that matched or failed, with their mode and effect. */
+  readonly rules: readonly RuleResult[];
+  readonly at: string;
+};
+
 export type LogLine = {
   /** Increasing across all runs: a follower resumes after the last id it saw. */
   readonly id: number;

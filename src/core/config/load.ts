@@ -3,13 +3,21 @@ import path from 'node:path';
 import { parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError } from '../errors.ts';
+import { type AppliedRule, appliedRules } from '../policy/rule-config.ts';
 import type { Retention } from '../retention/settings.ts';
 import { windowsOf } from './freeze-schema.ts';
 import { configSchema, type DeployConfig, type DeploymentConfig } from './schema.ts';
 
-export type Deployment = DeploymentConfig & {
+export type Deployment = Omit<DeploymentConfig, 'rules'> & {
   /** The directory relative paths in the deployment resolve against (the config file's). */
   readonly baseDir: string;
+  /**
+   * The rules that apply to it: the config's top-level ones, then its own.
+   * Absent in snapshots of runs older than rules.
+   */
+  readonly appliedRules?: readonly AppliedRule[];
+  /** The config's `timezone` (`now` in rules); absent in older snapshots (UTC). */
+  readonly timezone?: string;
 };
 
 export type LoadedConfig = {
@@ -66,9 +74,17 @@ export function parseConfig(text: string, file: string): LoadedConfig {
 function fromValidated(config: DeployConfig, file: string): LoadedConfig {
   const baseDir = path.dirname(path.resolve(file));
   const deployments = new Map<string, Deployment>();
-  // Each deployment carries every freeze window that covers it (its version's policy).
-  for (const d of config.deployments)
-    deployments.set(d.name, { ...d, freeze: windowsOf(config, d), baseDir });
+  config.deployments.forEach(({ rules, ...d }, i) => {
+    deployments.set(d.name, {
+      ...d,
+      // Each deployment carries every freeze window that covers it (its version's policy).
+      freeze: windowsOf(config, d),
+      baseDir,
+      // Its own rules are kept once, resolved, after the top-level ones.
+      appliedRules: appliedRules(config.rules, rules, i, d),
+      timezone: config.timezone ?? 'UTC',
+    });
+  });
   return { file: path.resolve(file), deployments, retention: config.retention };
 }
 

@@ -1,6 +1,7 @@
 import { posix } from 'node:path';
 import { z } from 'zod';
 import { isValidTimeZone } from '../policy/freeze.ts';
+import { ruleIssues, rulesSchema } from '../policy/rule-config.ts';
 import { retentionSchema } from '../retention/settings.ts';
 import { tokenize } from '../variables/args.ts';
 import { approvalsProblems, approvalsSchema, slackId } from './approvals.ts';
@@ -189,6 +190,8 @@ export const deploymentSchema = z.strictObject({
   executor: executorSchema,
   verify: verifySchema.optional(),
   sandbox: sandboxSchema,
+  /** Rules on the run and its plan (CEL conditions), after the top-level ones. */
+  rules: rulesSchema,
   /** Windows during which this deployment may plan but not apply (besides the top-level ones). */
   freeze: z.array(freezeWindowSchema).default([]),
   /** Who may confirm an apply during a freeze, with a written reason (unset: nobody). */
@@ -233,8 +236,12 @@ export const configSchema = z
       .optional(),
     /** Freeze windows for all deployments, or those of `deployments:` / `environments:`. */
     freeze: z.array(scopedFreezeWindowSchema).default([]),
+    /** Rules every deployment gets, before its own. */
+    rules: rulesSchema,
   })
   .superRefine((config, ctx) => {
+    for (const issue of ruleIssues(config.rules, config.deployments))
+      ctx.addIssue({ code: 'custom', ...issue });
     for (const issue of freezeConfigIssues(config)) ctx.addIssue({ code: 'custom', ...issue });
     const seen = new Map<string, number>();
     config.deployments.forEach((d, i) => {

@@ -60,18 +60,36 @@ export async function currentConfigVersion(db: Db | Tx): Promise<ConfigVersion |
     .orderBy(desc(configPublications.id))
     .limit(1);
   if (!newest) return null;
-  let deployments = byHash.get(newest.hash);
-  if (!deployments) {
-    const [stored] = await db
-      .select({ deployments: configVersions.deployments })
-      .from(configVersions)
-      .where(eq(configVersions.hash, newest.hash));
-    // Sensitive defaults are stored encrypted (secrets at rest).
-    const what = `config version ${shortVersion(newest.hash)}`;
-    deployments = toMap((stored?.deployments ?? []).map((d) => openConfig(d, what)));
-    byHash.set(newest.hash, deployments);
-  }
-  return { ...newest, deployments };
+  return { ...newest, deployments: await deploymentsOfVersion(db, newest.hash) };
+}
+
+/** A version's deployments if this process has read them (see deploymentsOfVersion). */
+export function knownDeploymentsOfVersion(
+  hash: string,
+): ReadonlyMap<string, Deployment> | undefined {
+  return byHash.get(hash);
+}
+
+/**
+ * The deployments of a published version (empty when there is none of that
+ * hash): read once per process, then from memory (versions never change).
+ */
+export async function deploymentsOfVersion(
+  db: Db | Tx,
+  hash: string,
+): Promise<ReadonlyMap<string, Deployment>> {
+  const known = byHash.get(hash);
+  if (known) return known;
+  const [stored] = await db
+    .select({ deployments: configVersions.deployments })
+    .from(configVersions)
+    .where(eq(configVersions.hash, hash));
+  if (!stored) return new Map();
+  // Sensitive defaults are stored encrypted (secrets at rest).
+  const what = `config version ${shortVersion(hash)}`;
+  const deployments = toMap(stored.deployments.map((d) => openConfig(d, what)));
+  byHash.set(hash, deployments);
+  return deployments;
 }
 
 /**

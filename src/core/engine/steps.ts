@@ -21,6 +21,7 @@ import { assertNever, type Phase, phaseOf, type RunStatus } from '../lifecycle/s
 import { rememberSecrets } from '../logs/logger.ts';
 import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
+import { recordPlanReadyRules } from '../policy/run-rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
@@ -355,7 +356,7 @@ async function detectAndPlan(s: StepRun): Promise<void> {
         },
         artifacts,
       );
-      return transition(tx, s.ctx.queue, {
+      const moved = await transition(tx, s.ctx.queue, {
         runId: s.run.id,
         kind: s.run.kind,
         from: 'planning',
@@ -364,6 +365,8 @@ async function detectAndPlan(s: StepRun): Promise<void> {
         reason: summary.noChanges ? 'the plan has nothing to do' : 'plan ready for review',
         patch: { planId, source: ws.source, sourceDigest: ws.sourceDigest },
       });
+      if (moved.ok && !summary.noChanges) await recordPlanReadyRules(tx, moved.run);
+      return moved;
     });
     if (!outcome.ok) s.log.system(`plan not used: ${outcome.reason}`);
     else s.run = outcome.run;

@@ -52,7 +52,7 @@ async function membershipsOf(
 const mentionId = (id: string) => (id.startsWith('S') ? `members of ${id}` : id);
 
 /** What the decision is called in sentences. */
-export function decisionWords(stage: StageName, destroy: boolean): string {
+function decisionWords(stage: StageName, destroy: boolean): string {
   if (stage === 'plan') return 'approve its plan';
   return destroy ? 'confirm the destroy' : 'confirm the apply';
 }

@@ -129,7 +129,20 @@ export function isConditionProblem(value: Condition | ConditionProblem): value i
   return 'column' in value;
 }
 
+// The CEL form of an input, made once per input: a decision evaluates all of
+// a deployment's rules on the same input.
+const celInputs = new WeakMap<ConditionInput, Record<string, unknown>>();
+
 function celInput(input: ConditionInput): Record<string, unknown> {
+  let converted = celInputs.get(input);
+  if (!converted) {
+    converted = toCel(input);
+    celInputs.set(input, converted);
+  }
+  return converted;
+}
+
+function toCel(input: ConditionInput): Record<string, unknown> {
   return {
     deployment: input.deployment,
     run: {
@@ -143,10 +156,13 @@ function celInput(input: ConditionInput): Record<string, unknown> {
 
 const WEEKDAY = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
 
-/** `now` for conditions: the instant in the given IANA time zone. */
-export function nowIn(instant: Date, timeZone: string): ConditionInput['now'] {
-  const parts = Object.fromEntries(
-    new Intl.DateTimeFormat('en-US', {
+// One formatter per time zone: making one costs more than evaluating 50 rules.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat('en-US', {
       timeZone,
       year: 'numeric',
       month: '2-digit',
@@ -155,7 +171,16 @@ export function nowIn(instant: Date, timeZone: string): ConditionInput['now'] {
       minute: '2-digit',
       weekday: 'long',
       hourCycle: 'h23',
-    })
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/** `now` for conditions: the instant in the given IANA time zone. */
+export function nowIn(instant: Date, timeZone: string): ConditionInput['now'] {
+  const parts = Object.fromEntries(
+    formatterFor(timeZone)
       .formatToParts(instant)
       .map((p) => [p.type, p.value]),
   );

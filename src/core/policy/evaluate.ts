@@ -17,7 +17,6 @@ import {
 import type { RulesOutcome } from './rules.ts';
 
 export type StageName = 'plan' | 'apply';
-export const STAGES: readonly StageName[] = ['plan', 'apply'];
 
 export type EntrySource =
   | { readonly kind: 'deployment' }

@@ -73,13 +73,20 @@ export function evaluateRequirements(
   requirements.forEach((r, entry) => {
     for (let i = 0; i < r.count; i++) slots.push(entry);
   });
-  const eligible = approvers.map((a) =>
-    slots.flatMap((entry, slot) =>
-      ineligibility(requirements[entry] as Requirement, a, context) === null ? [slot] : [],
-    ),
-  );
+  // Eligibility is per entry: checked once per person and entry, not per slot.
+  const eligible = approvers.map((a) => {
+    const ok = requirements.map((r) => ineligibility(r, a, context) === null);
+    return slots.flatMap((entry, slot) => (ok[entry] ? [slot] : []));
+  });
   const holder: (number | null)[] = slots.map(() => null);
   const place = (person: number, seen: Set<number>): boolean => {
+    // A free slot first: most people need no augmenting path at all.
+    for (const slot of eligible[person] ?? []) {
+      if (seen.has(slot) || holder[slot] !== null) continue;
+      seen.add(slot);
+      holder[slot] = person;
+      return true;
+    }
     for (const slot of eligible[person] ?? []) {
       if (seen.has(slot)) continue;
       seen.add(slot);

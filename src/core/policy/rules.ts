@@ -1,10 +1,18 @@
-// Rules on the run and its plan: the outcome the decision path reads. This is
-// the shared contract's shape only; evaluating `rules:` (CEL) comes with the
-// rules work, which replaces this file.
+// Rules on the run and its plan: which of a deployment's rules match a run now,
+// and what follows (more approvals needed, a refusal, a warning, a note).
+// Pure: the caller brings the run's facts as a ConditionInput.
 
-import type { Requirement } from './requirements.ts';
+import {
+  type Condition,
+  ConditionFailure,
+  type ConditionInput,
+  compileCondition,
+  isConditionProblem,
+  nowIn,
+} from './condition.ts';
+import type { AppliedRule, RuleMode, RuleRequirement } from './rule-config.ts';
 
-export type RuleMode = 'enforce' | 'warn' | 'dry-run';
+export type { AppliedRule, RuleMode, RuleRequirement } from './rule-config.ts';
 
 export type RuleResult = {
   readonly name: string;
@@ -17,19 +25,22 @@ export type RuleResult = {
   readonly error: string | null;
 };
 
+export type RuleDenial = {
+  readonly rule: string;
+  readonly message: string;
+  /** The rule's condition failed (fail closed), rather than matched. */
+  readonly failed: boolean;
+};
+
 export type RulesOutcome = {
   readonly results: readonly RuleResult[];
   /** Extra entries from matched enforce `require` rules, per stage. */
   readonly require: {
-    readonly plan: readonly Requirement[];
-    readonly apply: readonly Requirement[];
+    readonly plan: readonly RuleRequirement[];
+    readonly apply: readonly RuleRequirement[];
   };
   /** Matched enforce deny rules and enforce rules that failed. */
-  readonly denials: readonly {
-    readonly rule: string;
-    readonly message: string;
-    readonly failed: boolean;
-  }[];
+  readonly denials: readonly RuleDenial[];
 };
 
 export const NO_RULES: RulesOutcome = {
@@ -37,3 +48,136 @@ export const NO_RULES: RulesOutcome = {
   require: { plan: [], apply: [] },
   denials: [],
 };
+
+export type CompiledRule = AppliedRule & { readonly condition: Condition };
+
+// Conditions by their source: compiled once per process, whatever run or
+// config version they come from (a decision evaluates, never parses).
+const compiled = new Map<string, Condition>();
+const MAX_CACHED = 10_000;
+
+function conditionOf(source: string): Condition {
+  const cached = compiled.get(source);
+  if (cached) return cached;
+  const condition = compileCondition(source);
+  if (isConditionProblem(condition)) {
+    // Checked when the config loaded; a stored snapshot that no longer
+    // compiles (a newer CEL) fails closed at each evaluation.
+    const why = `the condition does not compile (column ${condition.column}): ${condition.message}`;
+    return {
+      source,
+      evaluate() {
+        throw new ConditionFailure(why);
+      },
+    };
+  }
+  if (compiled.size >= MAX_CACHED) compiled.clear();
+  compiled.set(source, condition);
+  return condition;
+}
+
+// A config version's rule lists are kept (versions never change): compiled once each.
+const compiledLists = new WeakMap<readonly AppliedRule[], readonly CompiledRule[]>();
+
+export function compileRules(rules: readonly AppliedRule[] | undefined): readonly CompiledRule[] {
+  if (!rules || rules.length === 0) return [];
+  let list = compiledLists.get(rules);
+  if (!list) {
+    list = rules.map((rule) => ({ ...rule, condition: conditionOf(rule.when) }));
+    compiledLists.set(rules, list);
+  }
+  return list;
+}
+
+/**
+ * Evaluates every rule. An enforce rule that matches denies (deny) or adds its
+ * entries (require); one whose condition fails denies with the error (fail
+ * closed). Warn and dry-run rules only report.
+ */
+export function evaluateRules(rules: readonly CompiledRule[], input: ConditionInput): RulesOutcome {
+  if (rules.length === 0) return NO_RULES;
+  const results: RuleResult[] = [];
+  const plan: RuleRequirement[] = [];
+  const apply: RuleRequirement[] = [];
+  const denials: RuleDenial[] = [];
+  for (const rule of rules) {
+    let matched = false;
+    let error: string | null = null;
+    try {
+      matched = rule.condition.evaluate(input);
+    } catch (failure) {
+      error = failure instanceof Error ? failure.message : String(failure);
+    }
+    results.push({
+      name: rule.name,
+      mode: rule.mode,
+      effect: rule.effect,
+      matched,
+      message: rule.message,
+      error,
+    });
+    if (rule.mode !== 'enforce') continue;
+    if (error !== null) {
+      denials.push({ rule: rule.name, message: error, failed: true });
+    } else if (matched && rule.effect === 'deny') {
+      denials.push({ rule: rule.name, message: rule.message ?? rule.name, failed: false });
+    } else if (matched) {
+      plan.push(...rule.require.plan);
+      apply.push(...rule.require.apply);
+    }
+  }
+  return { results, require: { plan, apply }, denials };
+}
+
+/** The rules that say something: matched, or failed. */
+export function notableResults(outcome: RulesOutcome): RuleResult[] {
+  return outcome.results.filter((r) => r.matched || r.error !== null);
+}
+
+/** What a run row, its plan and approvals give a condition. */
+export type RunFacts = {
+  readonly deployment: string;
+  readonly environment: string;
+  readonly kind: string;
+  readonly requestedBy: string;
+  readonly requestedVia: string;
+  /** Plain (non-sensitive) variables only: sensitive ones are never shown to a condition. */
+  readonly variables: Readonly<Record<string, string | number | boolean>>;
+  readonly plan: {
+    readonly known: boolean;
+    readonly add: number;
+    readonly change: number;
+    readonly destroy: number;
+    readonly changes: readonly { readonly address: string; readonly action: string }[];
+  } | null;
+  readonly approvals: readonly { readonly stage: string; readonly actor: string }[];
+  /** The config's time zone; UTC when the snapshot predates it. */
+  readonly timezone: string | undefined;
+};
+
+const NO_PLAN = { known: false, add: 0, change: 0, destroy: 0, changes: [] } as const;
+
+/** The condition input of a run at `now`. */
+export function conditionInputOf(facts: RunFacts, now: Date): ConditionInput {
+  const plan = facts.plan;
+  return {
+    deployment: { name: facts.deployment, environment: facts.environment },
+    run: {
+      kind: facts.kind,
+      requestedBy: facts.requestedBy,
+      via: facts.requestedVia,
+      variables: facts.variables,
+      plan: plan
+        ? {
+            known: plan.known,
+            add: plan.add,
+            change: plan.change,
+            destroy: plan.destroy,
+            changes: plan.changes.map((c) => ({ address: c.address, action: c.action })),
+          }
+        : NO_PLAN,
+    },
+    approvals: facts.approvals.map((a) => ({ stage: a.stage, by: a.actor })),
+    now: nowIn(now, facts.timezone ?? 'UTC'),
+  };
+}

@@ -293,7 +293,8 @@ export async function pruneHistory(
         if (dryRun) {
           const [row] = await sql<{ runs: number; entries: number }[]>`
             select count(distinct run_id)::int as runs, count(*)::int as entries
-            from run_transitions where run_id = any(${ids})`;
+            from (select run_id from run_transitions where run_id = any(${ids})
+              union all select run_id from policy_evaluations where run_id = any(${ids})) audit`;
           audit.runs += row?.runs ?? 0;
           audit.entries += row?.entries ?? 0;
           return;
@@ -308,9 +309,16 @@ export async function pruneHistory(
               update runs set audit_pruned_at = now()
               where id in (${freeFinished(tx, ids, 'audit_pruned_at')})
               returning id, status, audit_pruned_at),
-            removed as (
+            removed_transitions as (
               delete from run_transitions t using marked m where t.run_id = m.id
               returning t.run_id),
+            -- The rules' evaluations are the audit's other half.
+            removed_evaluations as (
+              delete from policy_evaluations e using marked m where e.run_id = m.id
+              returning e.run_id),
+            removed as (
+              select run_id from removed_transitions
+              union all select run_id from removed_evaluations),
             notice as (
               insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
               select m.id, m.status, m.status, 'system', 'system',

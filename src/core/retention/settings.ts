@@ -59,7 +59,7 @@ export const retentionSchema = z
     planArtifacts: keepOrDuration('planArtifacts').default(30 * DAY),
     /** Finished runs, with their plan, approvals, audit trail and log, counted from the run's end. */
     runs: keepOrDuration('runs').default(null),
-    /** A finished run's audit trail (its transitions); `keep`: as long as the run. */
+    /** A finished run's audit trail (its transitions and rule evaluations); `keep`: as long as the run. */
     audit: keepOrDuration('audit').default(null),
     /** After each statement the pass sleeps so that it works at most this share of the time. */
     pace: share.default(DEFAULT_PACE),

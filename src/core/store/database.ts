@@ -3,9 +3,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { PostgresJsDatabase } from 'drizzle-orm/postgres-js';
 import postgres from 'postgres';
+import { applyMigrations } from '../../db/migrate.ts';
 import { wrapError } from '../errors.ts';
-import { ensureEmbeddedPostgres } from './embedded.ts';
-import { migrator, postgresJs } from './orm.ts';
+import { postgresJs } from './orm.ts';
 import { preparingStatements } from './prepared.ts';
 import * as schema from './schema.ts';
 
@@ -19,19 +19,6 @@ export const MIGRATIONS_DIR = path.resolve(
   path.dirname(fileURLToPath(import.meta.url)),
   '../../../drizzle',
 );
-
-export type DatabaseSettings = {
-  /** An external PostgreSQL; when absent the embedded one under dataDir is used. */
-  readonly databaseUrl?: string | undefined;
-  readonly dataDir: string;
-};
-
-/** The URL every process of this installation uses. */
-export async function resolveDatabaseUrl(settings: DatabaseSettings): Promise<string> {
-  if (settings.databaseUrl) return settings.databaseUrl;
-  const server = await ensureEmbeddedPostgres(settings.dataDir);
-  return server.url;
-}
 
 export type Connection = {
   readonly url: string;
@@ -95,13 +82,9 @@ export function connect(
 
 /** Applies the migrations in drizzle/, once, even when several processes start together. */
 export async function migrateDatabase(url: string): Promise<void> {
-  const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
-    await sql`select pg_advisory_lock(hashtext('deploy-bot:migrate'))`;
-    await migrator.migrate(postgresJs.drizzle(sql), { migrationsFolder: MIGRATIONS_DIR });
+    await applyMigrations(url, { folder: MIGRATIONS_DIR, table: '__drizzle_migrations' });
   } catch (cause) {
     throw wrapError('could not migrate the database', cause);
-  } finally {
-    await sql.end({ timeout: 5 });
   }
 }

@@ -2,7 +2,7 @@
 // an unlock keeps the row as the record of who locked and who unlocked. Taking
 // or lifting a lock bumps the runs it holds, so every front end redraws them.
 
-import type { Actor, LockScope, LockTarget, LockView, Via } from '../api/types.ts';
+import type { Actor, LockTarget, LockView } from '../api/types.ts';
 import { newId } from '../engine/ids.ts';
 import { TERMINAL_STATUSES } from '../lifecycle/statuses.ts';
 import type { Db, Tx } from './database.ts';
@@ -18,11 +18,11 @@ const ALL = '*';
 export function lockView(row: LockRow): LockView {
   return {
     id: row.id,
-    scope: row.scope as LockScope,
+    scope: row.scope,
     target: row.scope === 'all' ? null : row.target,
     reason: row.reason,
     by: row.lockedBy,
-    via: row.lockedVia as Via,
+    via: row.lockedVia,
     at: row.createdAt.toISOString(),
   };
 }

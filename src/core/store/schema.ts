@@ -1,5 +1,6 @@
 import type {
   ApprovalStage,
+  LockScope,
   PlannedChange,
   SourceSummary,
   VariableSource,
@@ -15,6 +16,7 @@ import {
   SLOT_STATUSES,
   STATUS_GROUPS,
 } from '../lifecycle/statuses.ts';
+import type { RuleResult } from '../policy/rules.ts';
 import { pgCore, sql } from './orm.ts';
 
 const {
@@ -220,6 +222,38 @@ export const runTransitions = pgTable(
   (t) => [index('run_transitions_run').on(t.runId, t.id)],
 );
 
+/**
+ * The audit of the policy's rules: each time a run's rules were evaluated (the
+ * plan ready, each decision, refused or not), under which config version, the
+ * rules that matched or failed, and the result.
+ */
+export const policyEvaluations = pgTable(
+  'policy_evaluations',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    runId: text('run_id')
+      .notNull()
+      .references(() => runs.id, { onDelete: 'cascade' }),
+    /** plan_ready, approve_plan or confirm_apply. */
+    moment: text('moment').notNull(),
+    /** Who decided (null when the plan became ready). */
+    actor: text('actor'),
+    via: text('via'),
+    configVersion: text('config_version'),
+    /** allowed, denied (an enforce rule said no) or failed (an enforce rule's condition failed). */
+    result: text('result').notNull(),
+    /** How many rules were evaluated. */
+    evaluated: integer('evaluated').notNull(),
+    /** The rules that matched or failed, with their mode and effect. */
+    rules: jsonb('rules').$type<RuleResult[]>().notNull(),
+    createdAt: tz('created_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('policy_evaluations_run').on(t.runId, t.id),
+    check('policy_evaluations_result_valid', sql`${t.result} in ('allowed', 'denied', 'failed')`),
+  ],
+);
+
 export const runLogs = pgTable(
   'run_logs',
   {
@@ -337,15 +371,15 @@ export const locks = pgTable(
   'locks',
   {
     id: text('id').primaryKey(),
-    scope: text('scope').notNull(),
+    scope: text('scope').$type<LockScope>().notNull(),
     /** The deployment or environment name; '*' for all. */
     target: text('target').notNull(),
     reason: text('reason').notNull(),
     lockedBy: text('locked_by').notNull(),
-    lockedVia: text('locked_via').notNull(),
+    lockedVia: text('locked_via').$type<Via>().notNull(),
     createdAt: tz('created_at').notNull().defaultNow(),
     unlockedBy: text('unlocked_by'),
-    unlockedVia: text('unlocked_via'),
+    unlockedVia: text('unlocked_via').$type<Via>(),
     unlockedAt: tz('unlocked_at'),
   },
   (t) => [

@@ -207,6 +207,16 @@ export type NewRun = {
   readonly configVersion: string;
 };
 
+/**
+ * The deployment as a run keeps it. Its rules stay in the config version the
+ * run names (read from there, once per process): fifty rules would otherwise
+ * ride along in every read and update of the run's row.
+ */
+export function runSnapshot(deployment: Deployment): Deployment {
+  const { appliedRules: _rules, ...snapshot } = deployment;
+  return snapshot;
+}
+
 /** Inserts a queued run and starts it at once when the deployment is free. */
 export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<RunRow> {
   const [row] = await returningRows(
@@ -226,7 +236,7 @@ export async function insertRun(tx: Tx, queue: Queue, input: NewRun): Promise<Ru
       secretVariables: encryptSecretVariables(input.secretVariables),
       variableSources: input.variableSources ?? {},
       source: input.source,
-      config: sealConfig(input.deployment),
+      config: sealConfig(runSnapshot(input.deployment)),
       configVersion: input.configVersion,
     }),
   );

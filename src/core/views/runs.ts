@@ -10,7 +10,8 @@ import { noteRun } from '../logs/logger.ts';
 import { MASK } from '../logs/redact.ts';
 import { policyStages } from '../policy/evaluate.ts';
 import { holdsView } from '../policy/holds-view.ts';
-import { NO_RULES } from '../policy/rules.ts';
+import type { RulesOutcome } from '../policy/rules.ts';
+import { viewRulesOutcome, warmRunPolicies } from '../policy/run-policy.ts';
 import type { Db, Tx } from '../store/database.ts';
 import { type LockRow, locksInForce } from '../store/locks.ts';
 import type { ApprovalRow, PlanRow } from '../store/plans.ts';
@@ -62,6 +63,8 @@ type Extras = {
   queue: RunView['queue'];
   /** Locks in force (those holding this run are shown); none when not read. */
   locks?: readonly LockRow[];
+  /** The rules' outcome when the caller has it (a decision that just evaluated them). */
+  rules?: RulesOutcome | undefined;
 };
 
 /** The policy's state from the run's config snapshot, its stored approvals and the locks in force. */
@@ -70,6 +73,8 @@ function runPolicyView(
   approvalViews: readonly ApprovalView[],
   lockRows: readonly LockRow[],
   now: Date,
+  plan: PlanRow | null,
+  known: RulesOutcome | undefined,
 ): PolicyView | null {
   const deployment = row.config as Deployment | null;
   if (!deployment || !Array.isArray(deployment.approvers)) return null;
@@ -78,8 +83,15 @@ function runPolicyView(
     actor: a.by,
     entry: a.entry ?? null,
   }));
-  // The rules' outcome for the view: none until rules are evaluated here.
-  const rules = NO_RULES;
+  // The rules' answer now (the audit keeps what they said at each decision).
+  const rules =
+    known ??
+    viewRulesOutcome(
+      row,
+      plan,
+      approvalViews.map((a) => ({ stage: a.stage, actor: a.by, at: a.at })),
+      now,
+    );
   return {
     ...policyStages(deployment, stored, rules),
     rules: rules.results,
@@ -123,7 +135,7 @@ export function toRunView(row: RunRow, extras: Extras, now = new Date()): RunVie
     variableSources: row.variableSources ?? {},
     plan: extras.plan ? planView(extras.plan) : null,
     approvals: approvalViews,
-    policy: runPolicyView(row, approvalViews, extras.locks ?? [], now),
+    policy: runPolicyView(row, approvalViews, extras.locks ?? [], now, extras.plan, extras.rules),
     outputs: row.outputs ?? null,
     error: row.error,
     recoveryHint:
@@ -149,6 +161,7 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
     locksInForce(db),
   ]);
   const planById = new Map(plans.map((p) => [p.id, p]));
+  await warmRunPolicies(db, rows);
   const now = new Date();
   return Promise.all(
     rows.map(async (row) =>
@@ -171,6 +184,7 @@ export async function loadRunView(db: Db | Tx, runId: string): Promise<RunView> 
   const found = await runWithPlan(db, runId);
   if (!found)
     return requireRunRow(db, runId).then((row) => loadRunViews(db, [row]).then((v) => v[0]!));
+  await warmRunPolicies(db, [found.row]);
   return toRunView(
     found.row,
     {

@@ -5,7 +5,6 @@
 // OpenAPI document needs `Authorization: Bearer <token>`: the token's user is
 // who acts, under the same policy (and user-group resolution) as a Slack click.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { z } from 'zod';
 import { accountsOf } from '../../core/api/accounts.ts';
 import type { DeployCore, RunChange } from '../../core/api/core.ts';
@@ -21,6 +20,7 @@ import {
 } from '../../core/auth/tokens.ts';
 import { errorMessage, isRefusal, type RefusalCode } from '../../core/errors.ts';
 import { parseLockTarget } from '../../core/policy/lock-target.ts';
+import type { ApiRequest, ApiResponse } from './exchange.ts';
 import { openApiDocument } from './openapi.ts';
 import {
   applySchema,
@@ -40,17 +40,11 @@ import {
 import { openEventStream } from './sse.ts';
 
 export const API_PREFIX = '/api/v1';
-const BODY_LIMIT = 256 * 1024;
 
 export type ApiDeps = {
   readonly core: DeployCore;
   /** Unexpected trouble (a failed query): logged, the client gets 503. */
   readonly log: (message: string, fields?: Record<string, unknown>) => void;
-  /**
-   * The HTTP front forwards requests with this secret in `x-deploy-front`:
-   * only then is its `x-forwarded-for` (the client's address) believed.
-   */
-  readonly frontSecret?: string | undefined;
   /** Tokens PostgreSQL accepted a moment ago (src/core/auth/token-cache.ts: at most a second). */
   readonly tokenCache?: TokenCache | undefined;
 };
@@ -98,7 +92,7 @@ const REFUSAL_STATUS: Record<RefusalCode, number> = {
 };
 
 function sendJson(
-  res: ServerResponse,
+  res: ApiResponse,
   status: number,
   body: unknown,
   headers: Record<string, string> = {},
@@ -113,16 +107,8 @@ function sendJson(
   res.end(text);
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length;
-    if (size > BODY_LIMIT)
-      throw new HttpProblem(413, 'too_large', 'the request body is over 256 KiB');
-    chunks.push(chunk as Buffer);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
+function readJson(req: ApiRequest): unknown {
+  const text = req.body === null ? '' : Buffer.from(req.body).toString('utf8').trim();
   if (text === '') return {};
   try {
     return JSON.parse(text);
@@ -137,22 +123,10 @@ function parse<T extends z.ZodType>(schema: T, value: unknown): z.output<T> {
   return result.data;
 }
 
-function clientAddress(req: IncomingMessage, frontSecret: string | undefined): string {
-  const forwarded = req.headers['x-forwarded-for'];
-  if (
-    frontSecret !== undefined &&
-    req.headers['x-deploy-front'] === frontSecret &&
-    typeof forwarded === 'string'
-  ) {
-    return forwarded.split(',')[0]!.trim();
-  }
-  return req.socket.remoteAddress ?? 'unknown';
-}
-
 const SIGN_IN = 'run `deploy-bot login --server URL` to sign in again';
 
-async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenInfo> {
-  const client = clientAddress(req, deps.frontSecret);
+async function authenticate(deps: ApiDeps, req: ApiRequest): Promise<TokenInfo> {
+  const client = req.client;
   const header = req.headers.authorization;
   const bearer = typeof header === 'string' && /^Bearer\s+\S+$/i.test(header);
   const secret = bearer ? header.replace(/^Bearer\s+/i, '') : '';
@@ -194,7 +168,7 @@ async function authenticate(deps: ApiDeps, req: IncomingMessage): Promise<TokenI
   });
 }
 
-function actorOf(token: TokenInfo, req: IncomingMessage): Actor {
+function actorOf(token: TokenInfo, req: ApiRequest): Actor {
   const client = req.headers['x-deploy-client'];
   const via: Via = client === 'cli' || client === 'tui' ? client : 'api';
   return { id: token.userId, via, credential: `token "${token.name}" (${token.id})` };
@@ -212,8 +186,8 @@ type Route = {
    */
   readonly prefetch?: (params: string[]) => Promise<unknown>;
   readonly run: (ctx: {
-    req: IncomingMessage;
-    res: ServerResponse;
+    req: ApiRequest;
+    res: ApiResponse;
     params: string[];
     url: URL;
     actor: Actor;
@@ -236,7 +210,7 @@ export function createApiHandler(deps: ApiDeps) {
       pattern: /^\/login\/start$/,
       public: true,
       run: async ({ req, res }) => {
-        const body = parse(loginStartSchema, await readJson(req));
+        const body = parse(loginStartSchema, readJson(req));
         const { code, expiresAt } = await accounts.startLogin(body);
         sendJson(res, 201, {
           code,
@@ -250,8 +224,8 @@ export function createApiHandler(deps: ApiDeps) {
       pattern: /^\/login\/collect$/,
       public: true,
       run: async ({ req, res }) => {
-        const body = parse(loginCollectSchema, await readJson(req));
-        const client = clientAddress(req, deps.frontSecret);
+        const body = parse(loginCollectSchema, readJson(req));
+        const client = req.client;
         const wait = await blockedFor(core.db, client);
         if (wait > 0) {
           throw new HttpProblem(
@@ -334,7 +308,7 @@ export function createApiHandler(deps: ApiDeps) {
       method: 'POST',
       pattern: /^\/runs$/,
       run: async ({ req, res, actor }) => {
-        const body = parse(runRequestSchema, await readJson(req));
+        const body = parse(runRequestSchema, readJson(req));
         sendJson(res, 201, await portOf(actor).requestRun(body));
       },
     },
@@ -352,7 +326,7 @@ export function createApiHandler(deps: ApiDeps) {
       run: async ({ req, res, params, actor }) => {
         const id = runId(params[0]);
         const port = portOf(actor);
-        const raw = await readJson(req);
+        const raw = readJson(req);
         const run =
           params[1] === 'approve'
             ? await port.approvePlan(id, parse(decisionSchema, raw))
@@ -387,8 +361,12 @@ export function createApiHandler(deps: ApiDeps) {
     {
       method: 'GET',
       pattern: /^\/runs\/([^/]+)\/audit$/,
-      run: async ({ res, params, actor }) =>
-        sendJson(res, 200, { items: await portOf(actor).audit(runId(params[0])) }),
+      run: async ({ res, params, actor }) => {
+        const port = portOf(actor);
+        const id = runId(params[0]);
+        const [items, evaluations] = await Promise.all([port.audit(id), port.policyAudit(id)]);
+        sendJson(res, 200, { items, evaluations });
+      },
     },
     {
       method: 'GET',
@@ -428,7 +406,7 @@ export function createApiHandler(deps: ApiDeps) {
         await port.getRun(id);
         const lastEventId = Number(req.headers['last-event-id']);
         const after = Number.isSafeInteger(lastEventId) ? lastEventId : (q.after ?? 0);
-        const stream = openEventStream(req, res);
+        const stream = openEventStream(res);
         const stop = await port.followLogs(
           id,
           (lines) => {
@@ -445,7 +423,7 @@ export function createApiHandler(deps: ApiDeps) {
       run: async ({ req, res, url, actor }) => {
         const port = portOf(actor);
         const withRun = url.searchParams.get('with') === 'run';
-        const stream = openEventStream(req, res);
+        const stream = openEventStream(res);
         const eventId = () => String(Date.now());
         // With ?with=run each change carries the run as read just after it (a
         // deploy-tui redraws from the event, no request of its own); if that read
@@ -471,10 +449,10 @@ export function createApiHandler(deps: ApiDeps) {
     },
   ];
 
-  return async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://api.invalid');
+  return async function handle(req: ApiRequest, res: ApiResponse): Promise<void> {
+    const url = new URL(req.url, 'http://api.invalid');
     const path = url.pathname.slice(API_PREFIX.length) || '/';
-    const method = (req.method ?? 'GET').toUpperCase();
+    const method = req.method.toUpperCase();
     try {
       if (path === '/openapi.json' && method === 'GET') {
         return sendJson(res, 200, openApiDocument());
@@ -539,7 +517,7 @@ export function createApiHandler(deps: ApiDeps) {
       });
     } catch (error) {
       if (res.headersSent) {
-        if (!res.writableEnded) res.end();
+        res.end();
         return;
       }
       if (error instanceof HttpProblem) {

@@ -250,9 +250,10 @@ export function openApiDocument(): JsonSchema {
       },
       '/runs/{id}/audit': {
         get: {
-          summary: 'Every status change: who, via, credential, when, why',
+          summary:
+            'Every status change (who, via, credential, when, why) and every evaluation of the run’s rules (config version, rules matched, result)',
           parameters: [runIdParameter],
-          responses: { '200': { description: '{items}' }, ...COMMON },
+          responses: { '200': { description: '{items, evaluations}' }, ...COMMON },
         },
       },
       '/runs/{id}/logs': {

@@ -1,23 +1,20 @@
-// The API's own node:http server on a loopback port of this process. serve's
-// HTTP front (the thread that owns PORT) forwards /api/v1/… to it, with a
-// secret that makes it believe the client address the front saw.
+// The API of a serve process: /api/v1/… as serve's HTTP front thread (the one
+// that owns PORT) hands each request over its port to this, the main thread,
+// with the client's address as its socket saw it. No second HTTP server: the
+// answer goes back over the same port, whole or, for a stream, in chunks.
 
-import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { TokenCache } from '../../core/auth/token-cache.ts';
 import { onTokensRevokedHere } from '../../core/auth/tokens.ts';
+import type { ApiRequest, ApiResponse } from './exchange.ts';
 import { type ApiDeps, createApiHandler } from './handler.ts';
 
 export type ApiServer = {
-  /** Where the HTTP front forwards /api/v1/… (loopback). */
-  readonly port: number;
-  readonly secret: string;
+  /** Answers one forwarded request (BotHttpServer's `api`). */
+  readonly handle: (req: ApiRequest, res: ApiResponse) => Promise<void>;
   stop(): Promise<void>;
 };
 
-export async function startApiServer(deps: Omit<ApiDeps, 'frontSecret'>): Promise<ApiServer> {
-  const secret = randomBytes(24).toString('base64url');
+export async function startApiServer(deps: ApiDeps): Promise<ApiServer> {
   // Revocations drop remembered tokens: this process's at once, others' by NOTIFY;
   // after a reconnect (notifications may have been missed) everything is forgotten.
   const tokenCache = new TokenCache();
@@ -26,28 +23,13 @@ export async function startApiServer(deps: Omit<ApiDeps, 'frontSecret'>): Promis
     (ids) => tokenCache.drop(ids),
     () => tokenCache.clear(),
   );
-  const handle = createApiHandler({ ...deps, frontSecret: secret, tokenCache });
-  const server = createServer((req, res) => void handle(req, res));
-  server.keepAliveTimeout = 65_000;
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
   return {
-    port: (server.address() as AddressInfo).port,
-    secret,
+    handle: createApiHandler({ ...deps, tokenCache }),
     stop: async () => {
       dropHere();
       await unsubscribe().catch((error: unknown) =>
         deps.log('could not stop listening for token revocations', { error: String(error) }),
       );
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
     },
   };
 }

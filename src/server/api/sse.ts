@@ -2,14 +2,14 @@
 // comment every 15 s so proxies keep the connection, and the client's
 // Last-Event-ID tells where to resume after a reconnect.
 
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ApiResponse } from './exchange.ts';
 
 export type EventStream = {
   send(event: { readonly id?: string; readonly event: string; readonly data: unknown }): void;
   onClose(fn: () => void): void;
 };
 
-export function openEventStream(req: IncomingMessage, res: ServerResponse): EventStream {
+export function openEventStream(res: ApiResponse): EventStream {
   res.writeHead(200, {
     'content-type': 'text/event-stream; charset=utf-8',
     'cache-control': 'no-store',
@@ -30,8 +30,7 @@ export function openEventStream(req: IncomingMessage, res: ServerResponse): Even
     clearInterval(keepAlive);
     for (const fn of closers) fn();
   };
-  req.once('close', close);
-  res.once('close', close);
+  res.onClose(close);
   return {
     send({ id, event, data }) {
       if (closed) return;

@@ -4,11 +4,17 @@
 
 import { Box } from 'ink';
 import { createElement as h, type ReactElement } from 'react';
-import type { RecoveryStep, RunView, TransitionView } from '../../core/api/types.ts';
+import type {
+  PolicyEvaluationView,
+  RecoveryStep,
+  RunView,
+  TransitionView,
+} from '../../core/api/types.ts';
 import { type RunStatus, STATUS_TABLE } from '../../core/lifecycle/statuses.ts';
 import { describeLockTarget, formatInstant } from '../../core/policy/lock-target.ts';
 import { COUNTS_UNKNOWN_REASON, planCounts } from '../../core/text/plan.ts';
 import { approvalEntryText, stageSummary, stagesToShow } from '../../core/text/policy.ts';
+import { evaluationText, ruleLines } from '../../core/text/rules.ts';
 import { variablesWithSources } from '../../core/variables/sources.ts';
 import { clock, runDuration, shortDuration } from '../text/time.ts';
 import { fit, sanitize, wrap } from '../text/width.ts';
@@ -154,6 +160,7 @@ export function detailRows(
   now: number,
   theme: Theme,
   actions: readonly ActionHint[] = [],
+  evaluations: readonly PolicyEvaluationView[] = [],
 ): Row[] {
   const info = STATUS_TABLE[run.status];
   const rows: Row[] = [];
@@ -294,6 +301,10 @@ export function detailRows(
       ),
     );
   }
+  for (const rule of ruleLines(run.policy?.rules)) {
+    const role = rule.kind === 'refuses' ? 'danger' : rule.kind === 'warns' ? 'warning' : 'info';
+    rows.push(...wrapped(rule.text, width, '  ', { color: theme.c(role) }, 4));
+  }
   if (run.approvals.length === 0) rows.push([{ text: '  none yet', dim: true }]);
   for (const a of run.approvals) {
     const entry = approvalEntryText(run.policy, a);
@@ -361,6 +372,22 @@ export function detailRows(
       { text: `${t.actor} (${t.via})`, color: theme.c('accent') },
       { text: t.reason ? `: ${sanitize(t.reason)}` : '', dim: true },
     ]);
+  }
+  if (evaluations.length > 0) {
+    rows.push([]);
+    rows.push(section('Rule evaluations', theme, `${evaluations.length} entries`));
+    for (const e of evaluations) {
+      const role = e.result === 'allowed' ? 'success' : 'danger';
+      rows.push(
+        ...wrapped(
+          `${clock(e.at, now)}  ${evaluationText(e)}`,
+          width,
+          '  ',
+          { color: theme.c(role) },
+          4,
+        ),
+      );
+    }
   }
   return rows;
 }

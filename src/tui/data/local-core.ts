@@ -2,18 +2,19 @@
 // opened run read for the person at the keyboard, so it carries `allowed` (the
 // decisions they may take now) exactly as a run read over the API does.
 
-import type { DeployCore } from '../../core/api/core.ts';
+import type { LocalCore } from '../../core/api/port.ts';
 import type { Actor } from '../../core/api/types.ts';
 import type { TuiCore } from './port.ts';
 
 export function tuiCoreReadingAs(
-  core: DeployCore,
+  core: LocalCore,
   actor: Actor | null,
 ): TuiCore & { close(): Promise<void> } {
   return {
     listRuns: (filter) => core.listRuns(filter),
     getRun: (runId) => (actor ? core.getRunFor(runId, actor) : core.getRun(runId)),
     transitions: (runId) => core.transitions(runId),
+    policyEvaluations: (runId) => core.policyEvaluations(runId),
     readLogs: (runId, range) => core.readLogs(runId, range),
     countLogLines: (runId) => core.countLogLines(runId),
     followLogs: (runId, onLines, options) => core.followLogs(runId, onLines, options),

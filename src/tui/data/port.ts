@@ -1,13 +1,14 @@
-// The part of the core API the dashboard uses. DeployCore satisfies it; tests
+// The part of the core API the dashboard uses. The core in this process (LocalCore) satisfies it; tests
 // may pass a fake for failure cases a real database cannot easily produce.
 
-import type { DeployCore } from '../../core/api/core.ts';
+import type { LocalCore } from '../../core/api/port.ts';
 
 export type TuiCore = Pick<
-  DeployCore,
+  LocalCore,
   | 'listRuns'
   | 'getRun'
   | 'transitions'
+  | 'policyEvaluations'
   | 'readLogs'
   | 'countLogLines'
   | 'followLogs'

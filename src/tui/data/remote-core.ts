@@ -21,6 +21,7 @@ export function tuiCoreOverPort(port: DeployPort, ping: () => Promise<unknown>):
       return run;
     },
     transitions: async (runId) => [...(await port.audit(runId))],
+    policyEvaluations: async (runId) => [...(await port.policyAudit(runId))],
     readLogs: async (runId, range = {}) => [...(await port.readLogs(runId, range))],
     countLogLines: (runId) => port.countLogLines(runId),
     followLogs: (runId, onLines, options = {}) =>

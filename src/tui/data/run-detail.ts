@@ -1,6 +1,6 @@
 // One run with its audit trail, reloaded when the run changes (from any process).
 
-import type { RunView, TransitionView } from '../../core/api/types.ts';
+import type { PolicyEvaluationView, RunView, TransitionView } from '../../core/api/types.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { type Coalescer, coalesce } from './coalesce.ts';
 import type { TuiCore } from './port.ts';
@@ -10,6 +10,8 @@ export type RunDetailSnapshot = {
   readonly runId: string;
   readonly run: RunView | null;
   readonly transitions: readonly TransitionView[];
+  /** Each evaluation of the run's rules (the audit's other half). */
+  readonly evaluations: readonly PolicyEvaluationView[];
   readonly loading: boolean;
   readonly error: string | null;
 };
@@ -29,7 +31,14 @@ export class RunDetailStore {
     options: { coalesceMs?: number } = {},
   ) {
     this.core = core;
-    this.snapshot = { runId, run: null, transitions: [], loading: true, error: null };
+    this.snapshot = {
+      runId,
+      run: null,
+      transitions: [],
+      evaluations: [],
+      loading: true,
+      error: null,
+    };
     this.loader = coalesce(() => this.load(), options.coalesceMs ?? 100);
     this.stopListening =
       runs?.onChange((change) => {
@@ -77,11 +86,12 @@ export class RunDetailStore {
   private async load() {
     const runId = this.snapshot.runId;
     try {
-      const [run, transitions] = await Promise.all([
+      const [run, transitions, evaluations] = await Promise.all([
         this.core.getRun(runId),
         this.core.transitions(runId),
+        this.core.policyEvaluations(runId),
       ]);
-      this.update({ run, transitions, loading: false, error: null });
+      this.update({ run, transitions, evaluations, loading: false, error: null });
     } catch (error) {
       this.update({ loading: false, error: errorMessage(error) });
     }

@@ -4,7 +4,7 @@
 // many (or a resync after a reconnect) mean a full reload. A ping every second
 // tells the header whether the database is reachable.
 
-import type { RunChange } from '../../core/api/core.ts';
+import type { RunChange } from '../../core/api/port.ts';
 import type { RunView, Unsubscribe } from '../../core/api/types.ts';
 import { errorMessage } from '../../core/errors.ts';
 import { STATUS_GROUPS, type StatusGroup } from '../../core/lifecycle/statuses.ts';

@@ -55,7 +55,7 @@ export function registerRunAgain(app: App, ctx: BotContext): void {
         return;
       }
       const key = `act:${p.trigger_id}`;
-      if (!(await recordRequest(ctx.core.db, key, actionId, value.runId))) return;
+      if (!(await recordRequest(ctx.core.store, key, actionId, value.runId))) return;
       try {
         const old = await ctx.core.getRun(value.runId);
         const { variables, sensitive } = againVariables(ctx, old);
@@ -90,7 +90,7 @@ export function registerRunAgain(app: App, ctx: BotContext): void {
               },
         );
       } catch (error) {
-        await forgetRequest(ctx.core.db, key).catch(() => {});
+        await forgetRequest(ctx.core.store, key).catch(() => {});
         if (isRefusal(error)) {
           await reply(renderProblem(error));
           return;

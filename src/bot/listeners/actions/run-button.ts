@@ -5,9 +5,10 @@
 // its exact reason while the message is re-rendered to the truth.
 
 import type { App } from '@slack/bolt';
-import type { ActOptions, DeployCore } from '../../../core/api/core.ts';
+import type { ActOptions } from '../../../core/api/port.ts';
 import type { Actor, RunView } from '../../../core/api/types.ts';
 import { isRefusal } from '../../../core/errors.ts';
+import type { BotPort } from '../../port.ts';
 import {
   ACTION_IDS,
   type ActionId,
@@ -25,7 +26,7 @@ import type { BotContext } from '../context.ts';
 import { openOverrideForm } from '../views/note-form.ts';
 
 export type Decide = (
-  core: DeployCore,
+  core: BotPort,
   runId: string,
   actor: Actor,
   options: ActOptions,
@@ -95,7 +96,7 @@ export async function handleRunButton(
       );
       return;
     }
-    const row = await getMessageRow(ctx.core.db, runId);
+    const row = await getMessageRow(ctx.core.store, runId);
     const messageTs = body.container?.message_ts ?? body.message?.ts;
     // The run's buttons also sit on the DMs telling its approvers, and on the
     // App Home: those act as in the run's channel (its channel rule applies).
@@ -106,7 +107,7 @@ export async function handleRunButton(
           messageTs !== undefined &&
           row.ts !== messageTs &&
           channel !== undefined &&
-          (await isNoticeMessage(ctx.core.db, runId, channel, messageTs))));
+          (await isNoticeMessage(ctx.core.store, runId, channel, messageTs))));
     if (row !== null && body.container?.type === 'view') {
       // A Home click has no channel and no response_url: answer in the run's channel.
       reply = createReply(
@@ -124,7 +125,7 @@ export async function handleRunButton(
       return;
     }
     const key = `act:${body.trigger_id}`;
-    if (!(await recordRequest(ctx.core.db, key, button.actionId, runId))) {
+    if (!(await recordRequest(ctx.core.store, key, button.actionId, runId))) {
       log.info('duplicate delivery of a click: not acted on again', { runId });
       return;
     }
@@ -137,7 +138,7 @@ export async function handleRunButton(
       log.info('button', { runId, what: button.what, status: run.status, version: run.version });
     } catch (error) {
       if (!isRefusal(error)) throw error;
-      await forgetRequest(ctx.core.db, key).catch(() => {});
+      await forgetRequest(ctx.core.store, key).catch(() => {});
       log.info('click refused', { runId, code: error.code, what: button.what });
       // Someone who may override a freeze is asked why (the form confirms with it).
       if (

@@ -299,7 +299,7 @@ async function once<T extends { id: string }>(
   act: () => Promise<T>,
 ): Promise<T | null> {
   const key = `cmd:${d.cmd.trigger_id}`;
-  if (!(await recordRequest(ctx.core.db, key, kind))) {
+  if (!(await recordRequest(ctx.core.store, key, kind))) {
     ctx.log.info('duplicate delivery of a command: not acted on again', {
       triggerId: d.cmd.trigger_id,
       retryNum: d.retryNum,
@@ -308,10 +308,10 @@ async function once<T extends { id: string }>(
   }
   try {
     const result = await act();
-    await setRequestRun(ctx.core.db, key, result.id).catch(() => {});
+    await setRequestRun(ctx.core.store, key, result.id).catch(() => {});
     return result;
   } catch (error) {
-    if (isRefusal(error)) await forgetRequest(ctx.core.db, key).catch(() => {});
+    if (isRefusal(error)) await forgetRequest(ctx.core.store, key).catch(() => {});
     throw error;
   }
 }

@@ -65,7 +65,7 @@ export async function handleLockCommand(
   const actor: Actor = { id: cmd.user_id, via: 'slack', channel: cmd.channel_id };
   // Once per command: a retried delivery (same trigger_id) does not act again.
   const key = `cmd:${cmd.trigger_id}`;
-  if (!(await recordRequest(ctx.core.db, key, word))) {
+  if (!(await recordRequest(ctx.core.store, key, word))) {
     ctx.log.info('duplicate delivery of a command: not acted on again', { kind: word });
     return true;
   }
@@ -83,7 +83,7 @@ export async function handleLockCommand(
   } catch (error) {
     if (!isRefusal(error)) throw error;
     // A refusal changed nothing: the same command may be answered again.
-    await forgetRequest(ctx.core.db, key).catch((forgetError: unknown) =>
+    await forgetRequest(ctx.core.store, key).catch((forgetError: unknown) =>
       ctx.log.warn('could not forget a refused command', { error: forgetError }),
     );
     await reply(

@@ -2,8 +2,7 @@
 // signing in deploy-bot's CLI and dashboard through Slack. The Slack user of
 // the signed request is who signs in; replies are seen by that person only.
 
-import { accountsOf } from '../../../core/api/accounts.ts';
-import type { TokenInfo } from '../../../core/auth/tokens.ts';
+import type { TokenInfo } from '../../../core/api/port.ts';
 import { tokenize } from '../../../core/variables/args.ts';
 import { renderProblem } from '../../render/replies.ts';
 import type { SlashCommand } from '../../slack/payloads.ts';
@@ -33,7 +32,7 @@ export async function handleAccountCommand(
   }
   const [first, ...rest] = words;
   if (!first || !(ACCOUNT_WORDS as readonly string[]).includes(first.toLowerCase())) return false;
-  const accounts = accountsOf(ctx.core);
+  const accounts = ctx.core.accounts;
   const user = cmd.user_id;
   const command = ctx.command;
   switch (first.toLowerCase()) {

@@ -7,8 +7,8 @@
 // Values are never logged (only the names of the fields that were wrong).
 
 import type { App } from '@slack/bolt';
+import type { Deployment } from '../../../core/api/port.ts';
 import type { Actor } from '../../../core/api/types.ts';
-import type { Deployment } from '../../../core/config/load.ts';
 import { isRefusal } from '../../../core/errors.ts';
 import { checkChannel } from '../../../core/lifecycle/policy.ts';
 import { validateVariables } from '../../../core/variables/validate.ts';
@@ -202,7 +202,7 @@ async function startFromForm(
   );
   // One run per form, however often Slack delivers its submission.
   const key = `view:${viewId}`;
-  if (!(await recordRequest(ctx.core.db, key, 'execute'))) {
+  if (!(await recordRequest(ctx.core.store, key, 'execute'))) {
     log.info('duplicate delivery of a form submission: not acted on again', { viewId });
     return;
   }
@@ -221,7 +221,7 @@ async function startFromForm(
           responseUrl: null,
         }),
     });
-    await setRequestRun(ctx.core.db, key, run.id).catch(() => {});
+    await setRequestRun(ctx.core.store, key, run.id).catch(() => {});
     await ctx.outbox.track(run.id);
     log.info('run requested from the form', {
       runId: run.id,
@@ -231,7 +231,7 @@ async function startFromForm(
     await reply(renderRunAccepted(run, ctx.command));
   } catch (error) {
     if (isRefusal(error)) {
-      await forgetRequest(ctx.core.db, key).catch(() => {});
+      await forgetRequest(ctx.core.store, key).catch(() => {});
       log.info('form refused', { code: error.code });
       await reply(renderProblem(error));
       return;

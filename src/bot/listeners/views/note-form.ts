@@ -170,7 +170,7 @@ export function registerNoteForm(app: App, ctx: BotContext): void {
     await ack();
     const { kind, runId, planId } = meta.data;
     const user = parsed.data.user.id;
-    const row = await getMessageRow(ctx.core.db, runId);
+    const row = await getMessageRow(ctx.core.store, runId);
     const channel = row?.channel;
     const log = ctx.log.child({ userId: user, channel, runId, kind });
     const reply = createReply(

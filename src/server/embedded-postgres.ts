@@ -1,5 +1,7 @@
 // The embedded PostgreSQL every process of the product on one machine shares
-// when DATABASE_URL is not set. The server runs detached from the process that
+// when DATABASE_URL is not set. It belongs to the processes that start it
+// (serve, worker, the CLI and deploy-tui in local mode), not to the core, which
+// is given a database URL. The server runs detached from the process that
 // started it, so the CLI, `deploy-tui` and `serve` find the same one; its port
 // and password live beside the data directory. Start-up is serialised by a lock
 // directory, so two processes starting at once never initialise twice.
@@ -23,8 +25,24 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { errorMessage, wrapError } from '../errors.ts';
-import { pidAlive } from '../os/pid.ts';
+import { errorMessage, wrapError } from '../core/errors.ts';
+import { pidAlive } from '../core/os/pid.ts';
+
+export type DatabaseSettings = {
+  /** An external PostgreSQL; when absent the embedded one under dataDir is used. */
+  readonly databaseUrl?: string | undefined;
+  readonly dataDir: string;
+};
+
+/**
+ * The URL every process of this installation uses: DATABASE_URL, else the
+ * embedded PostgreSQL under the data directory (started when it is not running).
+ */
+export async function resolveDatabaseUrl(settings: DatabaseSettings): Promise<string> {
+  if (settings.databaseUrl) return settings.databaseUrl;
+  const server = await ensureEmbeddedPostgres(settings.dataDir);
+  return server.url;
+}
 
 export type EmbeddedServer = {
   readonly url: string;

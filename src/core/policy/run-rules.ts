@@ -1,0 +1,130 @@
+// A run's rules, evaluated where the core decides: when its plan is ready and
+// at each decision, inside that transaction; each evaluation of a deployment
+// with rules is recorded in the audit (a refused one after the rollback, by
+// the core, from the RuleRefusal it carries).
+
+import type { Actor } from '../api/types.ts';
+import type { Deployment } from '../config/load.ts';
+import { Refusal } from '../errors.ts';
+import { checkChannel, checkIdentity } from '../lifecycle/policy.ts';
+import type { Db, Tx } from '../store/database.ts';
+import { planById } from '../store/plans.ts';
+import {
+  type EvaluationMoment,
+  insertEvaluation,
+  type NewEvaluation,
+} from '../store/policy-evaluations.ts';
+import { notableResults, type RuleDenial, type RulesOutcome } from './rules.ts';
+import {
+  type ApprovalFact,
+  type PlanFacts,
+  type RunRow,
+  runPolicyOf,
+  runRulesOutcome,
+} from './run-policy.ts';
+
+export type { ApprovalFact, PlanFacts } from './run-policy.ts';
+
+/** A decision refused by a rule; carries the evaluation for the audit. */
+export class RuleRefusal extends Refusal {
+  readonly evaluation: NewEvaluation;
+  constructor(denial: RuleDenial, others: readonly RuleDenial[], evaluation: NewEvaluation) {
+    const more =
+      others.length > 0
+        ? ` (and ${others.length} more rule(s): ${others.map((d) => d.rule).join(', ')})`
+        : '';
+    super(
+      denial.failed ? 'rule_failed' : 'rule_denied',
+      denial.failed
+        ? `refused: the condition of rule "${denial.rule}" failed (${denial.message}), and a rule that cannot be evaluated says no. Fix the rule in the config, or set its mode to warn${more}`
+        : `refused by rule "${denial.rule}": ${denial.message}${more}`,
+      denial.failed
+        ? { rule: denial.rule, error: denial.message }
+        : { rule: denial.rule, message: denial.message },
+    );
+    this.evaluation = evaluation;
+  }
+}
+
+function evaluationOf(
+  row: RunRow,
+  moment: EvaluationMoment,
+  actor: Actor | null,
+  outcome: RulesOutcome,
+): NewEvaluation {
+  const first = outcome.denials[0];
+  return {
+    runId: row.id,
+    moment,
+    actor: actor?.id ?? null,
+    via: actor?.via ?? null,
+    configVersion: row.configVersion,
+    result: first === undefined ? 'allowed' : first.failed ? 'failed' : 'denied',
+    evaluated: outcome.results.length,
+    rules: notableResults(outcome),
+  };
+}
+
+/** The rules' outcome at a decision, and the audit row being written. */
+export type RulesCheck = {
+  readonly outcome: RulesOutcome;
+  /**
+   * The evaluation's audit row, sent at once and pipelined with the decision's
+   * next statements (one round trip less): await it before the decision ends.
+   */
+  readonly recorded: Promise<void>;
+  /**
+   * The outcome after the decision, for the view it returns: the same one when
+   * no rule reads `approvals` (the one input the decision changes); undefined
+   * when the view must evaluate again.
+   */
+  readonly after: RulesOutcome | undefined;
+};
+
+const RECORDED: Promise<void> = Promise.resolve();
+
+/**
+ * The rules at a decision, in its transaction: a denial throws a RuleRefusal
+ * (the transaction rolls back; the core records the evaluation after it),
+ * otherwise the evaluation is recorded with the decision and the outcome
+ * returned (its `require` adds entries to the stage's requirements).
+ */
+export async function enforceRules(
+  tx: Tx,
+  row: RunRow,
+  plan: PlanFacts | null,
+  approvals: readonly ApprovalFact[],
+  moment: Exclude<EvaluationMoment, 'plan_ready'>,
+  actor: Actor,
+  now = new Date(),
+): Promise<RulesCheck> {
+  // Who acts and from where come first: a rule answers only someone who may ask.
+  checkIdentity(actor);
+  checkChannel(row.config as Deployment, actor);
+  const policy = await runPolicyOf(tx, row);
+  const outcome = runRulesOutcome(row, policy, plan, approvals, now);
+  const after = policy.rules.some((r) => r.when.includes('approvals')) ? undefined : outcome;
+  if (outcome.results.length === 0) return { outcome, recorded: RECORDED, after };
+  const evaluation = evaluationOf(row, moment, actor, outcome);
+  const [first, ...others] = outcome.denials;
+  if (first) throw new RuleRefusal(first, others, evaluation);
+  const recorded = insertEvaluation(tx, evaluation);
+  // Awaited by the decision; until then a failure is not "unhandled" (the
+  // transaction fails with it either way).
+  recorded.catch(() => {});
+  return { outcome, recorded, after };
+}
+
+/** When the plan is ready: evaluated and recorded (nothing is decided yet). */
+export async function recordPlanReadyRules(tx: Tx, row: RunRow, now = new Date()): Promise<void> {
+  const policy = await runPolicyOf(tx, row);
+  if (policy.rules.length === 0 || !row.planId) return;
+  const plan = await planById(tx, row.planId);
+  const outcome = runRulesOutcome(row, policy, plan, [], now);
+  await insertEvaluation(tx, evaluationOf(row, 'plan_ready', null, outcome));
+}
+
+/** After a decision's transaction rolled back on a rule: its evaluation, for the audit. */
+export async function recordRefusedEvaluation(db: Db, error: unknown): Promise<void> {
+  if (error instanceof RuleRefusal) await insertEvaluation(db, error.evaluation);
+}
