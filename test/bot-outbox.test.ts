@@ -372,9 +372,9 @@ describe('a burst of requests', () => {
     const ids = await Promise.all(results.map((r) => b.runIdOf(r)));
     // The queue drains at once (not at its polling interval) and no delivery
     // waits out an update gap holding a job: either would take minutes for 20
-    // runs. 30 s leaves room for 20 sandboxed plans on 2 shared cores.
-    for (const id of ids) await waitStatus(id, 'Awaiting plan', 30_000);
-    expect(performance.now() - started).toBeLessThan(30_000);
+    // runs. 60 s leaves room for 20 sandboxed plans on 2 busy shared cores.
+    for (const id of ids) await waitStatus(id, 'Awaiting plan', 60_000);
+    expect(performance.now() - started).toBeLessThan(60_000);
     for (const id of ids) {
       expect(mainPosts(id)).toHaveLength(1);
       const ts = b.messagesOf(id)[0]!.ts;
@@ -395,7 +395,7 @@ describe('a burst of requests', () => {
         );
       }
     }
-  });
+  }, 120_000);
 });
 
 describe('what a run change asks for (schedule)', () => {
