@@ -150,9 +150,7 @@ describe("the server's config", () => {
         core.requestRun({ deployment: 'web-prod', actor: { id: 'U0ALICE', via: 'cli' } }),
       ).rejects.toMatchObject({
         code: 'no_config',
-        message: expect.stringMatching(
-          /^no server has published its config yet: start deploy-bot serve/,
-        ),
+        message: expect.stringMatching(/^no server has published its config yet: start the server/),
       });
     } finally {
       await core.close();

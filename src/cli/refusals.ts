@@ -18,9 +18,11 @@ export function refusalSentence(
     case 'no_identity':
       return `${message}: pass --as U… (your Slack user id) or set DEPLOY_USER`;
     case 'frozen':
-      return message.endsWith('with a written reason for doing so')
+      return details.canOverride === true
         ? `${message} (deploy-bot apply RUN --override-reason "why")`
         : message;
+    case 'no_config':
+      return `${message} (deploy-bot serve --config FILE, or deploy-bot worker --config FILE)`;
     case 'locked':
       return `${message} (deploy-bot locks lists the locks; deploy-bot unlock NAME|env:ENV|all lifts one)`;
     case 'already_approved':

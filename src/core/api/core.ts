@@ -106,7 +106,7 @@ export type { ActOptions } from './decide.ts';
 function noConfigYet(): Refusal {
   return new Refusal(
     'no_config',
-    'no server has published its config yet: start deploy-bot serve (or deploy-bot worker) with the deployments config against this database first',
+    'no server has published its config yet: start the server (or a worker) with the deployments config against this database first',
   );
 }
 
