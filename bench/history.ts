@@ -34,8 +34,8 @@ import {
 import { type Report, row } from './lib/report.ts';
 import { ms, type Summary, summarize } from './lib/stats.ts';
 
-const N = Number(process.env.BENCH_HISTORY_N ?? 200);
-const PICKUPS = Number(process.env.BENCH_HISTORY_PICKUPS ?? 30);
+const N = Number(process.env.BENCH_HISTORY_N ?? 1000);
+const PICKUPS = Number(process.env.BENCH_HISTORY_PICKUPS ?? 100);
 /** Pickups without and then with retention's pass, on the seeded database: p99 is not the slowest one. */
 const PRUNE_PICKUPS = Number(process.env.BENCH_HISTORY_PRUNE_PICKUPS ?? 200);
 const SCRAPES = Number(process.env.BENCH_HISTORY_SCRAPES ?? 10);

@@ -18,7 +18,7 @@ import { freshDatabase, workspace } from './lib/env.ts';
 import { type Report, row } from './lib/report.ts';
 import { ms, summarize } from './lib/stats.ts';
 
-const DECISIONS = Number(process.env.BENCH_POLICY_DECISIONS ?? 400);
+const DECISIONS = Number(process.env.BENCH_POLICY_DECISIONS ?? 2000);
 const RULES = 50;
 
 /** 50 rules of the kinds people write, none of which stops the decision; 5 warn rules match. */
