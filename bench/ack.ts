@@ -17,13 +17,12 @@ import {
   DEPLOYMENTS,
 } from './lib/ack-setup.ts';
 import { backendPids, type CpuTimes, cpuDelta, cpuOf, cpuOfTree, sumCpu } from './lib/cpu.ts';
-import { freshDatabase, type Proc, sleep, startDeployBot, workspace } from './lib/env.ts';
+import { freePort, freshDatabase, type Proc, sleep, startDeployBot, workspace } from './lib/env.ts';
 import { type LoadResult, runLoad } from './lib/load.ts';
 import { type Report, row, type Section } from './lib/report.ts';
 import { revision } from './lib/revision.ts';
 import {
   cpuMs,
-  freePort,
   nodeArgsOf,
   postSigned,
   responseUrlOf,

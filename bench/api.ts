@@ -8,6 +8,7 @@ import { DeployCore } from '../src/core/api/core.ts';
 import { httpPort } from '../src/core/api/http-client.ts';
 import { issueToken } from '../src/core/auth/tokens.ts';
 import {
+  freePort,
   freshDatabase,
   type Proc,
   sleep,
@@ -33,14 +34,6 @@ const FILES = {
   // 1,000 lines a second for 4 seconds, each carrying the time it was printed.
   'app/tick.sh': `#!/bin/sh\nexec node -e 'let i = 0; const t = setInterval(() => { let s = ""; for (let k = 0; k < 10; k++) { s += "ts=" + (performance.timeOrigin + performance.now()) + " line " + i++ + "\\n"; } process.stdout.write(s); if (i >= ${FOLLOW_LINES}) { clearInterval(t); } }, 10)'\n`,
 };
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
-}
 
 /** Sequential GETs over one keep-alive connection; per-request latency in ms. */
 async function latencies(

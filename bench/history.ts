@@ -8,7 +8,6 @@
 // runs, 200,000 lines) to try the benchmark on a small machine.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
@@ -17,7 +16,7 @@ import type { RunView } from '../src/core/api/types.ts';
 import { STATUS_GROUPS } from '../src/core/lifecycle/statuses.ts';
 import { pruneHistory } from '../src/core/retention/prune.ts';
 import { DEFAULT_RETENTION, describePace } from '../src/core/retention/settings.ts';
-import { freshDatabase, sleep, startDeployBot, workspace } from './lib/env.ts';
+import { freePort, freshDatabase, sleep, startDeployBot, workspace } from './lib/env.ts';
 import {
   DEPLOYMENTS,
   deploymentName,
@@ -47,17 +46,6 @@ const FILES = {
   'app/apply.sh':
     '#!/bin/bash\necho "$EPOCHREALTIME" > "$DEPLOY_STATE_DIR/started-$DEPLOY_RUN_ID"\nfor i in $(seq 1 150); do echo "apply output line $i"; done\n',
 };
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 type Measure = {
   readonly summary: Summary;

@@ -1,15 +1,10 @@
-// deploy-tui over the API (issue 13): the real dashboard in a pseudo-terminal,
-// local (database access) and remote (over /api/v1 of a real serve), in the
-// same run: from a change of a run made elsewhere to the frame that shows it.
-
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { DeployCore } from '../src/core/api/core.ts';
 import { issueToken } from '../src/core/auth/tokens.ts';
 import { STATUS_TABLE } from '../src/core/lifecycle/statuses.ts';
 import { type Pty, startPty } from '../test/support/tui-pty.ts';
 import {
+  freePort,
   freshDatabase,
   type Proc,
   ROOT,
@@ -56,14 +51,6 @@ function frameShowing(p: Pty, check: (screen: string) => boolean, what: string):
       resolve(at);
     };
   });
-}
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-  const { port } = probe.address() as AddressInfo;
-  await new Promise((r) => probe.close(r));
-  return port;
 }
 
 export async function benchTuiApi(report: Report) {

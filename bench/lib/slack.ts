@@ -5,7 +5,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
-import net from 'node:net';
 import path from 'node:path';
 import {
   FAKE_BOT_ID,
@@ -21,24 +20,12 @@ import {
   slashCommandBody,
   TEST_SIGNING_SECRET,
 } from '../../test/support/slack-signing.ts';
-import { type Proc, ROOT, sleep, startDeployBot, type Workspace } from './env.ts';
+import { freePort, type Proc, ROOT, sleep, startDeployBot, type Workspace } from './env.ts';
 
 export const SIGNING_SECRET = TEST_SIGNING_SECRET;
 export const CHANNEL = 'C0DEPLOYS';
 export const REQUESTER = 'U0REQUESTER';
 export const APPROVER = 'U0APPROVER';
-
-/** A TCP port nobody listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export const keepAlive = new http.Agent({ keepAlive: true });
 
