@@ -6,9 +6,9 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateView } from '../src/bot/render/view-limits.ts';
-import { main } from '../src/cli/main.ts';
 import { issueToken } from '../src/core/auth/tokens.ts';
 import { type BotHarness, messageText, startBotHarness } from './support/bot-harness.ts';
+import { cli } from './support/cli.ts';
 import { findButtons } from './support/slack-signing.ts';
 import { submitView } from './support/slack-views.ts';
 
@@ -53,13 +53,6 @@ afterAll(async () => {
   process.env = saved;
   await b?.close();
 });
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 /** A run requested in Slack, its plan approved: waiting for the apply confirmation. */
 async function awaitingApply(deployment: string) {

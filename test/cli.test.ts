@@ -2,8 +2,8 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import { isRefusal } from '../src/core/errors.ts';
+import { cli } from './support/cli.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 
 const CONFIG = `
@@ -34,13 +34,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('deploy-bot CLI', () => {
   it('has --help everywhere', async () => {

@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import { DeployCore } from '../src/core/api/core.ts';
 import { parseConfig } from '../src/core/config/load.ts';
 import { configHash, describePublication, shortVersion } from '../src/core/config/versions.ts';
+import { cli } from './support/cli.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 
 const SERVER_CONFIG = `
@@ -66,13 +66,6 @@ afterAll(async () => {
   delete process.env.DEPLOY_CONFIG;
   await h?.close();
 });
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe("the server's config", () => {
   it('is published by the server as a version: content hash, when, by which process', async () => {

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/main.ts';
 import { type BotHarness, startBotHarness } from './support/bot-harness.ts';
+import { cli } from './support/cli.ts';
 
 const CONFIG = `
 deployments:
@@ -49,13 +50,6 @@ afterAll(async () => {
   await b?.close();
   if (home) rmSync(home, { recursive: true, force: true });
 });
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 /** Starts `deploy-bot login` in this process; resolves the code once printed. */
 function startLogin() {

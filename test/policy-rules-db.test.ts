@@ -6,11 +6,11 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import { isRefusal } from '../src/core/errors.ts';
 import { pruneHistory } from '../src/core/retention/prune.ts';
 import { DEFAULT_RETENTION } from '../src/core/retention/settings.ts';
 import { startApiHarness } from './support/api-server.ts';
+import { cli } from './support/cli.ts';
 import { APPROVER, type Harness, REQUESTER, startHarness } from './support/harness.ts';
 
 const DEPLOYMENT = `
@@ -68,13 +68,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 async function refusalOf(promise: Promise<unknown>) {
   try {

@@ -2,8 +2,8 @@
 
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/main.ts';
 import { verifyToken } from '../src/core/auth/tokens.ts';
+import { cli } from './support/cli.ts';
 import { type Harness, startHarness } from './support/harness.ts';
 
 const CONFIG = `
@@ -26,13 +26,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
 
 describe('deploy-bot token', () => {
   it('creates a token shown once, stored only as a hash, with an expiry', async () => {
