@@ -10,6 +10,7 @@ import { DeployCore } from '../src/core/api/core.ts';
 import type { Actor, PlannedChange } from '../src/core/api/types.ts';
 import { newId } from '../src/core/engine/ids.ts';
 import { compileRules, conditionInputOf, evaluateRules } from '../src/core/policy/rules.ts';
+import { planReadyVerdict } from '../src/core/policy/run-rules.ts';
 import { insertPlan } from '../src/core/store/plans.ts';
 import { runs } from '../src/core/store/schema.ts';
 import { encryptSecretVariables, sealConfig } from '../src/core/store/secrets.ts';
@@ -75,33 +76,44 @@ export async function waitingRun(core: DeployCore, name: string): Promise<string
   const runId = newId('run');
   const planId = newId('plan');
   await core.db.transaction(async (tx) => {
-    await tx.insert(runs).values({
-      id: runId,
-      deployment: name,
-      environment: d.environment,
-      kind: 'execute',
-      status: 'awaiting_plan_approval',
-      requestedBy: 'U0REQUESTER',
-      requestedVia: 'cli',
-      variables: { image_tag: '1.4.2' },
-      secretVariables: encryptSecretVariables({}),
-      source: { kind: 'directory', gitRef: null, commit: null, baseDirectory: null, location: '.' },
-      config: sealConfig(runSnapshot(d)),
-      configVersion: core.configVersion?.hash ?? null,
-      planId,
-    });
+    const [run] = await tx
+      .insert(runs)
+      .values({
+        id: runId,
+        deployment: name,
+        environment: d.environment,
+        kind: 'execute',
+        status: 'awaiting_plan_approval',
+        requestedBy: 'U0REQUESTER',
+        requestedVia: 'cli',
+        variables: { image_tag: '1.4.2' },
+        secretVariables: encryptSecretVariables({}),
+        source: {
+          kind: 'directory',
+          gitRef: null,
+          commit: null,
+          baseDirectory: null,
+          location: '.',
+        },
+        config: sealConfig(runSnapshot(d)),
+        configVersion: core.configVersion?.hash ?? null,
+        planId,
+      })
+      .returning();
+    if (!run) throw new Error('bench: inserting a run returned nothing');
+    const facts = { known: true, add: 5, change: 15, destroy: 0, changes: CHANGES };
+    // As the worker leaves a plan: with the rules' verdict on it.
+    const verdict = await planReadyVerdict(tx, run, facts);
     await insertPlan(
       tx,
       {
         id: planId,
         runId,
-        known: true,
-        add: 5,
-        change: 15,
-        destroy: 0,
-        changes: CHANGES,
+        ...facts,
         text: 'plan',
         artifactHash: 'sha256:bench',
+        rulesEvaluated: verdict?.evaluated ?? null,
+        rulesMatched: verdict ? [...verdict.rules] : null,
       },
       [],
     );

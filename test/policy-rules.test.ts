@@ -311,6 +311,66 @@ describe('evaluateRules', () => {
     expect(noPlan.denials.map((d) => d.rule)).toEqual(['unplanned']);
   });
 
+  it('given the plan’s verdict, evaluates only the rules that read now or approvals', () => {
+    const rules = rulesOf(
+      config(`${ISSUE_RULES}
+      - name: second-approver-watch
+        when: 'approvals.exists(a, a.stage == "plan")'
+        deny: "a second look"
+        mode: warn`),
+    );
+    expect(rules.map((r) => [r.name, r.readsDecisionFacts])).toEqual([
+      ['destroys-need-security', false],
+      ['no-friday-prod', true],
+      ['second-approver-watch', true],
+    ]);
+    // On a Friday afternoon with a destroy: all three would say something.
+    const input = conditionInputOf(
+      { ...facts, approvals: [{ stage: 'plan', actor: 'U0ALICE' }] },
+      FRIDAY_AFTERNOON,
+    );
+    const fresh = evaluateRules(rules, input);
+    expect(fresh.results.map((r) => [r.name, r.matched])).toEqual([
+      ['destroys-need-security', true],
+      ['no-friday-prod', true],
+      ['second-approver-watch', true],
+    ]);
+    // The plan's verdict said the destroy rule did not match (a plan without
+    // destroys): that answer stands, the two others are evaluated again.
+    const verdict = { evaluated: 3, rules: [] };
+    const reused = evaluateRules(rules, input, verdict);
+    expect(reused.results.map((r) => [r.name, r.matched])).toEqual([
+      ['destroys-need-security', false],
+      ['no-friday-prod', true],
+      ['second-approver-watch', true],
+    ]);
+    expect(reused.require.plan).toEqual([]);
+    expect(reused.denials.map((d) => d.rule)).toEqual(['no-friday-prod']);
+    // A failure the plan's evaluation met is the decision's too (fail closed).
+    const failed = evaluateRules(rules, input, {
+      evaluated: 3,
+      rules: [{ ...fresh.results[0]!, matched: false, error: 'No such key: replicas' }],
+    });
+    expect(failed.denials[0]).toEqual({
+      rule: 'destroys-need-security',
+      message: 'No such key: replicas',
+      failed: true,
+    });
+    // A verdict on another set of rules is not used: everything is evaluated.
+    expect(evaluateRules(rules, input, { evaluated: 2, rules: [] })).toEqual(fresh);
+    // No rule needs the input: it is never built.
+    const onlyStatic = rules.slice(0, 1);
+    let built = 0;
+    const lazy = () => {
+      built++;
+      return input;
+    };
+    evaluateRules(onlyStatic, lazy, { evaluated: 1, rules: [] });
+    expect(built).toBe(0);
+    evaluateRules(onlyStatic, lazy);
+    expect(built).toBe(1);
+  });
+
   it('no rules: the shared empty outcome', () => {
     expect(evaluateRules([], conditionInputOf(facts, FRIDAY_AFTERNOON))).toBe(NO_RULES);
     expect(compileRules(undefined)).toEqual([]);

@@ -21,4 +21,5 @@ export const postgresJs = load('drizzle-orm/postgres-js') as typeof PostgresJs;
 export const migrator = load('drizzle-orm/postgres-js/migrator') as typeof Migrator;
 export const migrationFiles = load('drizzle-orm/migrator') as typeof MigrationFiles;
 
-export const { and, asc, desc, eq, getTableColumns, gt, inArray, isNull, lt, or, sql } = orm;
+export const { and, asc, desc, eq, getTableColumns, gt, inArray, isNotNull, isNull, lt, or, sql } =
+  orm;

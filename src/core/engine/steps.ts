@@ -21,7 +21,7 @@ import { assertNever, type Phase, phaseOf, type RunStatus } from '../lifecycle/s
 import { rememberSecrets } from '../logs/logger.ts';
 import { MASK, makeRedactor, type Redactor } from '../logs/redact.ts';
 import { RunLogWriter } from '../logs/writer.ts';
-import { recordPlanReadyRules } from '../policy/run-rules.ts';
+import { planReadyVerdict } from '../policy/run-rules.ts';
 import type { Queue } from '../queue/boss.ts';
 import { recordStepPid } from '../store/claims.ts';
 import type { Db, Sql } from '../store/database.ts';
@@ -340,19 +340,26 @@ async function detectAndPlan(s: StepRun): Promise<void> {
     );
     await s.log.flush();
     const outcome = await s.ctx.db.transaction(async (tx) => {
+      const facts = {
+        known: summary.known,
+        add: summary.add,
+        change: summary.change,
+        destroy: summary.destroy,
+        changes: summary.changes.map((c) => ({ address: s.redact(c.address), action: c.action })),
+      };
+      // The rules' verdict on the plan (none when there is nothing to decide).
+      const verdict = summary.noChanges ? null : await planReadyVerdict(tx, s.run, facts);
       await insertPlan(
         tx,
         {
           id: planId,
           runId: s.run.id,
-          known: summary.known,
-          add: summary.add,
-          change: summary.change,
-          destroy: summary.destroy,
-          changes: summary.changes.map((c) => ({ address: s.redact(c.address), action: c.action })),
+          ...facts,
           text: s.redact(result.text),
           artifactHash: hash,
           binding,
+          rulesEvaluated: verdict?.evaluated ?? null,
+          rulesMatched: verdict ? [...verdict.rules] : null,
         },
         artifacts,
       );
@@ -365,7 +372,6 @@ async function detectAndPlan(s: StepRun): Promise<void> {
         reason: summary.noChanges ? 'the plan has nothing to do' : 'plan ready for review',
         patch: { planId, source: ws.source, sourceDigest: ws.sourceDigest },
       });
-      if (moved.ok && !summary.noChanges) await recordPlanReadyRules(tx, moved.run);
       return moved;
     });
     if (!outcome.ok) s.log.system(`plan not used: ${outcome.reason}`);

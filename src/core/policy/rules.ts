@@ -49,7 +49,28 @@ export const NO_RULES: RulesOutcome = {
   denials: [],
 };
 
-export type CompiledRule = AppliedRule & { readonly condition: Condition };
+export type CompiledRule = AppliedRule & {
+  readonly condition: Condition;
+  /**
+   * The condition names `now` or `approvals` (the facts that change while a
+   * run waits): its answer at a decision may differ from the plan's. A rule
+   * that does not reads only the run and its plan, which never change.
+   */
+  readonly readsDecisionFacts: boolean;
+};
+
+// A superset by design: a name inside a string literal counts too.
+const DECISION_FACTS = /\b(?:now|approvals)\b/;
+
+/**
+ * A plan's evaluation when it became ready (how many rules, those that
+ * matched or failed): the answer of every rule that reads only the run and
+ * its plan, for as long as the run's rules are those evaluated.
+ */
+export type PlanVerdict = {
+  readonly evaluated: number;
+  readonly rules: readonly RuleResult[];
+};
 
 // Conditions by their source: compiled once per process, whatever run or
 // config version they come from (a decision evaluates, never parses).
@@ -83,7 +104,11 @@ export function compileRules(rules: readonly AppliedRule[] | undefined): readonl
   if (!rules || rules.length === 0) return [];
   let list = compiledLists.get(rules);
   if (!list) {
-    list = rules.map((rule) => ({ ...rule, condition: conditionOf(rule.when) }));
+    list = rules.map((rule) => ({
+      ...rule,
+      condition: conditionOf(rule.when),
+      readsDecisionFacts: DECISION_FACTS.test(rule.when),
+    }));
     compiledLists.set(rules, list);
   }
   return list;
@@ -93,9 +118,19 @@ export function compileRules(rules: readonly AppliedRule[] | undefined): readonl
  * Evaluates every rule. An enforce rule that matches denies (deny) or adds its
  * entries (require); one whose condition fails denies with the error (fail
  * closed). Warn and dry-run rules only report.
+ *
+ * Given the plan's verdict on these same rules, a rule that reads only the
+ * run and its plan takes its answer from there instead of being evaluated
+ * again (a decision evaluates only what can have changed since the plan).
  */
-export function evaluateRules(rules: readonly CompiledRule[], input: ConditionInput): RulesOutcome {
+export function evaluateRules(
+  rules: readonly CompiledRule[],
+  input: ConditionInput | (() => ConditionInput),
+  planVerdict: PlanVerdict | null = null,
+): RulesOutcome {
   if (rules.length === 0) return NO_RULES;
+  const known = planVerdict?.evaluated === rules.length ? verdictByName(planVerdict) : null;
+  let facts: ConditionInput | null = typeof input === 'function' ? null : input;
   const results: RuleResult[] = [];
   const plan: RuleRequirement[] = [];
   const apply: RuleRequirement[] = [];
@@ -103,10 +138,18 @@ export function evaluateRules(rules: readonly CompiledRule[], input: ConditionIn
   for (const rule of rules) {
     let matched = false;
     let error: string | null = null;
-    try {
-      matched = rule.condition.evaluate(input);
-    } catch (failure) {
-      error = failure instanceof Error ? failure.message : String(failure);
+    if (known && !rule.readsDecisionFacts) {
+      // Only rules that matched or failed are kept: any other did neither.
+      const then = known.get(rule.name);
+      matched = then?.matched ?? false;
+      error = then?.error ?? null;
+    } else {
+      facts ??= (input as () => ConditionInput)();
+      try {
+        matched = rule.condition.evaluate(facts);
+      } catch (failure) {
+        error = failure instanceof Error ? failure.message : String(failure);
+      }
     }
     results.push({
       name: rule.name,
@@ -127,6 +170,10 @@ export function evaluateRules(rules: readonly CompiledRule[], input: ConditionIn
     }
   }
   return { results, require: { plan, apply }, denials };
+}
+
+function verdictByName(verdict: PlanVerdict): ReadonlyMap<string, RuleResult> {
+  return new Map(verdict.rules.map((r) => [r.name, r]));
 }
 
 /** The rules that say something: matched, or failed. */

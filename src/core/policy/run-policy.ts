@@ -12,6 +12,8 @@ import {
   conditionInputOf,
   evaluateRules,
   NO_RULES,
+  type PlanVerdict,
+  type RuleResult,
   type RulesOutcome,
 } from './rules.ts';
 
@@ -23,7 +25,19 @@ export type ApprovalFact = { readonly stage: string; readonly actor: string };
 /** What a condition reads of a plan (a stored plan row or a plan view). */
 export type PlanFacts = Pick<PlanRow, 'known' | 'add' | 'change' | 'destroy'> & {
   readonly changes: readonly { readonly address: string; readonly action: string }[];
+  /** The rules' evaluation when the plan became ready (a stored plan row has it). */
+  readonly rulesEvaluated?: number | null;
+  readonly rulesMatched?: readonly RuleResult[] | null;
 };
+
+/**
+ * The verdict a plan carries on the run's own rules, if any: only for
+ * evaluating those same rules (never a proposed config's).
+ */
+export function planVerdictOf(plan: PlanFacts | null): PlanVerdict | null {
+  if (plan?.rulesEvaluated == null || !plan.rulesMatched) return null;
+  return { evaluated: plan.rulesEvaluated, rules: plan.rulesMatched };
+}
 
 /** The rules a run is bound to and the time zone of its `now`. */
 export type RunPolicy = {
@@ -42,33 +56,39 @@ export async function runPolicyOf(db: Db | Tx, row: RunRow): Promise<RunPolicy> 
   return { rules: deployment?.appliedRules ?? [], timezone: deployment?.timezone };
 }
 
-/** The run's rules evaluated on its facts at `now`. */
+/**
+ * The run's rules evaluated on its facts at `now`. With the plan's verdict on
+ * these same rules, only those reading `now` or `approvals` are evaluated.
+ */
 export function runRulesOutcome(
   row: RunRow,
   policy: RunPolicy,
   plan: PlanFacts | null,
   approvals: readonly ApprovalFact[],
   now = new Date(),
+  planVerdict: PlanVerdict | null = null,
 ): RulesOutcome {
   const rules = compileRules(policy.rules);
   if (rules.length === 0) return NO_RULES;
   return evaluateRules(
     rules,
-    conditionInputOf(
-      {
-        deployment: row.deployment,
-        environment: row.environment,
-        kind: row.kind,
-        requestedBy: row.requestedBy,
-        requestedVia: row.requestedVia,
-        // The plain column only: sensitive values live apart and never reach a rule.
-        variables: row.variables,
-        plan,
-        approvals,
-        timezone: policy.timezone,
-      },
-      now,
-    ),
+    () =>
+      conditionInputOf(
+        {
+          deployment: row.deployment,
+          environment: row.environment,
+          kind: row.kind,
+          requestedBy: row.requestedBy,
+          requestedVia: row.requestedVia,
+          // The plain column only: sensitive values live apart and never reach a rule.
+          variables: row.variables,
+          plan,
+          approvals,
+          timezone: policy.timezone,
+        },
+        now,
+      ),
+    planVerdict,
   );
 }
 
@@ -79,7 +99,8 @@ export async function currentRulesOutcome(
   plan: PlanFacts | null,
   approvals: readonly ApprovalFact[],
 ): Promise<RulesOutcome> {
-  return runRulesOutcome(row, await runPolicyOf(db, row), plan, approvals);
+  const policy = await runPolicyOf(db, row);
+  return runRulesOutcome(row, policy, plan, approvals, new Date(), planVerdictOf(plan));
 }
 
 /**
@@ -100,7 +121,8 @@ export function viewRulesOutcome(
   const rules = deployment?.appliedRules ?? [];
   if (rules.length === 0) return NO_RULES;
   const at = viewInstant(row, approvals, now);
-  return runRulesOutcome(row, { rules, timezone: deployment?.timezone }, plan, approvals, at);
+  const policy = { rules, timezone: deployment?.timezone };
+  return runRulesOutcome(row, policy, plan, approvals, at, planVerdictOf(plan));
 }
 
 /** When a view evaluates a run's rules: now while it waits for a decision, else at its last one. */

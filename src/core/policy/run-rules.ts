@@ -1,23 +1,23 @@
-// A run's rules, evaluated where the core decides: when its plan is ready and
-// at each decision, inside that transaction; each evaluation of a deployment
-// with rules is recorded in the audit (a refused one after the rollback, by
-// the core, from the RuleRefusal it carries).
+// A run's rules, evaluated where the core decides: when its plan is ready (kept
+// on the plan's row) and at each decision, inside that transaction; each
+// evaluation of a deployment with rules is recorded in the audit (a refused
+// one after the rollback, by the core, from the RuleRefusal it carries).
 
 import type { Actor } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { Refusal } from '../errors.ts';
 import { checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import type { Db, Tx } from '../store/database.ts';
-import { planById } from '../store/plans.ts';
 import {
   type EvaluationMoment,
   insertEvaluation,
   type NewEvaluation,
 } from '../store/policy-evaluations.ts';
-import { notableResults, type RuleDenial, type RulesOutcome } from './rules.ts';
+import { notableResults, type PlanVerdict, type RuleDenial, type RulesOutcome } from './rules.ts';
 import {
   type ApprovalFact,
   type PlanFacts,
+  planVerdictOf,
   type RunRow,
   runPolicyOf,
   runRulesOutcome,
@@ -102,7 +102,7 @@ export async function enforceRules(
   checkIdentity(actor);
   checkChannel(row.config as Deployment, actor);
   const policy = await runPolicyOf(tx, row);
-  const outcome = runRulesOutcome(row, policy, plan, approvals, now);
+  const outcome = runRulesOutcome(row, policy, plan, approvals, now, planVerdictOf(plan));
   const after = policy.rules.some((r) => r.when.includes('approvals')) ? undefined : outcome;
   if (outcome.results.length === 0) return { outcome, recorded: RECORDED, after };
   const evaluation = evaluationOf(row, moment, actor, outcome);
@@ -115,13 +115,21 @@ export async function enforceRules(
   return { outcome, recorded, after };
 }
 
-/** When the plan is ready: evaluated and recorded (nothing is decided yet). */
-export async function recordPlanReadyRules(tx: Tx, row: RunRow, now = new Date()): Promise<void> {
-  const policy = await runPolicyOf(tx, row);
-  if (policy.rules.length === 0 || !row.planId) return;
-  const plan = await planById(tx, row.planId);
+/**
+ * When the plan is ready: every rule evaluated (nothing is decided yet), for
+ * the plan's row to keep. The audit shows it as "plan ready"; decisions reuse
+ * it for the rules that read only the run and its plan. Null without rules.
+ */
+export async function planReadyVerdict(
+  db: Db | Tx,
+  row: RunRow,
+  plan: PlanFacts,
+  now = new Date(),
+): Promise<PlanVerdict | null> {
+  const policy = await runPolicyOf(db, row);
+  if (policy.rules.length === 0) return null;
   const outcome = runRulesOutcome(row, policy, plan, [], now);
-  await insertEvaluation(tx, evaluationOf(row, 'plan_ready', null, outcome));
+  return { evaluated: outcome.results.length, rules: notableResults(outcome) };
 }
 
 /** After a decision's transaction rolled back on a rule: its evaluation, for the audit. */

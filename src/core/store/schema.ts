@@ -162,6 +162,15 @@ export const plans = pgTable(
     artifactHash: text('artifact_hash').notNull(),
     /** What artifact_hash covers, part by part (source, artifacts, config, executor binary). */
     binding: jsonb('binding').$type<PlanBinding>(),
+    /**
+     * The run's rules evaluated when the plan became ready (null: its
+     * deployment had none): how many. The audit shows it as "plan ready";
+     * decisions take from it the answer of every rule that reads only the run
+     * and its plan, and evaluate the rest (those reading now or approvals).
+     */
+    rulesEvaluated: integer('rules_evaluated'),
+    /** The rules that matched or failed at that evaluation, with mode and effect. */
+    rulesMatched: jsonb('rules_matched').$type<RuleResult[]>(),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   (t) => [index('plans_run').on(t.runId)],
@@ -223,9 +232,10 @@ export const runTransitions = pgTable(
 );
 
 /**
- * The audit of the policy's rules: each time a run's rules were evaluated (the
- * plan ready, each decision, refused or not), under which config version, the
- * rules that matched or failed, and the result.
+ * The audit of the policy's rules: each decision's evaluation of a run's rules
+ * (refused or not), under which config version, the rules that matched or
+ * failed, and the result. The plan-ready evaluation is on the plan's row
+ * (plans.rules_evaluated); rows written before migration 0018 hold it here.
  */
 export const policyEvaluations = pgTable(
   'policy_evaluations',
