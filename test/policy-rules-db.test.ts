@@ -146,6 +146,30 @@ describe('rules at decisions', () => {
       'release-candidates:warn',
       'creates-need-two:dry-run',
     ]);
+    expect(audit.map((e) => e.actor)).toEqual([null, 'U0APPROVER', 'U0SECOND']);
+    // The evaluations are kept on the plan's and the approvals' own rows: the
+    // decisions wrote no row of their own.
+    const [{ rows }] = (await h.core.connection.sql`
+      select count(*)::int as rows from policy_evaluations where run_id = ${run.id}`) as [
+      { rows: number },
+    ];
+    expect(rows).toBe(0);
+    // In the audit, each decision's evaluation comes before the change it made.
+    const json = JSON.parse((await cli('audit', run.id, '--json')).out) as {
+      entry: string;
+      moment?: string;
+      to?: string;
+    }[];
+    const order = json.map((e) => (e.entry === 'policy' ? e.moment : e.to));
+    expect(order.slice(order.indexOf('awaiting_plan_approval'))).toEqual([
+      'awaiting_plan_approval',
+      'plan_ready',
+      'approve_plan',
+      'awaiting_apply_approval',
+      'confirm_apply',
+      'applying',
+      'completed',
+    ]);
   });
 
   it('fails closed: an enforce rule whose condition fails refuses with the rule and the error', async () => {

@@ -204,10 +204,9 @@ function approve(
           : null;
       const note = cleanPersonText(options.note);
       const inserted = {
-        ...(await insertApproval(tx, runId, stage, plan, actor, note, counts.entry)),
+        ...(await insertApproval(tx, runId, stage, plan, actor, note, counts.entry, rules.audit)),
         overrideReason: override?.reason ?? null,
       };
-      await rules.recorded;
       await recordOverride(tx, runId, actor, override);
       const moves = current
         .filter((a) => a.stage === stage && counts.assignment.get(a.actor) !== a.entry)

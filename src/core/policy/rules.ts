@@ -62,15 +62,18 @@ export type CompiledRule = AppliedRule & {
 // A superset by design: a name inside a string literal counts too.
 const DECISION_FACTS = /\b(?:now|approvals)\b/;
 
-/**
- * A plan's evaluation when it became ready (how many rules, those that
- * matched or failed): the answer of every rule that reads only the run and
- * its plan, for as long as the run's rules are those evaluated.
- */
-export type PlanVerdict = {
+/** An evaluation as a row keeps it: how many rules, and those that matched or failed. */
+export type EvaluationSummary = {
   readonly evaluated: number;
   readonly rules: readonly RuleResult[];
 };
+
+/**
+ * A plan's evaluation when it became ready: the answer of every rule that
+ * reads only the run and its plan, for as long as the run's rules are those
+ * evaluated.
+ */
+export type PlanVerdict = EvaluationSummary;
 
 // Conditions by their source: compiled once per process, whatever run or
 // config version they come from (a decision evaluates, never parses).

@@ -1,7 +1,8 @@
-// A run's rules, evaluated where the core decides: when its plan is ready (kept
-// on the plan's row) and at each decision, inside that transaction; each
-// evaluation of a deployment with rules is recorded in the audit (a refused
-// one after the rollback, by the core, from the RuleRefusal it carries).
+// A run's rules, evaluated where the core decides: when its plan is ready and
+// at each decision, inside that transaction. Each evaluation of a deployment
+// with rules is in the audit: on the plan's row, on the approval an allowed
+// decision writes, and in policy_evaluations for a refused one (after the
+// rollback, by the core, from the RuleRefusal it carries).
 
 import type { Actor } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
@@ -13,7 +14,13 @@ import {
   insertEvaluation,
   type NewEvaluation,
 } from '../store/policy-evaluations.ts';
-import { notableResults, type PlanVerdict, type RuleDenial, type RulesOutcome } from './rules.ts';
+import {
+  type EvaluationSummary,
+  notableResults,
+  type PlanVerdict,
+  type RuleDenial,
+  type RulesOutcome,
+} from './rules.ts';
 import {
   type ApprovalFact,
   type PlanFacts,
@@ -65,14 +72,15 @@ function evaluationOf(
   };
 }
 
-/** The rules' outcome at a decision, and the audit row being written. */
+/** The rules' outcome at a decision, and what the approval keeps of it. */
 export type RulesCheck = {
   readonly outcome: RulesOutcome;
   /**
-   * The evaluation's audit row, sent at once and pipelined with the decision's
-   * next statements (one round trip less): await it before the decision ends.
+   * The evaluation for the audit, stored on the approval the decision writes
+   * (no row of its own: a decision's commit stays as small as without rules);
+   * null when the deployment has no rules.
    */
-  readonly recorded: Promise<void>;
+  readonly audit: EvaluationSummary | null;
   /**
    * The outcome after the decision, for the view it returns: the same one when
    * no rule reads `approvals` (the one input the decision changes); undefined
@@ -81,13 +89,11 @@ export type RulesCheck = {
   readonly after: RulesOutcome | undefined;
 };
 
-const RECORDED: Promise<void> = Promise.resolve();
-
 /**
  * The rules at a decision, in its transaction: a denial throws a RuleRefusal
  * (the transaction rolls back; the core records the evaluation after it),
- * otherwise the evaluation is recorded with the decision and the outcome
- * returned (its `require` adds entries to the stage's requirements).
+ * otherwise the outcome is returned (its `require` adds entries to the stage's
+ * requirements) with the evaluation the approval keeps.
  */
 export async function enforceRules(
   tx: Tx,
@@ -104,15 +110,11 @@ export async function enforceRules(
   const policy = await runPolicyOf(tx, row);
   const outcome = runRulesOutcome(row, policy, plan, approvals, now, planVerdictOf(plan));
   const after = policy.rules.some((r) => r.when.includes('approvals')) ? undefined : outcome;
-  if (outcome.results.length === 0) return { outcome, recorded: RECORDED, after };
+  if (outcome.results.length === 0) return { outcome, audit: null, after };
   const evaluation = evaluationOf(row, moment, actor, outcome);
   const [first, ...others] = outcome.denials;
   if (first) throw new RuleRefusal(first, others, evaluation);
-  const recorded = insertEvaluation(tx, evaluation);
-  // Awaited by the decision; until then a failure is not "unhandled" (the
-  // transaction fails with it either way).
-  recorded.catch(() => {});
-  return { outcome, recorded, after };
+  return { outcome, audit: { evaluated: evaluation.evaluated, rules: evaluation.rules }, after };
 }
 
 /**

@@ -296,6 +296,8 @@ export async function pruneHistory(
             from (select run_id from run_transitions where run_id = any(${ids})
               union all select run_id from policy_evaluations where run_id = any(${ids})
               union all select run_id from plans
+                where run_id = any(${ids}) and rules_evaluated is not null
+              union all select run_id from approvals
                 where run_id = any(${ids}) and rules_evaluated is not null) audit`;
           audit.runs += row?.runs ?? 0;
           audit.entries += row?.entries ?? 0;
@@ -318,15 +320,21 @@ export async function pruneHistory(
             removed_evaluations as (
               delete from policy_evaluations e using marked m where e.run_id = m.id
               returning e.run_id),
-            -- A plan's evaluation goes from its row; the plan stays.
+            -- A plan's and an approval's evaluations go from their rows; the
+            -- plan and its approvals stay.
             removed_plan_evaluations as (
               update plans p set rules_evaluated = null, rules_matched = null
               from marked m where p.run_id = m.id and p.rules_evaluated is not null
               returning p.run_id),
+            removed_approval_evaluations as (
+              update approvals a set rules_evaluated = null, rules_matched = null, rules_at = null
+              from marked m where a.run_id = m.id and a.rules_evaluated is not null
+              returning a.run_id),
             removed as (
               select run_id from removed_transitions
               union all select run_id from removed_evaluations
-              union all select run_id from removed_plan_evaluations),
+              union all select run_id from removed_plan_evaluations
+              union all select run_id from removed_approval_evaluations),
             notice as (
               insert into run_transitions (run_id, from_status, to_status, actor, via, reason)
               select m.id, m.status, m.status, 'system', 'system',

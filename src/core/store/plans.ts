@@ -2,6 +2,7 @@
 // the only module that writes or reads these tables.
 
 import type { Actor, ApprovalStage } from '../api/types.ts';
+import type { EvaluationSummary } from '../policy/rules.ts';
 import type { Db, Tx } from './database.ts';
 import { and, eq, sql } from './orm.ts';
 import { returningRows, selectRows } from './rows.ts';
@@ -67,7 +68,8 @@ export async function planTextOf(db: Db, planId: string): Promise<string | null>
 
 /**
  * Records an approval of `stage`, bound to the plan and its exact artifacts,
- * with the requirement entry it counted for.
+ * with the requirement entry it counted for and the rules' evaluation that
+ * allowed it (the audit's record of that evaluation).
  */
 export async function insertApproval(
   tx: Tx,
@@ -77,6 +79,7 @@ export async function insertApproval(
   actor: Actor,
   note: string | null = null,
   entry: number | null = null,
+  rules: EvaluationSummary | null = null,
 ): Promise<ApprovalRow> {
   const [row] = await returningRows(
     tx,
@@ -90,6 +93,9 @@ export async function insertApproval(
       via: actor.via,
       note,
       entry,
+      rulesEvaluated: rules?.evaluated ?? null,
+      rulesMatched: rules ? [...rules.rules] : null,
+      rulesAt: rules ? sql`now()` : null,
       // The time of the insert, not of the transaction's start: approvals are
       // ordered by it, and concurrent ones insert in the order of the run lock.
       createdAt: sql`clock_timestamp()`,

@@ -1,11 +1,11 @@
-// The audit of rule evaluations: decisions' in the policy_evaluations table,
-// a plan's on its row.
+// The audit of rule evaluations: a plan's on its row, an allowed decision's on
+// its approval's, a refused decision's in the policy_evaluations table.
 
 import type { PolicyEvaluationView, Via } from '../api/types.ts';
 import type { RuleResult } from '../policy/rules.ts';
 import type { Db, Tx } from './database.ts';
 import { and, asc, eq, isNotNull } from './orm.ts';
-import { plans, policyEvaluations, runs } from './schema.ts';
+import { approvals, plans, policyEvaluations, runs } from './schema.ts';
 
 export type EvaluationMoment = PolicyEvaluationView['moment'];
 
@@ -25,12 +25,13 @@ export async function insertEvaluation(db: Db | Tx, e: NewEvaluation): Promise<v
 }
 
 /**
- * A run's rules evaluations in the order they happened: its plans' (kept on
- * each plan's row, "plan ready") and its decisions' (this table, which also
- * holds plan-ready rows written before migration 0018).
+ * A run's rules evaluations in the order they happened: its plans' (on each
+ * plan's row, "plan ready"), its approvals' (the decisions the rules allowed)
+ * and its refused decisions' (this table, which also holds the others' rows
+ * written before migration 0018).
  */
 export async function listEvaluations(db: Db, runId: string): Promise<PolicyEvaluationView[]> {
-  const [logged, planned] = await Promise.all([
+  const [logged, planned, approved] = await Promise.all([
     db
       .select()
       .from(policyEvaluations)
@@ -40,28 +41,53 @@ export async function listEvaluations(db: Db, runId: string): Promise<PolicyEval
       .select({
         evaluated: plans.rulesEvaluated,
         rules: plans.rulesMatched,
-        createdAt: plans.createdAt,
+        at: plans.createdAt,
         configVersion: runs.configVersion,
       })
       .from(plans)
       .innerJoin(runs, eq(runs.id, plans.runId))
       .where(and(eq(plans.runId, runId), isNotNull(plans.rulesEvaluated)))
       .orderBy(asc(plans.createdAt)),
+    db
+      .select({
+        stage: approvals.stage,
+        actor: approvals.actor,
+        via: approvals.via,
+        evaluated: approvals.rulesEvaluated,
+        rules: approvals.rulesMatched,
+        at: approvals.rulesAt,
+        configVersion: runs.configVersion,
+      })
+      .from(approvals)
+      .innerJoin(runs, eq(runs.id, approvals.runId))
+      .where(and(eq(approvals.runId, runId), isNotNull(approvals.rulesEvaluated)))
+      .orderBy(asc(approvals.createdAt)),
   ]);
+  const kept = (
+    e: { evaluated: number | null; rules: RuleResult[] | null; at: Date | null },
+    rest: Pick<PolicyEvaluationView, 'moment' | 'actor' | 'via' | 'configVersion'>,
+  ): PolicyEvaluationView => {
+    const rules = e.rules ?? [];
+    return {
+      ...rest,
+      result: resultOf(rules),
+      evaluated: e.evaluated ?? 0,
+      rules,
+      at: (e.at ?? new Date(0)).toISOString(),
+    };
+  };
   const views: PolicyEvaluationView[] = [
-    ...planned.map((p) => {
-      const rules = p.rules ?? [];
-      return {
-        moment: 'plan_ready' as const,
-        actor: null,
-        via: null,
-        configVersion: p.configVersion,
-        result: resultOf(rules),
-        evaluated: p.evaluated ?? 0,
-        rules,
-        at: p.createdAt.toISOString(),
-      };
-    }),
+    ...planned.map((p) =>
+      kept(p, { moment: 'plan_ready', actor: null, via: null, configVersion: p.configVersion }),
+    ),
+    ...approved.map((a) =>
+      kept(a, {
+        moment: a.stage === 'plan' ? 'approve_plan' : 'confirm_apply',
+        actor: a.actor,
+        via: a.via,
+        configVersion: a.configVersion,
+      }),
+    ),
     ...logged.map((r) => ({
       moment: r.moment as EvaluationMoment,
       actor: r.actor,
@@ -73,7 +99,7 @@ export async function listEvaluations(db: Db, runId: string): Promise<PolicyEval
       at: r.createdAt.toISOString(),
     })),
   ];
-  // Stable: of one time, a plan's evaluation comes before its decisions'.
+  // Stable: of one time, a plan's evaluation comes before a decision's.
   return views.sort((a, b) => a.at.localeCompare(b.at));
 }
 

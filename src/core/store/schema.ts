@@ -206,6 +206,20 @@ export const approvals = pgTable(
     entry: integer('entry'),
     /** The written reason of an approval that overrode a freeze, if any. */
     overrideReason: text('override_reason'),
+    /**
+     * The run's rules evaluated at this decision (null: its deployment had
+     * none): how many. A decision the rules allowed keeps its evaluation here,
+     * on the row it writes anyway; a refused one has a policy_evaluations row.
+     */
+    rulesEvaluated: integer('rules_evaluated'),
+    /** The rules that matched or failed at that evaluation, with mode and effect. */
+    rulesMatched: jsonb('rules_matched').$type<RuleResult[]>(),
+    /**
+     * When: the decision's transaction time, the time its status change (if
+     * any) carries, so the audit lists the evaluation before that change.
+     * created_at is the insert's own time, which orders approvals.
+     */
+    rulesAt: tz('rules_at'),
     createdAt: tz('created_at').notNull().defaultNow(),
   },
   // One approval per person and stage; a stage may need several people.
@@ -232,10 +246,11 @@ export const runTransitions = pgTable(
 );
 
 /**
- * The audit of the policy's rules: each decision's evaluation of a run's rules
- * (refused or not), under which config version, the rules that matched or
- * failed, and the result. The plan-ready evaluation is on the plan's row
- * (plans.rules_evaluated); rows written before migration 0018 hold it here.
+ * The audit of the policy's rules: each refused decision's evaluation of a
+ * run's rules, under which config version, the rules that matched or failed,
+ * and the result. An evaluation that allowed a decision is on its approval's
+ * row, the plan-ready one on the plan's (each written anyway, so a decision
+ * writes no extra row); rows written before migration 0018 hold those too.
  */
 export const policyEvaluations = pgTable(
   'policy_evaluations',
