@@ -8,6 +8,7 @@ import {
   compileRules,
   conditionInputOf,
   evaluateRules,
+  mergedResults,
   NO_RULES,
   type RunFacts,
 } from '../src/core/policy/rules.ts';
@@ -356,6 +357,18 @@ describe('evaluateRules', () => {
       message: 'No such key: replicas',
       failed: true,
     });
+    // What a decision keeps (the rules it evaluated) and the verdict read back whole, in rule order.
+    expect(
+      mergedResults(
+        rules,
+        reused.results.filter((r) => r.matched && r.name !== 'destroys-need-security'),
+        { evaluated: 3, rules: fresh.results.slice(0, 2) },
+      ).map((r) => [r.name, r.matched]),
+    ).toEqual([
+      ['destroys-need-security', true],
+      ['no-friday-prod', true],
+      ['second-approver-watch', true],
+    ]);
     // A verdict on another set of rules is not used: everything is evaluated.
     expect(evaluateRules(rules, input, { evaluated: 2, rules: [] })).toEqual(fresh);
     // No rule needs the input: it is never built.

@@ -29,12 +29,12 @@ import { type Queue, startQueue } from '../queue/boss.ts';
 import { type Connection, connect, migrateDatabase, type Tx } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { approvalsOfRun, planById, planTextOf } from '../store/plans.ts';
-import { listEvaluations } from '../store/policy-evaluations.ts';
 import { listRunRows, type RunRow, requireRunRow, runsChangedSince } from '../store/runs.ts';
 import { configureSecrets } from '../store/secrets.ts';
 import { insertRun } from '../store/transition.ts';
 import { closestName } from '../variables/validate.ts';
 import { deploymentViews } from '../views/deployments.ts';
+import { policyEvaluationViews } from '../views/evaluations.ts';
 import { listTransitions, loadRunView, loadRunViews, toRunView } from '../views/runs.ts';
 import {
   type ActOptions,
@@ -441,7 +441,7 @@ export class DeployCore {
 
   /** Each evaluation of the run's rules (the audit's other half), oldest first. */
   policyEvaluations(runId: string): Promise<PolicyEvaluationView[]> {
-    return requireRunRow(this.db, runId).then(() => listEvaluations(this.db, runId));
+    return policyEvaluationViews(this.db, runId);
   }
 
   async planText(runId: string): Promise<string | null> {

@@ -132,7 +132,7 @@ export function evaluateRules(
   planVerdict: PlanVerdict | null = null,
 ): RulesOutcome {
   if (rules.length === 0) return NO_RULES;
-  const known = planVerdict?.evaluated === rules.length ? verdictByName(planVerdict) : null;
+  const known = verdictApplies(rules, planVerdict) ? verdictByName(planVerdict) : null;
   let facts: ConditionInput | null = typeof input === 'function' ? null : input;
   const results: RuleResult[] = [];
   const plan: RuleRequirement[] = [];
@@ -173,6 +173,32 @@ export function evaluateRules(
     }
   }
   return { results, require: { plan, apply }, denials };
+}
+
+/** The plan's verdict answers for these rules: it was made on them (the run's own). */
+export function verdictApplies(
+  rules: readonly CompiledRule[],
+  verdict: PlanVerdict | null,
+): verdict is PlanVerdict {
+  return verdict !== null && verdict.evaluated === rules.length;
+}
+
+/**
+ * An evaluation's results from what a decision kept of it (the rules it
+ * evaluated itself, those that matched or failed) and the plan's verdict it
+ * took the others from: the notable results, in the rules' order.
+ */
+export function mergedResults(
+  rules: readonly CompiledRule[],
+  fresh: readonly RuleResult[],
+  verdict: PlanVerdict,
+): RuleResult[] {
+  const fromPlan = verdictByName(verdict);
+  const evaluated = new Map(fresh.map((r) => [r.name, r]));
+  return rules.flatMap((rule) => {
+    const result = rule.readsDecisionFacts ? evaluated.get(rule.name) : fromPlan.get(rule.name);
+    return result ? [result] : [];
+  });
 }
 
 function verdictByName(verdict: PlanVerdict): ReadonlyMap<string, RuleResult> {

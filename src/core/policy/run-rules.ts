@@ -9,17 +9,19 @@ import type { Deployment } from '../config/load.ts';
 import { Refusal } from '../errors.ts';
 import { checkChannel, checkIdentity } from '../lifecycle/policy.ts';
 import type { Db, Tx } from '../store/database.ts';
+import type { ApprovalEvaluation } from '../store/plans.ts';
 import {
   type EvaluationMoment,
   insertEvaluation,
   type NewEvaluation,
 } from '../store/policy-evaluations.ts';
 import {
-  type EvaluationSummary,
+  compileRules,
   notableResults,
   type PlanVerdict,
   type RuleDenial,
   type RulesOutcome,
+  verdictApplies,
 } from './rules.ts';
 import {
   type ApprovalFact,
@@ -80,7 +82,7 @@ export type RulesCheck = {
    * (no row of its own: a decision's commit stays as small as without rules);
    * null when the deployment has no rules.
    */
-  readonly audit: EvaluationSummary | null;
+  readonly audit: ApprovalEvaluation | null;
   /**
    * The outcome after the decision, for the view it returns: the same one when
    * no rule reads `approvals` (the one input the decision changes); undefined
@@ -108,13 +110,28 @@ export async function enforceRules(
   checkIdentity(actor);
   checkChannel(row.config as Deployment, actor);
   const policy = await runPolicyOf(tx, row);
-  const outcome = runRulesOutcome(row, policy, plan, approvals, now, planVerdictOf(plan));
+  const verdict = planVerdictOf(plan);
+  const outcome = runRulesOutcome(row, policy, plan, approvals, now, verdict);
   const after = policy.rules.some((r) => r.when.includes('approvals')) ? undefined : outcome;
   if (outcome.results.length === 0) return { outcome, audit: null, after };
   const evaluation = evaluationOf(row, moment, actor, outcome);
   const [first, ...others] = outcome.denials;
   if (first) throw new RuleRefusal(first, others, evaluation);
-  return { outcome, audit: { evaluated: evaluation.evaluated, rules: evaluation.rules }, after };
+  // The approval keeps what this decision evaluated; the plan's verdict the rest.
+  const rules = compileRules(policy.rules);
+  const fromPlan = verdictApplies(rules, verdict);
+  const evaluatedHere = new Set(rules.filter((r) => r.readsDecisionFacts).map((r) => r.name));
+  return {
+    outcome,
+    audit: {
+      evaluated: evaluation.evaluated,
+      rules: fromPlan
+        ? evaluation.rules.filter((r) => evaluatedHere.has(r.name))
+        : evaluation.rules,
+      fromPlan,
+    },
+    after,
+  };
 }
 
 /**

@@ -327,7 +327,8 @@ export async function pruneHistory(
               from marked m where p.run_id = m.id and p.rules_evaluated is not null
               returning p.run_id),
             removed_approval_evaluations as (
-              update approvals a set rules_evaluated = null, rules_matched = null, rules_at = null
+              update approvals a set rules_evaluated = null, rules_matched = null,
+                rules_from_plan = null, rules_at = null
               from marked m where a.run_id = m.id and a.rules_evaluated is not null
               returning a.run_id),
             removed as (

@@ -13,6 +13,12 @@ export type PlanRow = typeof plans.$inferSelect;
 export type ApprovalRow = typeof approvals.$inferSelect;
 export type NewPlan = Omit<typeof plans.$inferInsert, 'createdAt'>;
 
+/** The evaluation an approval keeps (see approvals.rules_from_plan). */
+export type ApprovalEvaluation = EvaluationSummary & {
+  /** `rules` holds only the rules the decision evaluated; the others are the plan's verdict. */
+  readonly fromPlan: boolean;
+};
+
 /** A file the plan step left for apply, in the clear. */
 export type PlanArtifact = {
   readonly path: string;
@@ -79,7 +85,7 @@ export async function insertApproval(
   actor: Actor,
   note: string | null = null,
   entry: number | null = null,
-  rules: EvaluationSummary | null = null,
+  rules: ApprovalEvaluation | null = null,
 ): Promise<ApprovalRow> {
   const [row] = await returningRows(
     tx,
@@ -95,6 +101,7 @@ export async function insertApproval(
       entry,
       rulesEvaluated: rules?.evaluated ?? null,
       rulesMatched: rules ? [...rules.rules] : null,
+      rulesFromPlan: rules?.fromPlan ?? null,
       rulesAt: rules ? sql`now()` : null,
       // The time of the insert, not of the transaction's start: approvals are
       // ordered by it, and concurrent ones insert in the order of the run lock.

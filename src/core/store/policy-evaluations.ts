@@ -1,11 +1,11 @@
 // The audit of rule evaluations: a plan's on its row, an allowed decision's on
 // its approval's, a refused decision's in the policy_evaluations table.
 
-import type { PolicyEvaluationView, Via } from '../api/types.ts';
+import type { ApprovalStage, PolicyEvaluationView, Via } from '../api/types.ts';
 import type { RuleResult } from '../policy/rules.ts';
 import type { Db, Tx } from './database.ts';
 import { and, asc, eq, isNotNull } from './orm.ts';
-import { approvals, plans, policyEvaluations, runs } from './schema.ts';
+import { approvals, plans, policyEvaluations } from './schema.ts';
 
 export type EvaluationMoment = PolicyEvaluationView['moment'];
 
@@ -24,13 +24,31 @@ export async function insertEvaluation(db: Db | Tx, e: NewEvaluation): Promise<v
   });
 }
 
-/**
- * A run's rules evaluations in the order they happened: its plans' (on each
- * plan's row, "plan ready"), its approvals' (the decisions the rules allowed)
- * and its refused decisions' (this table, which also holds the others' rows
- * written before migration 0018).
- */
-export async function listEvaluations(db: Db, runId: string): Promise<PolicyEvaluationView[]> {
+/** An evaluation kept on a plan's or an approval's row. */
+export type KeptEvaluation = {
+  readonly planId: string;
+  readonly evaluated: number;
+  readonly rules: readonly RuleResult[];
+  readonly at: Date;
+};
+
+/** A run's evaluations where they are kept, for the audit (views/evaluations.ts). */
+export type EvaluationRecords = {
+  /** Refused decisions' (and, before migration 0018, every) evaluations. */
+  readonly logged: readonly PolicyEvaluationView[];
+  /** Each plan's, when it became ready. */
+  readonly plans: readonly KeptEvaluation[];
+  /** Each decision the rules allowed, on its approval. */
+  readonly approvals: readonly (KeptEvaluation & {
+    readonly stage: ApprovalStage;
+    readonly actor: string;
+    readonly via: Via;
+    /** `rules` holds only the rules the decision evaluated; the others are its plan's verdict. */
+    readonly fromPlan: boolean;
+  })[];
+};
+
+export async function evaluationRecords(db: Db, runId: string): Promise<EvaluationRecords> {
   const [logged, planned, approved] = await Promise.all([
     db
       .select()
@@ -39,56 +57,32 @@ export async function listEvaluations(db: Db, runId: string): Promise<PolicyEval
       .orderBy(asc(policyEvaluations.id)),
     db
       .select({
+        planId: plans.id,
         evaluated: plans.rulesEvaluated,
         rules: plans.rulesMatched,
         at: plans.createdAt,
-        configVersion: runs.configVersion,
       })
       .from(plans)
-      .innerJoin(runs, eq(runs.id, plans.runId))
       .where(and(eq(plans.runId, runId), isNotNull(plans.rulesEvaluated)))
       .orderBy(asc(plans.createdAt)),
     db
       .select({
+        planId: approvals.planId,
         stage: approvals.stage,
         actor: approvals.actor,
         via: approvals.via,
         evaluated: approvals.rulesEvaluated,
         rules: approvals.rulesMatched,
+        fromPlan: approvals.rulesFromPlan,
         at: approvals.rulesAt,
-        configVersion: runs.configVersion,
+        createdAt: approvals.createdAt,
       })
       .from(approvals)
-      .innerJoin(runs, eq(runs.id, approvals.runId))
       .where(and(eq(approvals.runId, runId), isNotNull(approvals.rulesEvaluated)))
       .orderBy(asc(approvals.createdAt)),
   ]);
-  const kept = (
-    e: { evaluated: number | null; rules: RuleResult[] | null; at: Date | null },
-    rest: Pick<PolicyEvaluationView, 'moment' | 'actor' | 'via' | 'configVersion'>,
-  ): PolicyEvaluationView => {
-    const rules = e.rules ?? [];
-    return {
-      ...rest,
-      result: resultOf(rules),
-      evaluated: e.evaluated ?? 0,
-      rules,
-      at: (e.at ?? new Date(0)).toISOString(),
-    };
-  };
-  const views: PolicyEvaluationView[] = [
-    ...planned.map((p) =>
-      kept(p, { moment: 'plan_ready', actor: null, via: null, configVersion: p.configVersion }),
-    ),
-    ...approved.map((a) =>
-      kept(a, {
-        moment: a.stage === 'plan' ? 'approve_plan' : 'confirm_apply',
-        actor: a.actor,
-        via: a.via,
-        configVersion: a.configVersion,
-      }),
-    ),
-    ...logged.map((r) => ({
+  return {
+    logged: logged.map((r) => ({
       moment: r.moment as EvaluationMoment,
       actor: r.actor,
       via: r.via as Via | null,
@@ -98,15 +92,21 @@ export async function listEvaluations(db: Db, runId: string): Promise<PolicyEval
       rules: r.rules,
       at: r.createdAt.toISOString(),
     })),
-  ];
-  // Stable: of one time, a plan's evaluation comes before a decision's.
-  return views.sort((a, b) => a.at.localeCompare(b.at));
-}
-
-/** What the rules said, as a decision would have been told: by the first enforce rule that says no. */
-function resultOf(rules: readonly RuleResult[]): PolicyEvaluationView['result'] {
-  const first = rules.find(
-    (r) => r.mode === 'enforce' && (r.error !== null || (r.matched && r.effect === 'deny')),
-  );
-  return first === undefined ? 'allowed' : first.error !== null ? 'failed' : 'denied';
+    plans: planned.map((p) => ({
+      planId: p.planId,
+      evaluated: p.evaluated ?? 0,
+      rules: p.rules ?? [],
+      at: p.at,
+    })),
+    approvals: approved.map((a) => ({
+      planId: a.planId,
+      stage: a.stage,
+      actor: a.actor,
+      via: a.via,
+      evaluated: a.evaluated ?? 0,
+      rules: a.rules ?? [],
+      fromPlan: a.fromPlan ?? false,
+      at: a.at ?? a.createdAt,
+    })),
+  };
 }

@@ -212,8 +212,18 @@ export const approvals = pgTable(
      * on the row it writes anyway; a refused one has a policy_evaluations row.
      */
     rulesEvaluated: integer('rules_evaluated'),
-    /** The rules that matched or failed at that evaluation, with mode and effect. */
+    /**
+     * The rules that matched or failed at that evaluation, with mode and
+     * effect: of those the decision evaluated itself when rules_from_plan.
+     */
     rulesMatched: jsonb('rules_matched').$type<RuleResult[]>(),
+    /**
+     * The decision took the answer of every rule that reads only the run and
+     * its plan from the plan's verdict (plans.rules_matched of plan_id), and
+     * evaluated the others (those reading now or approvals): rules_matched
+     * keeps only those, so an approval's row stays small.
+     */
+    rulesFromPlan: boolean('rules_from_plan'),
     /**
      * When: the decision's transaction time, the time its status change (if
      * any) carries, so the audit lists the evaluation before that change.
