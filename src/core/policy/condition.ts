@@ -179,6 +179,20 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 
 /** `now` for conditions: the instant in the given IANA time zone. */
 export function nowIn(instant: Date, timeZone: string): ConditionInput['now'] {
+  // Every field is the same for a whole minute (time zone offsets are whole
+  // minutes): formatted once per minute and zone, not at every decision.
+  const key = `${timeZone} ${Math.floor(instant.getTime() / 60_000)}`;
+  const known = minutes.get(key);
+  if (known) return known;
+  const now = formatNow(instant, timeZone);
+  if (minutes.size >= 64) minutes.clear();
+  minutes.set(key, now);
+  return now;
+}
+
+const minutes = new Map<string, ConditionInput['now']>();
+
+function formatNow(instant: Date, timeZone: string): ConditionInput['now'] {
   const parts = Object.fromEntries(
     formatterFor(timeZone)
       .formatToParts(instant)
