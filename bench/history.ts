@@ -31,9 +31,9 @@ import {
   seedHistory,
 } from './lib/history-seed.ts';
 import { type Report, row } from './lib/report.ts';
-import { ms, type Summary, summarize } from './lib/stats.ts';
+import { bootstrapInterval, ms, type Summary, summarize } from './lib/stats.ts';
 
-const N = Number(process.env.BENCH_HISTORY_N ?? 1000);
+const N = Number(process.env.BENCH_HISTORY_N ?? 2000);
 const PICKUPS = Number(process.env.BENCH_HISTORY_PICKUPS ?? 100);
 /** Pickups without and then with retention's pass, on the seeded database: p99 is not the slowest one. */
 const PRUNE_PICKUPS = Number(process.env.BENCH_HISTORY_PRUNE_PICKUPS ?? 200);
@@ -49,6 +49,8 @@ const FILES = {
 
 type Measure = {
   readonly summary: Summary;
+  /** Each sample, for the bootstrap interval of the p99 ratio. */
+  readonly times: readonly number[];
   /** What the reads answered (the seeded runs of each page), to check both databases answer the same. */
   readonly answers: string | null;
 };
@@ -104,6 +106,7 @@ async function compare(
   }
   const of = (side: 'small' | 'full'): Measure => ({
     summary: summarize(times[side]),
+    times: times[side],
     answers: answer ? answers[side].join('|') : null,
   });
   return { small: of('small'), full: of('full') };
@@ -156,6 +159,7 @@ async function comparePickups(
   }
   const of = (side: 'small' | 'full'): Measure => ({
     summary: summarize(times[side]),
+    times: times[side],
     answers: null,
   });
   return { compared: { small: of('small'), full: of('full') }, lastRun };
@@ -448,10 +452,11 @@ export async function benchHistory(report: Report) {
     const p50ratio = f.p50 / s.p50;
     const goal = name === 'list' ? 'p99 ≤ 1.5× and < 20 ms' : 'p99 ≤ 1.5×';
     const ok = ratio <= 1.5 && (name !== 'list' || f.p99 < 20);
+    const sure = bootstrapInterval(measured.full.times, measured.small.times, 99, (x, y) => x / y);
     row(
       section,
       `${name}: p50 / p99, history vs small (n=${f.n} each)`,
-      `${ms(f.p50)} / ${ms(f.p99)} vs ${ms(s.p50)} / ${ms(s.p99)}: ${ratio.toFixed(2)}× p99 (${p50ratio.toFixed(2)}× p50)`,
+      `${ms(f.p50)} / ${ms(f.p99)} vs ${ms(s.p50)} / ${ms(s.p99)}: ${ratio.toFixed(2)}× p99 (90% bootstrap interval ${sure.low.toFixed(2)}–${sure.high.toFixed(2)}×; ${p50ratio.toFixed(2)}× p50)`,
       goal,
       ok,
     );

@@ -32,14 +32,15 @@ export const ms = (v: number) =>
   Number.isFinite(v) ? `${v < 10 ? v.toFixed(2) : v.toFixed(1)} ms` : 'n/a';
 
 /**
- * How sure a difference of percentiles is: `p`(a) − `p`(b) on resamples of
- * both (the bootstrap), as the 5th and 95th percentiles of the differences.
- * A tail percentile on a shared machine moves by milliseconds between runs.
+ * How sure a comparison of percentiles is: `compare`(`p` of a, `p` of b) on
+ * resamples of both (the bootstrap), as the 5th and 95th percentiles of what
+ * it gives. A tail percentile on a shared machine moves between runs.
  */
-export function bootstrapDifference(
+export function bootstrapInterval(
   a: readonly number[],
   b: readonly number[],
   p: number,
+  compare: (x: number, y: number) => number,
   rounds = 200,
 ): { low: number; high: number } {
   // A fixed-seed generator: the same samples give the same interval.
@@ -50,15 +51,18 @@ export function bootstrapDifference(
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
-  const resample = (values: readonly number[]) =>
-    Float64Array.from(values, () => values[Math.floor(random() * values.length)]!).sort();
-  const differences = Float64Array.from({ length: rounds }, () => {
-    const x = resample(a);
-    const y = resample(b);
-    return percentile(Array.from(x), p) - percentile(Array.from(y), p);
-  }).sort();
+  const resampled = (values: readonly number[]) =>
+    percentile(
+      Array.from(
+        Float64Array.from(values, () => values[Math.floor(random() * values.length)]!).sort(),
+      ),
+      p,
+    );
+  const outcomes = Float64Array.from({ length: rounds }, () =>
+    compare(resampled(a), resampled(b)),
+  ).sort();
   return {
-    low: percentile(Array.from(differences), 5),
-    high: percentile(Array.from(differences), 95),
+    low: percentile(Array.from(outcomes), 5),
+    high: percentile(Array.from(outcomes), 95),
   };
 }
