@@ -263,21 +263,20 @@ async function measure(pair: Pair): Promise<Measures> {
 }
 
 const FAILED_IN = `status in (${STATUS_GROUPS.failed.map((s) => `'${s}'`).join(', ')})`;
-/** A list filtered by several statuses, as listRunRows writes it: the page's seqs, then its rows. */
+/** A list filtered by several statuses, as listRunPage writes it: the page's seqs, then its rows. */
+/** Each row's current plan and its approvals, as listRunPage reads them with the page. */
+const withPlan = (run: string) =>
+  `${run}.*, (select row_to_json(p) from plans p where p.id = ${run}.plan_id) as "__plan", (select coalesce(json_agg(a), '[]'::json) from approvals a where a.run_id = ${run}.id and a.plan_id = ${run}.plan_id) as "__approvals"`;
 const pageThenRows = (where: string, limit: number) =>
-  `select r.* from (select seq from runs where ${where} order by seq desc limit ${limit}) page join runs r on r.seq = page.seq order by r.seq desc`;
+  `select ${withPlan('r')} from (select seq from runs where ${where} order by seq desc limit ${limit}) page join runs r on r.seq = page.seq order by r.seq desc`;
+const newest = (where: string, limit: number) =>
+  `select ${withPlan('runs')} from runs ${where} order by seq desc limit ${limit}`;
 
 const EXPLAINED: [string, string][] = [
-  ['list', 'select * from runs order by seq desc limit 20'],
-  [
-    'list --deployment',
-    "select * from runs where deployment = 'app-007' order by seq desc limit 20",
-  ],
+  ['list', newest('', 20)],
+  ['list --deployment', newest("where deployment = 'app-007'", 20)],
   ['list --status failed', pageThenRows(FAILED_IN, 20)],
-  [
-    'list --requester',
-    "select * from runs where requested_by = 'U0USER7' order by seq desc limit 20",
-  ],
+  ['list --requester', newest("where requested_by = 'U0USER7'", 20)],
   ['status RUN', "select * from runs where id = 'hist-12345'"],
   [
     'logs RUN -n 100',
@@ -287,7 +286,7 @@ const EXPLAINED: [string, string][] = [
     '/deploy list, deploy-tui start (activity)',
     "select deployment, status, count(*) from runs where deployment in ('app-001', 'app-002') and status in ('queued', 'awaiting_plan_approval', 'awaiting_apply_approval') group by 1, 2",
   ],
-  ['deploy-tui start (runs)', `select * from runs order by seq desc limit ${PAGES.tuiStart}`],
+  ['deploy-tui start (runs)', newest('', PAGES.tuiStart)],
   [
     'deploy-tui filtered frame',
     pageThenRows(`deployment = 'app-007' and ${FAILED_IN}`, PAGES.tuiFrame),

@@ -12,7 +12,7 @@ import {
   STATUS_GROUPS,
 } from '../src/core/lifecycle/statuses.ts';
 import { connect } from '../src/core/store/database.ts';
-import { listRunRows } from '../src/core/store/runs.ts';
+import { listRunPage } from '../src/core/store/runs.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 let db: TestDatabase;
@@ -70,7 +70,8 @@ function expected(filter: RunFilter): string[] {
     .map((r) => r.id);
 }
 
-const listed = async (filter: RunFilter) => (await listRunRows(conn.db, filter)).map((r) => r.id);
+const listed = async (filter: RunFilter) =>
+  (await listRunPage(conn.db, filter)).rows.map((r) => r.id);
 
 describe('list filtered by several statuses', () => {
   it('answers each status group, alone and with a deployment, newest first', async () => {

@@ -29,13 +29,19 @@ import { type Queue, startQueue } from '../queue/boss.ts';
 import { type Connection, connect, migrateDatabase, type Tx } from '../store/database.ts';
 import { countLogLines, type LogRange, readLogLines } from '../store/logs.ts';
 import { approvalsOfRun, planById, planTextOf } from '../store/plans.ts';
-import { listRunRows, type RunRow, requireRunRow, runsChangedSince } from '../store/runs.ts';
+import { type RunRow, requireRunRow, runsChangedSince } from '../store/runs.ts';
 import { configureSecrets } from '../store/secrets.ts';
 import { insertRun } from '../store/transition.ts';
 import { closestName } from '../variables/validate.ts';
 import { deploymentViews } from '../views/deployments.ts';
 import { policyEvaluationViews } from '../views/evaluations.ts';
-import { listTransitions, loadRunView, loadRunViews, toRunView } from '../views/runs.ts';
+import {
+  listRunViews,
+  listTransitions,
+  loadRunView,
+  loadRunViews,
+  toRunView,
+} from '../views/runs.ts';
 import {
   type ActOptions,
   type ApprovalFacts,
@@ -431,8 +437,8 @@ export class DeployCore {
     return listLocks(this.db);
   }
 
-  async listRuns(filter: RunFilter = {}): Promise<RunView[]> {
-    return loadRunViews(this.db, await listRunRows(this.db, filter));
+  listRuns(filter: RunFilter = {}): Promise<RunView[]> {
+    return listRunViews(this.db, filter);
   }
 
   transitions(runId: string): Promise<TransitionView[]> {

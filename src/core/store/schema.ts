@@ -119,7 +119,7 @@ export const runs = pgTable(
     index('runs_deployment_status_seq').on(t.deployment, t.status, t.seq),
     // The failed group (several statuses) in seq order, for all deployments and for
     // one: its first page is read in order and the read stops there, however many
-    // failed runs a year holds (listRunRows reads the page's seqs from these).
+    // failed runs a year holds (listRunPage reads the page's seqs from these).
     index('runs_failed_seq')
       .on(t.seq)
       .where(sql`${t.status} in (${inList(STATUS_GROUPS.failed)})`),

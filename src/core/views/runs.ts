@@ -2,7 +2,14 @@
 // mapped to views, sensitive values masked. Reads through the store's modules;
 // moves nothing.
 
-import type { ApprovalView, PlanView, PolicyView, RunView, TransitionView } from '../api/types.ts';
+import type {
+  ApprovalView,
+  PlanView,
+  PolicyView,
+  RunFilter,
+  RunView,
+  TransitionView,
+} from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { recoveryStepsOf } from '../lifecycle/recovery.ts';
 import { phaseOf, STATUS_TABLE } from '../lifecycle/statuses.ts';
@@ -16,7 +23,9 @@ import type { Db, Tx } from '../store/database.ts';
 import { type LockRow, locksInForce } from '../store/locks.ts';
 import type { ApprovalRow, PlanRow } from '../store/plans.ts';
 import {
+  listRunPage,
   plansAndApprovalsOf,
+  type RunPage,
   type RunRow,
   requireRunRow,
   runWithPlan,
@@ -160,6 +169,17 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
     plansAndApprovalsOf(db, rows),
     locksInForce(db),
   ]);
+  return viewsOf(db, { rows: [...rows], plans, approvals }, locks);
+}
+
+/** A list's page of views: the runs with their plans and approvals in one statement, the locks beside it. */
+export async function listRunViews(db: Db, filter: RunFilter): Promise<RunView[]> {
+  const [page, locks] = await Promise.all([listRunPage(db, filter), locksInForce(db)]);
+  return viewsOf(db, page, locks);
+}
+
+async function viewsOf(db: Db | Tx, page: RunPage, locks: readonly LockRow[]): Promise<RunView[]> {
+  const { rows, plans, approvals } = page;
   const planById = new Map(plans.map((p) => [p.id, p]));
   await warmRunPolicies(db, rows);
   const now = new Date();
