@@ -12,7 +12,7 @@ import {
   STATUS_GROUPS,
 } from '../src/core/lifecycle/statuses.ts';
 import { connect } from '../src/core/store/database.ts';
-import { listRunPage } from '../src/core/store/runs.ts';
+import { listRunPage, listRunRows } from '../src/core/store/runs.ts';
 import { createTestDatabase, type TestDatabase } from './support/db.ts';
 
 let db: TestDatabase;
@@ -70,8 +70,16 @@ function expected(filter: RunFilter): string[] {
     .map((r) => r.id);
 }
 
-const listed = async (filter: RunFilter) =>
-  (await listRunPage(conn.db, filter)).rows.map((r) => r.id);
+// A short page reads plans and approvals in its statement, a long one after
+// it: both read the same runs.
+const listed = async (filter: RunFilter) => {
+  const [page, rows] = await Promise.all([
+    listRunPage(conn.db, filter),
+    listRunRows(conn.db, filter),
+  ]);
+  expect(page.rows).toEqual(rows);
+  return rows.map((r) => r.id);
+};
 
 describe('list filtered by several statuses', () => {
   it('answers each status group, alone and with a deployment, newest first', async () => {

@@ -35,13 +35,7 @@ import { insertRun } from '../store/transition.ts';
 import { closestName } from '../variables/validate.ts';
 import { deploymentViews } from '../views/deployments.ts';
 import { policyEvaluationViews } from '../views/evaluations.ts';
-import {
-  listRunViews,
-  listTransitions,
-  loadRunView,
-  loadRunViews,
-  toRunView,
-} from '../views/runs.ts';
+import { listRunViews, listTransitions, loadRunView, toRunView } from '../views/runs.ts';
 import {
   type ActOptions,
   type ApprovalFacts,

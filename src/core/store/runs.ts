@@ -165,20 +165,14 @@ function statusCondition(statuses: readonly RunStatus[]): SQL | null {
   return sql`${runs.status} in (${sql.raw([...wanted].map((s) => `'${s}'`).join(', '))})`;
 }
 
-/** A page of runs, each with its current plan and that plan's approvals. */
-export type RunPage = {
-  readonly rows: RunRow[];
-  readonly plans: PlanRow[];
-  readonly approvals: ApprovalRow[];
-};
-
 /**
- * A page of runs, newest first, with each one's current plan and that plan's
- * approvals in the same statement: a list is one round trip (its locks are
- * read beside it). The plan and approvals are computed for the page's rows
- * only, after the limit.
+ * A list's statement: `columns` of the page's runs, newest first. With
+ * several statuses no index has the rows in seq order, so the planner read
+ * every match (a deployment's year of failed runs) and sorted it: there the
+ * page's seqs come from an index alone (in order for a status group with an
+ * index of its own, else a sort of seqs only), then only the page's rows.
  */
-export async function listRunPage(db: Db, filter: RunFilter): Promise<RunPage> {
+function pageStatement(filter: RunFilter, columns: (run: SQL) => SQL): SQL {
   const conditions = [];
   if (filter.deployment) conditions.push(eq(runs.deployment, filter.deployment));
   if (filter.environment) conditions.push(eq(runs.environment, filter.environment));
@@ -189,26 +183,44 @@ export async function listRunPage(db: Db, filter: RunFilter): Promise<RunPage> {
   if (filter.requestedBy) conditions.push(eq(runs.requestedBy, filter.requestedBy));
   const where = conditions.length ? sql`where ${and(...conditions)}` : sql``;
   const limit = Math.min(Math.max(filter.limit ?? 50, 1), 5000);
-  const extras = (run: SQL) => sql`
-    (select row_to_json(p) from plans p where p.id = ${run}.plan_id) as "__plan",
-    (select coalesce(json_agg(a), '[]'::json) from approvals a
-      where a.run_id = ${run}.id and a.plan_id = ${run}.plan_id) as "__approvals"`;
-  const raw =
-    status === null || (filter.statuses?.length ?? 0) < 2
-      ? await db.execute<Record<string, unknown>>(
-          sql`select ${runs}.*, ${extras(sql`${runs}`)} from ${runs} ${where}
-            order by ${runs.seq} desc limit ${limit}`,
-        )
-      : // Several statuses: no index has the rows in seq order, so the planner
-        // read every match (a deployment's year of failed runs) and sorted it.
-        // Here the page's seqs come from an index alone (in order for a status
-        // group with an index of its own, else a sort of seqs only), then only
-        // the page's rows.
-        await db.execute<Record<string, unknown>>(
-          sql`select r.*, ${extras(sql`r`)}
-            from (select ${runs.seq} from ${runs} ${where} order by ${runs.seq} desc limit ${limit}) page
-            join ${runs} r on r.seq = page.seq order by r.seq desc`,
-        );
+  if (status === null || (filter.statuses?.length ?? 0) < 2)
+    return sql`select ${columns(sql`${runs}`)} from ${runs} ${where} order by ${runs.seq} desc limit ${limit}`;
+  return sql`select ${columns(sql`r`)}
+    from (select ${runs.seq} from ${runs} ${where} order by ${runs.seq} desc limit ${limit}) page
+    join ${runs} r on r.seq = page.seq order by r.seq desc`;
+}
+
+/** A page of runs (no plans or approvals), newest first. */
+export async function listRunRows(db: Db, filter: RunFilter): Promise<RunRow[]> {
+  const raw = await db.execute<Record<string, unknown>>(
+    pageStatement(filter, (run) => sql`${run}.*`),
+  );
+  return raw.map(runRowFrom);
+}
+
+/** A page of runs, each with its current plan and that plan's approvals. */
+export type RunPage = {
+  readonly rows: RunRow[];
+  readonly plans: PlanRow[];
+  readonly approvals: ApprovalRow[];
+};
+
+/**
+ * A page of runs, newest first, with each one's current plan and that plan's
+ * approvals in the same statement: a list is one round trip (its locks are
+ * read beside it). The plan and approvals are looked up for the page's rows
+ * only, after the limit, one lookup per row: for a short page.
+ */
+export async function listRunPage(db: Db, filter: RunFilter): Promise<RunPage> {
+  const raw = await db.execute<Record<string, unknown>>(
+    pageStatement(
+      filter,
+      (run) => sql`${run}.*,
+        (select row_to_json(p) from plans p where p.id = ${run}.plan_id) as "__plan",
+        (select coalesce(json_agg(a), '[]'::json) from approvals a
+          where a.run_id = ${run}.id and a.plan_id = ${run}.plan_id) as "__approvals"`,
+    ),
+  );
   const json = (value: unknown): unknown => (typeof value === 'string' ? JSON.parse(value) : value);
   const toPlan = rowMapper(plans);
   const toApproval = rowMapper(approvals);

@@ -24,6 +24,7 @@ import { type LockRow, locksInForce } from '../store/locks.ts';
 import type { ApprovalRow, PlanRow } from '../store/plans.ts';
 import {
   listRunPage,
+  listRunRows,
   plansAndApprovalsOf,
   type RunPage,
   type RunRow,
@@ -172,8 +173,18 @@ export async function loadRunViews(db: Db | Tx, rows: readonly RunRow[]): Promis
   return viewsOf(db, { rows: [...rows], plans, approvals }, locks);
 }
 
-/** A list's page of views: the runs with their plans and approvals in one statement, the locks beside it. */
+/**
+ * Up to this many runs, a list reads each one's plan and approvals in the
+ * page's own statement (one round trip); a longer page (deploy-tui's 1,000)
+ * reads them in two batched queries after it, which costs less than a lookup
+ * per row.
+ */
+const ONE_STATEMENT_PAGE = 100;
+
+/** A list's page of views, the locks read beside it. */
 export async function listRunViews(db: Db, filter: RunFilter): Promise<RunView[]> {
+  if ((filter.limit ?? 50) > ONE_STATEMENT_PAGE)
+    return loadRunViews(db, await listRunRows(db, filter));
   const [page, locks] = await Promise.all([listRunPage(db, filter), locksInForce(db)]);
   return viewsOf(db, page, locks);
 }
