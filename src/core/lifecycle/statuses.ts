@@ -230,6 +230,11 @@ export const AWAITING_APPROVAL_STATUSES: readonly RunStatus[] = [
   'awaiting_plan_approval',
   'awaiting_apply_approval',
 ];
+/** Statuses with the apply still ahead: queued, detecting, planning, waiting for a decision. */
+export const BEFORE_APPLY_STATUSES: readonly RunStatus[] = RUN_STATUSES.filter((s) => {
+  const { phase, next } = STATUS_TABLE[s];
+  return next.length > 0 && (phase === null || phase === 'detect' || phase === 'plan');
+});
 /** Terminal statuses that mean the change did what was asked. */
 export const SUCCESS_STATUSES: readonly RunStatus[] = ['completed', 'destroyed', 'no_changes'];
 

@@ -5,19 +5,9 @@
 import type { ApprovalView, DeploymentView, FreezeView, HoldsView } from '../api/types.ts';
 import { compileWindow, isWindowProblem } from '../config/freeze-schema.ts';
 import type { Deployment } from '../config/load.ts';
-import type { RunStatus } from '../lifecycle/statuses.ts';
+import { BEFORE_APPLY_STATUSES, type RunStatus } from '../lifecycle/statuses.ts';
 import { holds, type LockRow, lockView } from '../store/locks.ts';
 import type { ActiveFreeze, Freeze } from './freeze.ts';
-
-/** The statuses in which the apply is still ahead: holds are shown for them. */
-const BEFORE_APPLY: readonly RunStatus[] = [
-  'queued',
-  'pending',
-  'initializing',
-  'planning',
-  'awaiting_plan_approval',
-  'awaiting_apply_approval',
-];
 
 export type Holdable = {
   readonly deployment: string;
@@ -82,7 +72,7 @@ export function holdsView(
   now: Date,
 ): HoldsView {
   const deployment = run.config as Deployment;
-  const ahead = BEFORE_APPLY.includes(run.status);
+  const ahead = BEFORE_APPLY_STATUSES.includes(run.status);
   const overridden = approvalViews.find(
     (a) => a.stage === 'apply' && a.overrideReason != null && a.overrideReason !== '',
   );

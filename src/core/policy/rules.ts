@@ -205,6 +205,17 @@ function verdictByName(verdict: PlanVerdict): ReadonlyMap<string, RuleResult> {
   return new Map(verdict.rules.map((r) => [r.name, r]));
 }
 
+/**
+ * What an evaluation said, as the decision was told: by the first enforce rule
+ * that says no (its condition failed, or it matched and denies), else allowed.
+ */
+export function evaluationResult(results: readonly RuleResult[]): 'allowed' | 'denied' | 'failed' {
+  const first = results.find(
+    (r) => r.mode === 'enforce' && (r.error !== null || (r.matched && r.effect === 'deny')),
+  );
+  return first === undefined ? 'allowed' : first.error !== null ? 'failed' : 'denied';
+}
+
 /** The rules that say something: matched, or failed. */
 export function notableResults(outcome: RulesOutcome): RuleResult[] {
   return outcome.results.filter((r) => r.matched || r.error !== null);
@@ -219,13 +230,7 @@ export type RunFacts = {
   readonly requestedVia: string;
   /** Plain (non-sensitive) variables only: sensitive ones are never shown to a condition. */
   readonly variables: Readonly<Record<string, string | number | boolean>>;
-  readonly plan: {
-    readonly known: boolean;
-    readonly add: number;
-    readonly change: number;
-    readonly destroy: number;
-    readonly changes: readonly { readonly address: string; readonly action: string }[];
-  } | null;
+  readonly plan: ConditionInput['run']['plan'] | null;
   readonly approvals: readonly { readonly stage: string; readonly actor: string }[];
   /** The config's time zone; UTC when the snapshot predates it. */
   readonly timezone: string | undefined;

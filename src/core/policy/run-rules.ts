@@ -17,6 +17,7 @@ import {
 } from '../store/policy-evaluations.ts';
 import {
   compileRules,
+  evaluationResult,
   notableResults,
   type PlanVerdict,
   type RuleDenial,
@@ -61,14 +62,13 @@ function evaluationOf(
   actor: Actor | null,
   outcome: RulesOutcome,
 ): NewEvaluation {
-  const first = outcome.denials[0];
   return {
     runId: row.id,
     moment,
     actor: actor?.id ?? null,
     via: actor?.via ?? null,
     configVersion: row.configVersion,
-    result: first === undefined ? 'allowed' : first.failed ? 'failed' : 'denied',
+    result: evaluationResult(outcome.results),
     evaluated: outcome.results.length,
     rules: notableResults(outcome),
   };

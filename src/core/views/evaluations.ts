@@ -7,7 +7,7 @@
 import type { PolicyEvaluationView } from '../api/types.ts';
 import type { Deployment } from '../config/load.ts';
 import { deploymentsOfVersion } from '../config/versions.ts';
-import { compileRules, mergedResults, type RuleResult } from '../policy/rules.ts';
+import { compileRules, evaluationResult, mergedResults } from '../policy/rules.ts';
 import type { Db } from '../store/database.ts';
 import { evaluationRecords } from '../store/policy-evaluations.ts';
 import { requireRunRow } from '../store/runs.ts';
@@ -16,8 +16,10 @@ export async function policyEvaluationViews(
   db: Db,
   runId: string,
 ): Promise<PolicyEvaluationView[]> {
-  const row = await requireRunRow(db, runId);
-  const records = await evaluationRecords(db, runId);
+  const [row, records] = await Promise.all([
+    requireRunRow(db, runId),
+    evaluationRecords(db, runId),
+  ]);
   const version = row.configVersion;
   // The run's own rules (of the version it names), to read the plan's verdict back.
   const deployment: Deployment | undefined =
@@ -30,7 +32,7 @@ export async function policyEvaluationViews(
       actor: null,
       via: null,
       configVersion: version,
-      result: resultOf(p.rules),
+      result: evaluationResult(p.rules),
       evaluated: p.evaluated,
       rules: p.rules,
       at: p.at.toISOString(),
@@ -43,7 +45,7 @@ export async function policyEvaluationViews(
         actor: a.actor,
         via: a.via,
         configVersion: version,
-        result: resultOf(results),
+        result: evaluationResult(results),
         evaluated: a.evaluated,
         rules: results,
         at: a.at.toISOString(),
@@ -53,12 +55,4 @@ export async function policyEvaluationViews(
   ];
   // Stable: of one time, a plan's evaluation comes before a decision's.
   return views.sort((a, b) => a.at.localeCompare(b.at));
-}
-
-/** What the rules said, as a decision was told: by the first enforce rule that says no. */
-function resultOf(rules: readonly RuleResult[]): PolicyEvaluationView['result'] {
-  const first = rules.find(
-    (r) => r.mode === 'enforce' && (r.error !== null || (r.matched && r.effect === 'deny')),
-  );
-  return first === undefined ? 'allowed' : first.error !== null ? 'failed' : 'denied';
 }
